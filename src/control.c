@@ -1,0 +1,1130 @@
+/* control.c - .control transactions and notifications (see control.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "control.h"
+#include "protocol.h"
+#include "views.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The longest unterminated line kept between two writes. */
+#define RFS_MAX_PARTIAL (1u << 20)
+
+struct rfs_control_handle {
+	GMutex lock;	  /* protects every field below */
+	GString *partial; /* bytes after the last '\n' of earlier writes */
+	GString *error;	  /* "error: line L: ...\n" of the last failed write */
+	size_t error_pos;
+	GString *snapshot; /* state at open (readable handles) */
+	size_t snap_pos;
+};
+
+enum job_kind { JOB_TXN, JOB_INVAL, JOB_STOP };
+enum reply_kind { REPLY_NONE, REPLY_WRITE, REPLY_FLUSH, REPLY_WAIT };
+
+struct job {
+	enum job_kind kind;
+	/* JOB_TXN */
+	enum reply_kind reply;
+	fuse_req_t req;
+	size_t reply_size;
+	struct rfs_control_handle *h;
+	char *text;
+	size_t len;
+	/* REPLY_WAIT: the daemon waits for the result here */
+	GMutex *wait_lock;
+	GCond *wait_cond;
+	bool *wait_done;
+	int *wait_err;
+	GString *wait_msg;
+	/* JOB_INVAL */
+	struct rfs_node *node;
+	off_t off, ilen;
+};
+
+struct rfs_control {
+	struct rfs_ctx *ctx;
+	GAsyncQueue *queue; /* jobs; has its own lock */
+	GThread *thread;
+};
+
+/* A byte range of a node's cache to invalidate (len 0: to the end, off < 0:
+ * attributes only); holds a node reference. */
+struct inval {
+	struct rfs_node *node;
+	off_t off, len;
+};
+
+/* A directory entry the kernel may cache and must forget. */
+struct entry_inval {
+	struct rfs_node *dir; /* ref */
+	char *name;
+};
+
+enum tv_kind { TV_NONE, TV_VIEW, TV_OTHER, TV_CONTROL, TV_NODIR };
+
+/* What a view path named in a transaction resolved to, and (sim_*) what
+ * the commands checked so far have made of it. */
+struct tview {
+	char *path;
+	const char *name;      /* last component, inside path */
+	enum tv_kind kind;     /* at resolution */
+	int dir_err;	       /* TV_NODIR: why the parent was not found */
+	struct rfs_node *dir;  /* parent directory (ref), or NULL */
+	struct rfs_node *node; /* the view's node (ref), TV_VIEW */
+	bool is_virtual;
+	uint64_t pages;
+	enum tv_kind sim_kind;
+	bool sim_virtual;
+	uint64_t sim_pages;
+	struct rfs_view *cur; /* apply: the view the path names now */
+};
+
+struct txn {
+	struct rfs_ctx *ctx;
+	GArray *cmds;
+	GHashTable *tviews;	 /* path -> struct tview * */
+	GPtrArray *tv_of_cmd;	 /* per command: its struct tview * */
+	GPtrArray *backing_of;	 /* per command: backing node (ref) or NULL */
+	GArray *invals;		 /* struct inval */
+	GArray *entries;	 /* struct entry_inval */
+	GPtrArray *touched;	 /* views whose route/pin must be settled */
+	GPtrArray *dropped;	 /* nodes whose namespace ref ends */
+	unsigned err_line;
+	int err;
+	GString *msg;
+};
+
+/* Records the first error of a transaction; returns err. */
+static int G_GNUC_PRINTF(4, 5)
+	txn_fail(struct txn *t, unsigned line, int err, const char *fmt, ...)
+{
+	va_list ap;
+	if (t->err)
+		return t->err;
+	t->err = err;
+	t->err_line = line;
+	va_start(ap, fmt);
+	g_string_vprintf(t->msg, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Walks the directories of a normalized path (all components but the
+ * last) from the root.  Returns 0 with *dir (a daemon ref) and *last, or
+ * an errno. */
+static int walk_parent(struct rfs_ctx *ctx, const char *path,
+		       struct rfs_node **dir, const char **last)
+{
+	struct rfs_node *cur = ctx->nodes.root;
+	const char *p = path, *slash;
+	char comp[NAME_MAX + 1];
+
+	rfs_node_ref(&ctx->nodes, cur);
+	while ((slash = strchr(p, '/'))) {
+		size_t n = (size_t)(slash - p);
+		struct stat st;
+		if (n > NAME_MAX) {
+			rfs_node_unref(&ctx->nodes, cur);
+			return ENAMETOOLONG;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		int fd = openat(cur->fd, comp,
+				O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			int err = errno;
+			if (fd >= 0)
+				close(fd);
+			rfs_node_unref(&ctx->nodes, cur);
+			return err;
+		}
+		struct rfs_node *next = rfs_nodes_get(&ctx->nodes, fd, &st, false);
+		g_rw_lock_writer_lock(&ctx->state_lock);
+		rfs_dir_set_parent(ctx, next, cur, comp);
+		g_rw_lock_writer_unlock(&ctx->state_lock);
+		rfs_node_unref(&ctx->nodes, cur);
+		cur = next;
+		p = slash + 1;
+	}
+	*dir = cur;
+	*last = p;
+	return 0;
+}
+
+/* Pages needed to hold size bytes. */
+static uint64_t pages_of(const struct rfs_ctx *ctx, off_t size)
+{
+	return ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
+}
+
+/* Resolves a view path to what it names now: a virtual view, a SOURCE
+ * regular file (a mirrored view), something else, or nothing. */
+static struct tview *tview_resolve(struct rfs_ctx *ctx, const char *path)
+{
+	struct tview *tv = g_new0(struct tview, 1);
+	struct stat st;
+	tv->path = g_strdup(path);
+	if (strcmp(path, RFS_CONTROL_NAME) == 0) {
+		tv->kind = TV_CONTROL;
+		goto out;
+	}
+	tv->dir_err = walk_parent(ctx, tv->path, &tv->dir, &tv->name);
+	if (tv->dir_err) {
+		tv->kind = TV_NODIR;
+		tv->name = strrchr(tv->path, '/') + 1;
+		goto out;
+	}
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	struct rfs_view *v =
+		tv->dir->virtuals ? g_hash_table_lookup(tv->dir->virtuals,
+							tv->name)
+				  : NULL;
+	if (v) {
+		tv->kind = TV_VIEW;
+		tv->is_virtual = true;
+		tv->node = v->node;
+		tv->pages = v->pages;
+		rfs_node_ref(&ctx->nodes, tv->node);
+	}
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	if (v)
+		goto out;
+	if (fstatat(tv->dir->fd, tv->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		tv->kind = TV_NONE;
+	} else if (!S_ISREG(st.st_mode)) {
+		tv->kind = TV_OTHER;
+	} else {
+		int fd = openat(tv->dir->fd, tv->name,
+				O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			if (fd >= 0)
+				close(fd);
+			tv->kind = TV_NONE;
+		} else {
+			tv->kind = TV_VIEW;
+			tv->node = rfs_nodes_get(&ctx->nodes, fd, &st, false);
+			tv->pages = pages_of(ctx, st.st_size);
+		}
+	}
+out:
+	tv->sim_kind = tv->kind;
+	tv->sim_virtual = tv->is_virtual;
+	tv->sim_pages = tv->pages;
+	return tv;
+}
+
+/* Frees a tview and drops its references. */
+static void tview_free(struct rfs_ctx *ctx, struct tview *tv)
+{
+	if (tv->dir)
+		rfs_node_unref(&ctx->nodes, tv->dir);
+	if (tv->node)
+		rfs_node_unref(&ctx->nodes, tv->node);
+	g_free(tv->path);
+	g_free(tv);
+}
+
+/* The tview of a path, resolved on first use. */
+static struct tview *txn_tview(struct txn *t, const char *path)
+{
+	struct tview *tv = g_hash_table_lookup(t->tviews, path);
+	if (!tv) {
+		tv = tview_resolve(t->ctx, path);
+		g_hash_table_insert(t->tviews, tv->path, tv);
+	}
+	return tv;
+}
+
+/* Checks that tv names a view in the simulated state. */
+static int need_view(struct txn *t, const rfs_cmd *c, struct tview *tv)
+{
+	const char *op = rfs_op_name(c->op);
+	switch (tv->sim_kind) {
+	case TV_VIEW:
+		return 0;
+	case TV_NONE:
+		return txn_fail(t, c->line, ENOENT, "%s: no such view '%s'",
+				op, tv->path);
+	case TV_NODIR:
+		return txn_fail(t, c->line, ENOENT,
+				"%s: no such directory for '%s' (%s)", op,
+				tv->path, g_strerror(tv->dir_err));
+	case TV_OTHER:
+		return txn_fail(t, c->line, EINVAL,
+				"%s: '%s' is not a regular file", op, tv->path);
+	case TV_CONTROL:
+		return txn_fail(t, c->line, EPERM,
+				"%s: the control file is not a view", op);
+	}
+	return EINVAL;
+}
+
+/* Checks an optional page range [vpage, vpage+count) (count 0: to the
+ * end) against the simulated size of the view. */
+static int check_range(struct txn *t, const rfs_cmd *c, struct tview *tv)
+{
+	const char *op = rfs_op_name(c->op);
+	uint64_t pages = tv->sim_pages;
+	if (!(c->has & RFS_HAS_VPAGE))
+		return 0;
+	if (c->vpage >= pages)
+		return txn_fail(t, c->line, ERANGE,
+				"%s: view page %" PRIu64
+				" is past the end of '%s' (%" PRIu64 " pages)",
+				op, c->vpage, tv->path, pages);
+	if ((c->has & RFS_HAS_COUNT) && c->count > pages - c->vpage)
+		return txn_fail(t, c->line, ERANGE,
+				"%s: view pages %" PRIu64 "..%" PRIu64
+				" run past the end of '%s' (%" PRIu64 " pages)",
+				op, c->vpage, c->vpage + c->count - 1,
+				tv->path, pages);
+	return 0;
+}
+
+/* Resolves a create's BACKING to a regular file of SOURCE: a node (ref)
+ * and its size, or NULL after recording the error. */
+static struct rfs_node *resolve_backing(struct txn *t, const rfs_cmd *c,
+					off_t *size)
+{
+	struct rfs_node *dir;
+	const char *last;
+	struct stat st;
+	int err = walk_parent(t->ctx, c->backing, &dir, &last);
+	if (err) {
+		txn_fail(t, c->line, ENOENT,
+			 "create: no such backing file '%s' (%s)", c->backing,
+			 g_strerror(err));
+		return NULL;
+	}
+	int fd = openat(dir->fd, last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	rfs_node_unref(&t->ctx->nodes, dir);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		txn_fail(t, c->line, ENOENT,
+			 "create: no such backing file '%s' (%s)", c->backing,
+			 g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		txn_fail(t, c->line, EINVAL,
+			 "create: backing '%s' is not a regular file",
+			 c->backing);
+		return NULL;
+	}
+	*size = st.st_size;
+	return rfs_nodes_get(&t->ctx->nodes, fd, &st, false);
+}
+
+/* Checks one command against the simulated state and advances it. */
+static int check_cmd(struct txn *t, guint i)
+{
+	rfs_cmd *c = &g_array_index(t->cmds, rfs_cmd, i);
+	struct tview *tv = txn_tview(t, c->view);
+	const char *op = rfs_op_name(c->op);
+	int err;
+	g_ptr_array_index(t->tv_of_cmd, i) = tv;
+
+	switch (c->op) {
+	case RFS_OP_REMAP:
+		if ((err = need_view(t, c, tv)))
+			return err;
+		if (c->count > tv->sim_pages ||
+		    c->vpage > tv->sim_pages - c->count)
+			return txn_fail(t, c->line, ERANGE,
+					"remap: view pages %" PRIu64
+					"..%" PRIu64 " run past the end of '%s'"
+					" (%" PRIu64 " pages)",
+					c->vpage, c->vpage + c->count - 1,
+					tv->path, tv->sim_pages);
+		return 0;
+	case RFS_OP_RESET:
+	case RFS_OP_INVALIDATE:
+		if ((err = need_view(t, c, tv)))
+			return err;
+		return check_range(t, c, tv);
+	case RFS_OP_CREATE: {
+		off_t size = 0;
+		if (tv->sim_kind == TV_NODIR)
+			return need_view(t, c, tv);
+		if (tv->sim_kind != TV_NONE)
+			return txn_fail(t, c->line, EEXIST,
+					"create: '%s' already exists", tv->path);
+		struct rfs_node *b = resolve_backing(t, c, &size);
+		if (!b)
+			return t->err;
+		g_ptr_array_index(t->backing_of, i) = b;
+		tv->sim_kind = TV_VIEW;
+		tv->sim_virtual = true;
+		tv->sim_pages = (c->has & RFS_HAS_PAGES) ? c->pages
+							 : pages_of(t->ctx, size);
+		if (tv->sim_pages > t->ctx->page_limit)
+			return txn_fail(t, c->line, ERANGE,
+					"create: backing '%s' is too large",
+					c->backing);
+		return 0;
+	}
+	case RFS_OP_RESIZE:
+	case RFS_OP_REMOVE:
+		if ((err = need_view(t, c, tv)))
+			return err;
+		if (!tv->sim_virtual)
+			return txn_fail(t, c->line, EPERM,
+					"%s: '%s' is not a virtual view (%s)",
+					op, tv->path,
+					c->op == RFS_OP_RESIZE
+						? "its size is its file's"
+						: "remove never touches SOURCE");
+		if (c->op == RFS_OP_RESIZE)
+			tv->sim_pages = c->pages;
+		else
+			tv->sim_kind = TV_NONE;
+		return 0;
+	}
+	return txn_fail(t, c->line, EINVAL, "unknown command");
+}
+
+/* Adds an invalidation of a node's bytes [off, off+len). */
+static void add_inval(struct txn *t, struct rfs_node *node, off_t off,
+		      off_t len)
+{
+	struct inval iv = {.node = node, .off = off, .len = len};
+	rfs_node_ref(&t->ctx->nodes, node);
+	g_array_append_val(t->invals, iv);
+}
+
+/* Adds an invalidation of view pages vpage..vpage+count-1. */
+static void add_inval_pages(struct txn *t, struct rfs_view *v, uint64_t vpage,
+			    uint64_t count)
+{
+	const struct rfs_ctx *ctx = t->ctx;
+	off_t off = (off_t)(vpage << ctx->page_shift);
+	off_t len = count >= ctx->page_limit - vpage
+			    ? 0
+			    : (off_t)(count << ctx->page_shift);
+	add_inval(t, v->node, off, len);
+}
+
+/* Remembers a view whose route overlay and pin are settled at the end. */
+static void touch(struct txn *t, struct rfs_view *v)
+{
+	for (guint i = 0; i < t->touched->len; i++)
+		if (t->touched->pdata[i] == v)
+			return;
+	rfs_node_ref(&t->ctx->nodes, v->node);
+	g_ptr_array_add(t->touched, v);
+}
+
+/* Resets vpage..vpage+count-1 to identity, pinning and invalidating only
+ * the runs that change. */
+static void apply_reset(struct txn *t, struct rfs_view *v, uint64_t vpage,
+			uint64_t count)
+{
+	uint64_t end = vpage + count;
+	GArray *ranges = g_array_new(FALSE, FALSE, sizeof(rfs_run));
+	rfs_run buf[64];
+	uint64_t from = vpage;
+	size_t n;
+	while ((n = rfs_pagemap_runs(v->map, from, buf, G_N_ELEMENTS(buf)))) {
+		bool done = false;
+		for (size_t i = 0; i < n && !done; i++) {
+			uint64_t a = MAX(buf[i].vpage, vpage);
+			uint64_t b = buf[i].vpage + buf[i].count;
+			if (a >= end) {
+				done = true;
+				break;
+			}
+			b = MIN(b, end);
+			rfs_run r = {.vpage = a, .count = b - a};
+			g_array_append_val(ranges, r);
+		}
+		rfs_run *last = &buf[n - 1];
+		if (done || last->vpage + last->count >= end)
+			break;
+		from = last->vpage + last->count;
+	}
+	for (guint i = 0; i < ranges->len; i++) {
+		rfs_run *r = &g_array_index(ranges, rfs_run, i);
+		rfs_view_route_pin(v, r->vpage, r->count);
+		add_inval_pages(t, v, r->vpage, r->count);
+	}
+	if (ranges->len) {
+		rfs_pagemap_reset(v->map, vpage, count);
+		touch(t, v);
+	}
+	g_array_unref(ranges);
+}
+
+/* Maps vpage..vpage+count-1 to fpage.., pinning and invalidating them
+ * unless they already map there. */
+static void apply_remap(struct txn *t, struct rfs_view *v, uint64_t vpage,
+			uint64_t fpage, uint64_t count)
+{
+	if (rfs_view_maps_to(v, vpage, fpage, count, false))
+		return;
+	rfs_view_route_pin(v, vpage, count);
+	rfs_pagemap_set(v->map, vpage, fpage, count);
+	add_inval_pages(t, v, vpage, count);
+	touch(t, v);
+}
+
+/* Records that the kernel must forget the entry name in dir. */
+static void add_entry_inval(struct txn *t, struct rfs_node *dir,
+			    const char *name)
+{
+	struct entry_inval e = {.dir = dir, .name = g_strdup(name)};
+	rfs_node_ref(&t->ctx->nodes, dir);
+	g_array_append_val(t->entries, e);
+}
+
+/* The view a tview names now, during apply. */
+static struct rfs_view *cur_view(struct txn *t, struct tview *tv)
+{
+	if (!tv->cur && tv->kind == TV_VIEW) {
+		tv->cur = rfs_node_view(tv->node);
+		if (!tv->is_virtual && tv->cur->parent != tv->dir) {
+			/* Remember the name it was used by, for dumps. */
+			rfs_node_ref(&t->ctx->nodes, tv->dir);
+			if (tv->cur->parent)
+				rfs_node_unref(&t->ctx->nodes,
+					       tv->cur->parent);
+			tv->cur->parent = tv->dir;
+			g_free(tv->cur->name);
+			tv->cur->name = g_strdup(tv->name);
+		} else if (!tv->is_virtual &&
+			   g_strcmp0(tv->cur->name, tv->name) != 0) {
+			g_free(tv->cur->name);
+			tv->cur->name = g_strdup(tv->name);
+		}
+	}
+	return tv->cur;
+}
+
+/* Creates a virtual view as command c says. */
+static void apply_create(struct txn *t, guint i, struct tview *tv)
+{
+	struct rfs_ctx *ctx = t->ctx;
+	rfs_cmd *c = &g_array_index(t->cmds, rfs_cmd, i);
+	struct rfs_node *backing = g_ptr_array_index(t->backing_of, i);
+	struct rfs_node *node =
+		rfs_nodes_new_special(&ctx->nodes, RFS_NODE_VIRTUAL, S_IFREG);
+	struct rfs_view *v;
+	struct stat st;
+
+	rfs_node_ref(&ctx->nodes, backing);
+	v = rfs_view_new(node, backing, true);
+	node->view = v;
+	if (c->has & RFS_HAS_PAGES)
+		v->pages = c->pages;
+	else
+		v->pages = fstat(backing->fd, &st) == 0
+				   ? pages_of(ctx, st.st_size)
+				   : 0;
+	rfs_node_ref(&ctx->nodes, tv->dir);
+	v->parent = tv->dir;
+	v->name = g_strdup(tv->name);
+	v->backing_path = g_strdup(c->backing);
+	if (!tv->dir->virtuals)
+		tv->dir->virtuals =
+			g_hash_table_new(g_str_hash, g_str_equal);
+	g_hash_table_insert(tv->dir->virtuals, v->name, v);
+	if (!backing->viewers)
+		backing->viewers = g_ptr_array_new();
+	g_ptr_array_add(backing->viewers, v);
+	g_hash_table_add(ctx->views, v);
+	add_entry_inval(t, tv->dir, tv->name);
+	tv->cur = v;
+}
+
+/* Takes a virtual view out of the namespace; the node lives on while the
+ * kernel holds it (open files keep working). */
+static void apply_remove(struct txn *t, struct rfs_view *v)
+{
+	v->removed = true;
+	g_hash_table_remove(v->parent->virtuals, v->name);
+	if (v->backing->viewers)
+		g_ptr_array_remove(v->backing->viewers, v);
+	g_hash_table_remove(t->ctx->views, v);
+	add_entry_inval(t, v->parent, v->name);
+	g_ptr_array_add(t->dropped, v->node);
+}
+
+/* Applies every command; state_lock held for writing.  Cannot fail once
+ * the checks passed, except when a view vanished meanwhile (then nothing
+ * is applied). */
+static int apply_all(struct txn *t)
+{
+	struct rfs_ctx *ctx = t->ctx;
+	GHashTableIter it;
+	gpointer val;
+
+	g_hash_table_iter_init(&it, t->tviews);
+	while (g_hash_table_iter_next(&it, NULL, &val)) {
+		struct tview *tv = val;
+		if (tv->kind == TV_VIEW && tv->is_virtual &&
+		    tv->node->view->removed)
+			return txn_fail(t, 0, ENOENT,
+					"'%s' was removed meanwhile", tv->path);
+	}
+	for (guint i = 0; i < t->cmds->len; i++) {
+		rfs_cmd *c = &g_array_index(t->cmds, rfs_cmd, i);
+		struct tview *tv = g_ptr_array_index(t->tv_of_cmd, i);
+		struct rfs_view *v =
+			c->op == RFS_OP_CREATE ? NULL : cur_view(t, tv);
+		switch (c->op) {
+		case RFS_OP_REMAP:
+			apply_remap(t, v, c->vpage, c->fpage, c->count);
+			break;
+		case RFS_OP_RESET:
+			if (!(c->has & RFS_HAS_VPAGE))
+				apply_reset(t, v, 0, UINT64_MAX);
+			else
+				apply_reset(t, v, c->vpage,
+					    (c->has & RFS_HAS_COUNT)
+						    ? c->count
+						    : UINT64_MAX - c->vpage);
+			break;
+		case RFS_OP_INVALIDATE:
+			if (!(c->has & RFS_HAS_VPAGE))
+				add_inval(t, v->node, 0, 0);
+			else
+				add_inval_pages(t, v, c->vpage,
+						(c->has & RFS_HAS_COUNT)
+							? c->count
+							: ctx->page_limit);
+			break;
+		case RFS_OP_CREATE:
+			apply_create(t, i, tv);
+			break;
+		case RFS_OP_RESIZE:
+			if (c->pages < v->pages) {
+				apply_reset(t, v, c->pages,
+					    UINT64_MAX - c->pages);
+				add_inval_pages(t, v, c->pages,
+						ctx->page_limit);
+			}
+			v->pages = c->pages;
+			add_inval(t, v->node, -1, 0);
+			break;
+		case RFS_OP_REMOVE:
+			apply_remove(t, v);
+			tv->cur = NULL;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Orders invalidations by node, then offset. */
+static gint inval_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct inval *x = a, *y = b;
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sends one invalidation to the kernel, if it knows the node. */
+static void send_inval(struct rfs_ctx *ctx, struct rfs_node *node, off_t off,
+		       off_t len)
+{
+	if (!ctx->se || !rfs_node_known(&ctx->nodes, node))
+		return;
+	int res = fuse_lowlevel_notify_inval_inode(
+		ctx->se, rfs_ino_of(ctx, node), off, len);
+	if (res < 0 && res != -ENOENT)
+		g_debug("invalidating inode %p [%lld, +%lld): %s", (void *)node,
+			(long long)off, (long long)len, g_strerror(-res));
+}
+
+/* Sends the transaction's invalidations, merging adjacent ranges. */
+static void send_invals(struct txn *t)
+{
+	struct rfs_ctx *ctx = t->ctx;
+	g_array_sort(t->invals, inval_cmp);
+	for (guint i = 0; i < t->invals->len;) {
+		struct inval *iv = &g_array_index(t->invals, struct inval, i);
+		off_t off = iv->off, len = iv->len;
+		guint j = i + 1;
+		while (off >= 0 && len > 0 && j < t->invals->len) {
+			struct inval *nx =
+				&g_array_index(t->invals, struct inval, j);
+			if (nx->node != iv->node || nx->off > off + len)
+				break;
+			if (nx->len == 0)
+				len = 0;
+			else
+				len = MAX(off + len, nx->off + nx->len) - off;
+			j++;
+		}
+		send_inval(ctx, iv->node, off, len);
+		i = j;
+	}
+	for (guint i = 0; i < t->entries->len; i++) {
+		struct entry_inval *e =
+			&g_array_index(t->entries, struct entry_inval, i);
+		if (ctx->se && (e->dir == ctx->nodes.root ||
+				rfs_node_known(&ctx->nodes, e->dir)))
+			fuse_lowlevel_notify_inval_entry(
+				ctx->se, rfs_ino_of(ctx, e->dir), e->name,
+				strlen(e->name));
+	}
+}
+
+/* Frees a transaction and every reference it holds. */
+static void txn_free(struct txn *t)
+{
+	struct rfs_nodes *nodes = &t->ctx->nodes;
+	GHashTableIter it;
+	gpointer val;
+	g_hash_table_iter_init(&it, t->tviews);
+	while (g_hash_table_iter_next(&it, NULL, &val))
+		tview_free(t->ctx, val);
+	g_hash_table_unref(t->tviews);
+	for (guint i = 0; i < t->backing_of->len; i++)
+		if (t->backing_of->pdata[i])
+			rfs_node_unref(nodes, t->backing_of->pdata[i]);
+	for (guint i = 0; i < t->invals->len; i++)
+		rfs_node_unref(nodes,
+			       g_array_index(t->invals, struct inval, i).node);
+	for (guint i = 0; i < t->entries->len; i++) {
+		struct entry_inval *e =
+			&g_array_index(t->entries, struct entry_inval, i);
+		rfs_node_unref(nodes, e->dir);
+		g_free(e->name);
+	}
+	for (guint i = 0; i < t->touched->len; i++)
+		rfs_node_unref(nodes,
+			       ((struct rfs_view *)t->touched->pdata[i])->node);
+	for (guint i = 0; i < t->dropped->len; i++)
+		rfs_node_unref(nodes, t->dropped->pdata[i]);
+	g_ptr_array_unref(t->tv_of_cmd);
+	g_ptr_array_unref(t->backing_of);
+	g_ptr_array_unref(t->touched);
+	g_ptr_array_unref(t->dropped);
+	g_array_unref(t->invals);
+	g_array_unref(t->entries);
+	g_array_unref(t->cmds);
+	g_string_free(t->msg, TRUE);
+	g_free(t);
+}
+
+/* Parses, checks and applies text as one transaction, sends the kernel
+ * notifications and settles the route overlays.  Returns 0 or an errno,
+ * with "line L: message" in msg. */
+static int run_txn(struct rfs_ctx *ctx, const char *text, size_t len,
+		   GString *msg)
+{
+	struct txn *t = g_new0(struct txn, 1);
+	rfs_parse_limits limits = {.page_limit = ctx->page_limit};
+	int err;
+
+	t->ctx = ctx;
+	t->cmds = rfs_cmds_new();
+	t->tviews = g_hash_table_new(g_str_hash, g_str_equal);
+	t->tv_of_cmd = g_ptr_array_new();
+	t->backing_of = g_ptr_array_new();
+	t->invals = g_array_new(FALSE, FALSE, sizeof(struct inval));
+	t->entries = g_array_new(FALSE, FALSE, sizeof(struct entry_inval));
+	t->touched = g_ptr_array_new();
+	t->dropped = g_ptr_array_new();
+	t->msg = g_string_new(NULL);
+
+	err = rfs_parse(text, len, 1, &limits, t->cmds, &t->err_line, t->msg);
+	if (err) {
+		t->err = err;
+		goto out;
+	}
+	g_ptr_array_set_size(t->tv_of_cmd, t->cmds->len);
+	g_ptr_array_set_size(t->backing_of, t->cmds->len);
+	for (guint i = 0; i < t->cmds->len; i++)
+		if (check_cmd(t, i))
+			goto out;
+
+	g_rw_lock_writer_lock(&ctx->state_lock);
+	apply_all(t);
+	g_rw_lock_writer_unlock(&ctx->state_lock);
+	if (t->err)
+		goto out;
+
+	send_invals(t);
+
+	g_rw_lock_writer_lock(&ctx->state_lock);
+	for (guint i = 0; i < t->touched->len; i++) {
+		struct rfs_view *v = t->touched->pdata[i];
+		rfs_pagemap_clear(v->route);
+		rfs_view_update_pin(ctx, v);
+	}
+	g_rw_lock_writer_unlock(&ctx->state_lock);
+out:
+	err = t->err;
+	if (err && msg) {
+		if (t->err_line)
+			g_string_printf(msg, "line %u: %s", t->err_line,
+					t->msg->str);
+		else
+			g_string_assign(msg, t->msg->str);
+	}
+	txn_free(t);
+	return err;
+}
+
+/* Sets a handle's pending error message. */
+static void handle_set_error(struct rfs_control_handle *h, const char *msg)
+{
+	g_mutex_lock(&h->lock);
+	if (!h->error)
+		h->error = g_string_new(NULL);
+	g_string_printf(h->error, "error: %s\n", msg);
+	h->error_pos = 0;
+	g_mutex_unlock(&h->lock);
+}
+
+/* Runs a transaction job and replies to its request. */
+static void do_txn_job(struct rfs_ctx *ctx, struct job *j)
+{
+	GString *msg = g_string_new(NULL);
+	int err = run_txn(ctx, j->text, j->len, msg);
+	if (err) {
+		g_message("control: error: %s", msg->str);
+		if (j->h)
+			handle_set_error(j->h, msg->str);
+	}
+	switch (j->reply) {
+	case REPLY_WRITE:
+		if (err)
+			fuse_reply_err(j->req, err);
+		else
+			fuse_reply_write(j->req, j->reply_size);
+		break;
+	case REPLY_FLUSH:
+		fuse_reply_err(j->req, err);
+		break;
+	case REPLY_WAIT:
+		g_mutex_lock(j->wait_lock);
+		*j->wait_err = err;
+		if (j->wait_msg)
+			g_string_assign(j->wait_msg, msg->str);
+		*j->wait_done = true;
+		g_cond_signal(j->wait_cond);
+		g_mutex_unlock(j->wait_lock);
+		break;
+	case REPLY_NONE:
+		break;
+	}
+	g_string_free(msg, TRUE);
+}
+
+/* The control thread: runs jobs in order until JOB_STOP. */
+static gpointer control_thread(gpointer data)
+{
+	struct rfs_control *ctl = data;
+	for (;;) {
+		struct job *j = g_async_queue_pop(ctl->queue);
+		enum job_kind kind = j->kind;
+		if (kind == JOB_TXN) {
+			do_txn_job(ctl->ctx, j);
+		} else if (kind == JOB_INVAL) {
+			send_inval(ctl->ctx, j->node, j->off, j->ilen);
+			rfs_node_unref(&ctl->ctx->nodes, j->node);
+		}
+		g_free(j->text);
+		g_free(j);
+		if (kind == JOB_STOP)
+			break;
+	}
+	return NULL;
+}
+
+struct rfs_control *rfs_control_start(struct rfs_ctx *ctx)
+{
+	struct rfs_control *ctl = g_new0(struct rfs_control, 1);
+	ctl->ctx = ctx;
+	ctl->queue = g_async_queue_new();
+	ctl->thread = g_thread_new("remapfs-control", control_thread, ctl);
+	return ctl;
+}
+
+void rfs_control_stop(struct rfs_control *ctl)
+{
+	struct job *j = g_new0(struct job, 1);
+	if (!ctl)
+		return;
+	j->kind = JOB_STOP;
+	g_async_queue_push(ctl->queue, j);
+	g_thread_join(ctl->thread);
+	g_async_queue_unref(ctl->queue);
+	g_free(ctl);
+}
+
+/* Queues a transaction over text (taken over). */
+static void queue_txn(struct rfs_ctx *ctx, struct job *j, char *text,
+		      size_t len)
+{
+	j->kind = JOB_TXN;
+	j->text = text;
+	j->len = len;
+	g_async_queue_push(ctx->ctl->queue, j);
+}
+
+void rfs_control_queue_inval(struct rfs_ctx *ctx, struct rfs_node *node,
+			     off_t off, off_t len)
+{
+	struct job *j = g_new0(struct job, 1);
+	j->kind = JOB_INVAL;
+	j->node = node;
+	j->off = off;
+	j->ilen = len;
+	rfs_node_ref(&ctx->nodes, node);
+	g_async_queue_push(ctx->ctl->queue, j);
+}
+
+int rfs_control_apply_text(struct rfs_ctx *ctx, const char *text, size_t len,
+			   GString *err)
+{
+	GMutex lock;
+	GCond cond;
+	bool done = false;
+	int res = 0;
+	struct job *j = g_new0(struct job, 1);
+	g_mutex_init(&lock);
+	g_cond_init(&cond);
+	j->reply = REPLY_WAIT;
+	j->wait_lock = &lock;
+	j->wait_cond = &cond;
+	j->wait_done = &done;
+	j->wait_err = &res;
+	j->wait_msg = err;
+	queue_txn(ctx, j, g_memdup2(text, len), len);
+	g_mutex_lock(&lock);
+	while (!done)
+		g_cond_wait(&cond, &lock);
+	g_mutex_unlock(&lock);
+	g_mutex_clear(&lock);
+	g_cond_clear(&cond);
+	return res;
+}
+
+struct rfs_control_handle *rfs_control_open(struct rfs_ctx *ctx, bool readable)
+{
+	struct rfs_control_handle *h = g_new0(struct rfs_control_handle, 1);
+	g_mutex_init(&h->lock);
+	h->partial = g_string_new(NULL);
+	if (readable)
+		h->snapshot = rfs_control_dump(ctx);
+	return h;
+}
+
+void rfs_control_release(struct rfs_control_handle *h)
+{
+	if (!h)
+		return;
+	g_string_free(h->partial, TRUE);
+	if (h->error)
+		g_string_free(h->error, TRUE);
+	if (h->snapshot)
+		g_string_free(h->snapshot, TRUE);
+	g_mutex_clear(&h->lock);
+	g_free(h);
+}
+
+void rfs_control_write(struct rfs_ctx *ctx, fuse_req_t req,
+		       struct rfs_control_handle *h, const char *buf,
+		       size_t size)
+{
+	const char *nl = memrchr(buf, '\n', size);
+	char *text;
+	size_t len;
+
+	g_mutex_lock(&h->lock);
+	if (h->error) {
+		g_string_free(h->error, TRUE);
+		h->error = NULL;
+	}
+	if (!nl) {
+		if (h->partial->len + size > RFS_MAX_PARTIAL) {
+			g_string_truncate(h->partial, 0);
+			g_mutex_unlock(&h->lock);
+			handle_set_error(h, "line 1: line too long (over 1 MiB"
+					    " without a newline)");
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		g_string_append_len(h->partial, buf, (gssize)size);
+		g_mutex_unlock(&h->lock);
+		fuse_reply_write(req, size);
+		return;
+	}
+	len = h->partial->len + (size_t)(nl + 1 - buf);
+	text = g_malloc(len);
+	memcpy(text, h->partial->str, h->partial->len);
+	memcpy(text + h->partial->len, buf, (size_t)(nl + 1 - buf));
+	g_string_truncate(h->partial, 0);
+	g_string_append_len(h->partial, nl + 1, (gssize)(buf + size - nl - 1));
+	g_mutex_unlock(&h->lock);
+
+	struct job *j = g_new0(struct job, 1);
+	j->reply = REPLY_WRITE;
+	j->req = req;
+	j->reply_size = size;
+	j->h = h;
+	queue_txn(ctx, j, text, len);
+}
+
+void rfs_control_flush(struct rfs_ctx *ctx, fuse_req_t req,
+		       struct rfs_control_handle *h)
+{
+	char *text = NULL;
+	size_t len = 0;
+	g_mutex_lock(&h->lock);
+	if (h->partial->len) {
+		len = h->partial->len;
+		text = g_string_free(h->partial, FALSE);
+		h->partial = g_string_new(NULL);
+	}
+	g_mutex_unlock(&h->lock);
+	if (!text) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	struct job *j = g_new0(struct job, 1);
+	j->reply = REPLY_FLUSH;
+	j->req = req;
+	j->h = h;
+	queue_txn(ctx, j, text, len);
+}
+
+void rfs_control_read(struct rfs_ctx *ctx, fuse_req_t req,
+		      struct rfs_control_handle *h, size_t size)
+{
+	g_mutex_lock(&h->lock);
+	if (h->error) {
+		size_t n = MIN(size, h->error->len - h->error_pos);
+		char *copy = g_memdup2(h->error->str + h->error_pos, n);
+		h->error_pos += n;
+		if (n == 0) { /* fully read: back to the state */
+			g_string_free(h->error, TRUE);
+			h->error = NULL;
+		}
+		g_mutex_unlock(&h->lock);
+		fuse_reply_buf(req, copy, n);
+		g_free(copy);
+		return;
+	}
+	if (!h->snapshot) {
+		g_mutex_unlock(&h->lock);
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	size_t n = MIN(size, h->snapshot->len - h->snap_pos);
+	char *copy = g_memdup2(h->snapshot->str + h->snap_pos, n);
+	h->snap_pos += n;
+	g_mutex_unlock(&h->lock);
+	fuse_reply_buf(req, copy, n);
+	g_free(copy);
+}
+
+struct dump_entry {
+	struct rfs_view *view;
+	char *path;
+	uint64_t pages;
+};
+
+/* Orders dump entries by path (bytewise); entries without one last. */
+static gint dump_cmp_or_null(gconstpointer a, gconstpointer b)
+{
+	const struct dump_entry *x = a, *y = b;
+	if (!x->path || !y->path)
+		return !x->path - !y->path;
+	return strcmp(x->path, y->path);
+}
+
+/* Appends a view's remap lines, runs clipped to its size. */
+static void dump_runs(GString *out, const struct dump_entry *e)
+{
+	rfs_run buf[256];
+	uint64_t from = 0;
+	size_t n;
+	rfs_cmd c = {.op = RFS_OP_REMAP, .view = e->path,
+		     .has = RFS_HAS_COUNT};
+	while (from < e->pages &&
+	       (n = rfs_pagemap_runs(e->view->map, from, buf, 256))) {
+		for (size_t i = 0; i < n; i++) {
+			if (buf[i].vpage >= e->pages)
+				return;
+			c.vpage = buf[i].vpage;
+			c.fpage = buf[i].fpage;
+			c.count = MIN(buf[i].count, e->pages - buf[i].vpage);
+			rfs_cmd_format(out, &c);
+		}
+		from = buf[n - 1].vpage + buf[n - 1].count;
+	}
+}
+
+GString *rfs_control_dump(struct rfs_ctx *ctx)
+{
+	GArray *es = g_array_new(FALSE, TRUE, sizeof(struct dump_entry));
+	GString *out = g_string_new(NULL);
+	GHashTableIter it;
+	gpointer key;
+
+	/* Take references, then read mirrored files' sizes unlocked. */
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	g_hash_table_iter_init(&it, ctx->views);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct dump_entry e = {.view = key};
+		rfs_node_ref(&ctx->nodes, e.view->node);
+		g_array_append_val(es, e);
+	}
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	for (guint i = 0; i < es->len; i++) {
+		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
+		struct stat st;
+		if (!e->view->is_virtual && fstat(e->view->node->fd, &st) == 0)
+			e->pages = pages_of(ctx, st.st_size);
+	}
+
+	g_string_printf(out, "# remapfs state: pagesize %" PRIu64 "\n",
+			ctx->pagesize);
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	for (guint i = 0; i < es->len; i++) {
+		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
+		if (e->view->is_virtual)
+			e->pages = e->view->pages;
+		if ((e->view->is_virtual && !e->view->removed) ||
+		    (!e->view->is_virtual && e->view->pinned))
+			e->path = rfs_view_path(e->view);
+	}
+	g_array_sort(es, dump_cmp_or_null);
+	for (guint i = 0; i < es->len; i++) {
+		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
+		if (!e->path || !e->view->is_virtual)
+			continue;
+		rfs_cmd c = {.op = RFS_OP_CREATE, .view = e->path,
+			     .backing = e->view->backing_path,
+			     .pages = e->pages, .has = RFS_HAS_PAGES};
+		rfs_cmd_format(out, &c);
+	}
+	for (guint i = 0; i < es->len; i++) {
+		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
+		if (e->path)
+			dump_runs(out, e);
+	}
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+
+	for (guint i = 0; i < es->len; i++) {
+		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
+		g_free(e->path);
+		rfs_node_unref(&ctx->nodes, e->view->node);
+	}
+	g_array_unref(es);
+	return out;
+}

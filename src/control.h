@@ -1,0 +1,50 @@
+/* control.h - the .control file: transactions, applied on a thread of
+ * their own, and the kernel notifications they need.
+ *
+ * A request handler never applies a transaction or notifies the kernel
+ * itself: it queues a job and returns; the control thread applies it,
+ * invalidates what changed (the kernel then writes dirty pages back
+ * through the request handlers, which must be free), and replies. */
+#pragma once
+#include "remapfs.h"
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+
+struct rfs_control_handle;
+
+/* Starts the control thread. */
+struct rfs_control *rfs_control_start(struct rfs_ctx *ctx);
+/* Stops and joins it; jobs still queued are answered with ENOTCONN. */
+void rfs_control_stop(struct rfs_control *ctl);
+
+/* A new handle for an open of .control; readable handles get a snapshot
+ * of the state, taken now. */
+struct rfs_control_handle *rfs_control_open(struct rfs_ctx *ctx,
+					    bool readable);
+/* Frees a handle (release). */
+void rfs_control_release(struct rfs_control_handle *h);
+
+/* write(): complete lines become one transaction; replies later. */
+void rfs_control_write(struct rfs_ctx *ctx, fuse_req_t req,
+		       struct rfs_control_handle *h, const char *buf,
+		       size_t size);
+/* flush() (close): applies an unterminated last line, then replies. */
+void rfs_control_flush(struct rfs_ctx *ctx, fuse_req_t req,
+		       struct rfs_control_handle *h);
+/* read(): the last failed write's message, else the open-time state. */
+void rfs_control_read(struct rfs_ctx *ctx, fuse_req_t req,
+		      struct rfs_control_handle *h, size_t size);
+
+/* Queues an invalidation of node's cached pages [off, off+len) (len 0: to
+ * the end; off < 0: attributes only), sent by the control thread. */
+void rfs_control_queue_inval(struct rfs_ctx *ctx, struct rfs_node *node,
+			     off_t off, off_t len);
+
+/* Applies text as one transaction from the daemon itself (no request),
+ * waiting for it.  Returns 0 or a positive errno, with the message in err
+ * (may be NULL). */
+int rfs_control_apply_text(struct rfs_ctx *ctx, const char *text, size_t len,
+			   GString *err);
+
+/* The whole state as commands: create lines, then remap lines, sorted. */
+GString *rfs_control_dump(struct rfs_ctx *ctx);

@@ -1,0 +1,238 @@
+/* main.c - wiring: options, the context, the session, the loop. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "control.h"
+#include "fs.h"
+#include "remapfs.h"
+#include "views.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* Where log messages go once the daemon is in the background. */
+static GLogWriterOutput log_to_syslog(GLogLevelFlags level,
+				      const GLogField *fields, gsize n_fields,
+				      gpointer data)
+{
+	const char *msg = NULL;
+	for (gsize i = 0; i < n_fields; i++)
+		if (strcmp(fields[i].key, "MESSAGE") == 0)
+			msg = fields[i].value;
+	if (!msg)
+		return G_LOG_WRITER_UNHANDLED;
+	if ((level & G_LOG_LEVEL_DEBUG) && !g_log_writer_default_would_drop(
+						    level, G_LOG_DOMAIN))
+		return G_LOG_WRITER_HANDLED;
+	int prio = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+			   ? LOG_ERR
+		   : (level & G_LOG_LEVEL_WARNING) ? LOG_WARNING
+		   : (level & G_LOG_LEVEL_DEBUG)   ? LOG_DEBUG
+						   : LOG_INFO;
+	syslog(prio, "%s", msg);
+	return G_LOG_WRITER_HANDLED;
+}
+
+/* Whether path is already a mount point (listed in mountinfo). */
+static bool is_mount_point(const char *path)
+{
+	char *info = NULL;
+	bool found = false;
+	if (!g_file_get_contents("/proc/self/mountinfo", &info, NULL, NULL))
+		return false;
+	char **lines = g_strsplit(info, "\n", -1);
+	for (char **l = lines; *l && !found; l++) {
+		char **f = g_strsplit(*l, " ", 6);
+		if (g_strv_length(f) >= 5) {
+			/* mountinfo escapes space, tab, newline, backslash */
+			char *mp = g_strcompress(f[4]);
+			found = strcmp(mp, path) == 0;
+			g_free(mp);
+		}
+		g_strfreev(f);
+	}
+	g_strfreev(lines);
+	g_free(info);
+	return found;
+}
+
+/* Prints one line about a user error and returns the exit status. */
+static int G_GNUC_PRINTF(1, 2) fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("remapfs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Opens SOURCE and checks it; returns an O_PATH descriptor or -1. */
+static int open_source(const char *source)
+{
+	struct stat st;
+	int fd = open(source, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		fail("SOURCE '%s': %s", source, g_strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fail("SOURCE '%s' is not a directory", source);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Checks MOUNTPOINT: an existing directory that is not a mount point. */
+static int check_mountpoint(const char *mp)
+{
+	struct stat st;
+	char real[PATH_MAX];
+	if (stat(mp, &st) < 0)
+		return fail("MOUNTPOINT '%s': %s", mp, g_strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail("MOUNTPOINT '%s' is not a directory", mp);
+	if (realpath(mp, real) && is_mount_point(real))
+		return fail("MOUNTPOINT '%s' is busy: something is mounted "
+			    "there already", mp);
+	return 0;
+}
+
+/* Sets up the context for the given options and SOURCE descriptor. */
+static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
+{
+	ctx->pagesize = pagesize;
+	ctx->page_shift = (unsigned)__builtin_ctzll(pagesize);
+	ctx->page_limit = (uint64_t)INT64_MAX >> ctx->page_shift;
+	ctx->owner = getuid();
+	ctx->owner_gid = getgid();
+	g_rw_lock_init(&ctx->state_lock);
+	ctx->views = g_hash_table_new(NULL, NULL);
+	rfs_nodes_init(&ctx->nodes, source_fd);
+	ctx->nodes.free_view = rfs_view_free;
+	ctx->nodes.free_view_data = ctx;
+	ctx->control = rfs_nodes_new_special(&ctx->nodes, RFS_NODE_CONTROL,
+					     S_IFREG);
+	ctx->zeros_len = (size_t)MAX(pagesize, 1u << 20);
+	ctx->zeros = g_malloc0(ctx->zeros_len);
+}
+
+/* Frees what ctx_init set up. */
+static void ctx_destroy(struct rfs_ctx *ctx)
+{
+	g_hash_table_unref(ctx->views);
+	rfs_nodes_destroy(&ctx->nodes);
+	g_free(ctx->control);
+	g_free((void *)ctx->zeros);
+	g_rw_lock_clear(&ctx->state_lock);
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts fopts = {0};
+	struct rfs_ctx ctx = {0};
+	char *err = NULL;
+	int ret = 1;
+	size_t sys_ps = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (rfs_options_parse(&args, &ctx.opts, &err) < 0) {
+		fail("%s", err);
+		g_free(err);
+		goto out_args;
+	}
+	if (fuse_parse_cmdline(&args, &fopts) != 0)
+		goto out_args; /* libfuse printed why */
+	if (fopts.show_help) {
+		rfs_options_usage(argv[0]);
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out_args;
+	}
+	if (fopts.show_version) {
+		printf("remapfs version %s\n", PACKAGE_VERSION);
+		fuse_lowlevel_version();
+		ret = 0;
+		goto out_args;
+	}
+	if (!ctx.opts.source || !fopts.mountpoint) {
+		fail("usage: remapfs [options] SOURCE MOUNTPOINT "
+		     "(remapfs -h for help)");
+		goto out_args;
+	}
+	if (!ctx.opts.pagesize)
+		ctx.opts.pagesize = sys_ps;
+	const char *why = rfs_options_check_pagesize(ctx.opts.pagesize, sys_ps);
+	if (why) {
+		fail("pagesize=%" PRIu64 ": %s", ctx.opts.pagesize, why);
+		goto out_args;
+	}
+	int source_fd = open_source(ctx.opts.source);
+	if (source_fd < 0)
+		goto out_args;
+	if (check_mountpoint(fopts.mountpoint)) {
+		close(source_fd);
+		goto out_args;
+	}
+	ctx_init(&ctx, source_fd, ctx.opts.pagesize);
+	if (faccessat(source_fd, RFS_CONTROL_NAME, F_OK, AT_SYMLINK_NOFOLLOW) ==
+	    0)
+		g_warning("SOURCE has an entry named %s; the control file "
+			  "hides it in the mount",
+			  RFS_CONTROL_NAME);
+
+	ctx.se = fuse_session_new(&args, &rfs_fs_ops, sizeof(rfs_fs_ops), &ctx);
+	if (!ctx.se) {
+		fail("could not start a FUSE session (an unknown -o option?)");
+		goto out_ctx;
+	}
+	if (fuse_set_signal_handlers(ctx.se) != 0)
+		goto out_session;
+	if (fuse_session_mount(ctx.se, fopts.mountpoint) != 0) {
+		fail("could not mount on '%s'", fopts.mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(fopts.foreground) != 0)
+		goto out_unmount;
+	if (!fopts.foreground)
+		g_log_set_writer_func(log_to_syslog, NULL, NULL);
+	ctx.ctl = rfs_control_start(&ctx);
+
+	if (fopts.singlethread) {
+		ret = fuse_session_loop(ctx.se);
+	} else {
+		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(cfg, fopts.clone_fd);
+		fuse_loop_cfg_set_max_threads(cfg, fopts.max_threads);
+		fuse_loop_cfg_set_idle_threads(cfg, fopts.max_idle_threads);
+		ret = fuse_session_loop_mt(ctx.se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	ret = ret != 0;
+	rfs_control_stop(ctx.ctl);
+out_unmount:
+	fuse_session_unmount(ctx.se);
+out_signals:
+	fuse_remove_signal_handlers(ctx.se);
+out_session:
+	fuse_session_destroy(ctx.se);
+out_ctx:
+	ctx_destroy(&ctx);
+out_args:
+	free(fopts.mountpoint);
+	rfs_options_free(&ctx.opts);
+	fuse_opt_free_args(&args);
+	return ret;
+}

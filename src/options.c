@@ -1,0 +1,174 @@
+/* options.c - remapfs's command-line options (see options.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "options.h"
+
+#include <errno.h>
+#include <fuse_opt.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	KEY_PAGESIZE,
+	KEY_ATTR_TIMEOUT,
+	KEY_ENTRY_TIMEOUT,
+	KEY_RO,
+	KEY_RW,
+	KEY_IGNORED,
+};
+
+/* The options remapfs takes for itself; everything else goes to libfuse. */
+static const struct fuse_opt rfs_opt_table[] = {
+	FUSE_OPT_KEY("pagesize=%s", KEY_PAGESIZE),
+	FUSE_OPT_KEY("attr_timeout=%s", KEY_ATTR_TIMEOUT),
+	FUSE_OPT_KEY("entry_timeout=%s", KEY_ENTRY_TIMEOUT),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("rw", KEY_RW),
+	FUSE_OPT_KEY("defaults", KEY_IGNORED),
+	FUSE_OPT_END,
+};
+
+struct parse_state {
+	struct rfs_options *opts;
+	char *err;
+	int nonopts;
+};
+
+/* Parses a size with an optional k/K, m/M or g/G suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!g_ascii_isdigit(*s))
+		return -1;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* Parses a non-negative number of seconds. */
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = g_ascii_strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* fuse_opt callback: takes remapfs's options and SOURCE. */
+static int opt_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct parse_state *ps = data;
+	const char *val = strchr(arg, '=');
+	val = val ? val + 1 : "";
+	if (ps->err)
+		return 0;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (ps->nonopts++ == 0) {
+			ps->opts->source = g_strdup(arg);
+			return 0;
+		}
+		if (ps->nonopts == 2) {
+			ps->opts->mountpoint = g_strdup(arg);
+			return 1;
+		}
+		ps->err = g_strdup_printf("too many arguments: '%s'", arg);
+		return 0;
+	case KEY_PAGESIZE:
+		if (parse_size(val, &ps->opts->pagesize) < 0)
+			ps->err = g_strdup_printf(
+				"pagesize: '%s' is not a size in bytes", val);
+		return 0;
+	case KEY_ATTR_TIMEOUT:
+	case KEY_ENTRY_TIMEOUT:
+		if (parse_seconds(val, key == KEY_ATTR_TIMEOUT
+					       ? &ps->opts->attr_timeout
+					       : &ps->opts->entry_timeout) < 0)
+			ps->err = g_strdup_printf(
+				"%.*s: '%s' is not a number of seconds",
+				(int)(strchr(arg, '=') - arg), arg, val);
+		return 0;
+	case KEY_RO:
+		ps->opts->read_only = true;
+		return 0;
+	case KEY_RW:
+		ps->opts->read_only = false;
+		return 0;
+	case KEY_IGNORED:
+		return 0;
+	}
+	return 1; /* libfuse's: keep it for fuse_parse_cmdline/session_new */
+}
+
+int rfs_options_parse(struct fuse_args *args, struct rfs_options *opts,
+		      char **err)
+{
+	struct parse_state ps = {.opts = opts};
+	opts->attr_timeout = 1.0;
+	opts->entry_timeout = 1.0;
+	if (fuse_opt_parse(args, &ps, rfs_opt_table, opt_proc) < 0) {
+		g_free(ps.err);
+		*err = g_strdup("invalid command line");
+		return -1;
+	}
+	if (ps.err) {
+		*err = ps.err;
+		return -1;
+	}
+	return 0;
+}
+
+const char *rfs_options_check_pagesize(uint64_t pagesize, size_t sys_pagesize)
+{
+	if (pagesize == 0 || (pagesize & (pagesize - 1)))
+		return "must be a power of two";
+	if (pagesize % sys_pagesize)
+		return "must be a multiple of the system page size";
+	if (pagesize > (UINT64_C(1) << 30))
+		return "must be at most 1 GiB";
+	return NULL;
+}
+
+void rfs_options_usage(const char *progname)
+{
+	printf("usage: %s [options] SOURCE MOUNTPOINT\n"
+	       "\n"
+	       "Mirrors SOURCE at MOUNTPOINT; every file is a view whose pages can be\n"
+	       "remapped by writing commands to MOUNTPOINT/.control (see remapfs(1)\n"
+	       "and remapfs-control(5)).\n"
+	       "\n"
+	       "remapfs options:\n"
+	       "    -o pagesize=N          view page size: a power of two, a multiple\n"
+	       "                           of the system page size, at most 1G\n"
+	       "                           (suffixes k, M, G; default: system page size)\n"
+	       "    -o attr_timeout=S      seconds the kernel caches attributes (1)\n"
+	       "    -o entry_timeout=S     seconds the kernel caches names (1)\n"
+	       "    -o ro                  views are read-only; .control still works\n"
+	       "\n",
+	       progname);
+}
+
+void rfs_options_free(struct rfs_options *opts)
+{
+	g_free(opts->source);
+	g_free(opts->mountpoint);
+	opts->source = opts->mountpoint = NULL;
+}

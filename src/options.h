@@ -1,0 +1,35 @@
+/* options.h - the daemon's command line: libfuse's options plus remapfs's.
+ * Pure parsing; nothing here mounts or touches the file system. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fuse_args;
+
+struct rfs_options {
+	char *source;	     /* SOURCE, as given (made absolute by main) */
+	char *mountpoint;    /* MOUNTPOINT, as given */
+	uint64_t pagesize;   /* -o pagesize=N; 0 = system page size */
+	double attr_timeout; /* -o attr_timeout=SECONDS */
+	double entry_timeout; /* -o entry_timeout=SECONDS */
+	bool read_only;	     /* -o ro: views refuse changes; .control works */
+};
+
+/* Takes remapfs's own options and SOURCE out of args into opts; what
+ * belongs to libfuse (-f, -d, -s, -h, -V, MOUNTPOINT, -o allow_other, ...)
+ * stays in args for fuse_parse_cmdline and fuse_session_new, which reject
+ * what they do not know.  Returns 0, or -1 with one line of explanation in
+ * *err (g_free it). */
+int rfs_options_parse(struct fuse_args *args, struct rfs_options *opts,
+		      char **err);
+
+/* Checks a pagesize: a power of two, a multiple of sys_pagesize, at most
+ * 1 GiB.  Returns NULL or a static explanation. */
+const char *rfs_options_check_pagesize(uint64_t pagesize, size_t sys_pagesize);
+
+/* Prints the option summary (remapfs's, then libfuse's) to stdout. */
+void rfs_options_usage(const char *progname);
+
+/* Frees what rfs_options_parse allocated. */
+void rfs_options_free(struct rfs_options *opts);

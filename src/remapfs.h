@@ -1,0 +1,50 @@
+/* remapfs.h - the daemon's one context, passed to every FUSE op as the
+ * session's userdata.  No mutable globals live anywhere else. */
+#pragma once
+#include "nodes.h"
+#include "options.h"
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fuse_session;
+struct rfs_control;
+
+#define RFS_CONTROL_NAME ".control"
+
+struct rfs_ctx {
+	struct fuse_session *se;
+	struct rfs_options opts;
+	uint64_t pagesize;   /* view page size in bytes */
+	unsigned page_shift; /* log2(pagesize) */
+	uint64_t page_limit; /* pages below this have offsets that fit off_t */
+	uid_t owner;	     /* the user who mounted: owns .control */
+	gid_t owner_gid;
+	struct rfs_nodes nodes;	   /* node table; its own lock */
+	struct rfs_node *control;  /* the .control node */
+	/* state_lock protects every view (maps, routes, sizes, names), the
+	 * virtual namespace (directory nodes' virtuals), directory nodes'
+	 * parent/name, and file nodes' viewers.  Never held across blocking
+	 * I/O, a reply or a kernel notification. */
+	GRWLock state_lock;
+	GHashTable *views;	   /* views with state: virtual ones and
+				      mirrored ones with a non-identity map;
+				      under state_lock */
+	struct rfs_control *ctl;   /* transaction thread and its queue */
+	const char *zeros;	   /* read-only zero bytes, zeros_len long */
+	size_t zeros_len;
+};
+
+/* The node behind a kernel inode number. */
+static inline struct rfs_node *rfs_node_of(struct rfs_ctx *ctx, uint64_t ino)
+{
+	if (ino == 1 /* FUSE_ROOT_ID */)
+		return ctx->nodes.root;
+	return (struct rfs_node *)(uintptr_t)ino;
+}
+
+/* The kernel inode number of a node. */
+static inline uint64_t rfs_ino_of(struct rfs_ctx *ctx, struct rfs_node *n)
+{
+	return n == ctx->nodes.root ? 1 : (uint64_t)(uintptr_t)n;
+}
