@@ -279,7 +279,7 @@ static int check_range(struct txn *t, const rfs_cmd *c, struct tview *tv)
 				"%s: view page %" PRIu64
 				" is past the end of '%s' (%" PRIu64 " pages)",
 				op, c->vpage, tv->path, pages);
-	if ((c->has & RFS_HAS_COUNT) && c->count > pages - c->vpage)
+	if (c->count > pages - c->vpage)
 		return txn_fail(t, c->line, ERANGE,
 				"%s: view pages %" PRIu64 "..%" PRIu64
 				" run past the end of '%s' (%" PRIu64 " pages)",
@@ -587,19 +587,13 @@ static int apply_all(struct txn *t)
 			if (!(c->has & RFS_HAS_VPAGE))
 				apply_reset(t, v, 0, UINT64_MAX);
 			else
-				apply_reset(t, v, c->vpage,
-					    (c->has & RFS_HAS_COUNT)
-						    ? c->count
-						    : UINT64_MAX - c->vpage);
+				apply_reset(t, v, c->vpage, c->count);
 			break;
 		case RFS_OP_INVALIDATE:
 			if (!(c->has & RFS_HAS_VPAGE))
 				add_inval(t, v->node, 0, 0);
 			else
-				add_inval_pages(t, v, c->vpage,
-						(c->has & RFS_HAS_COUNT)
-							? c->count
-							: ctx->page_limit);
+				add_inval_pages(t, v, c->vpage, c->count);
 			break;
 		case RFS_OP_CREATE:
 			apply_create(t, i, tv);

@@ -56,7 +56,8 @@ static void creds_leave(void)
  * already handled or what would break offset translation is dropped. */
 static int backing_open_flags(int flags)
 {
-	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_DIRECT);
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_DIRECT |
+		   O_NOFOLLOW);
 	return flags | O_CLOEXEC;
 }
 

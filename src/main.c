@@ -215,8 +215,12 @@ int main(int argc, char *argv[])
 	} else {
 		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(cfg, fopts.clone_fd);
-		fuse_loop_cfg_set_max_threads(cfg, fopts.max_threads);
-		fuse_loop_cfg_set_idle_threads(cfg, fopts.max_idle_threads);
+		/* UINT_MAX: not given (libfuse's defaults stand) */
+		if (fopts.max_threads && fopts.max_threads != UINT_MAX)
+			fuse_loop_cfg_set_max_threads(cfg, fopts.max_threads);
+		if (fopts.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(cfg,
+						       fopts.max_idle_threads);
 		ret = fuse_session_loop_mt(ctx.se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}

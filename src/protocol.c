@@ -43,25 +43,25 @@ static const struct arg_desc {
 	unsigned has;	  /* RFS_HAS_* bit set when given, or 0 */
 	uint64_t min;	  /* numbers: the smallest value allowed */
 } arg_table[] = {
-	[ARG_VIEW] = {.name = "VIEW",
-		      .path = true,
-		      .root = "the mount root",
-		      .offset = offsetof(rfs_cmd, view)},
-	[ARG_BACKING] = {.name = "BACKING",
-			 .path = true,
-			 .root = "the source directory",
-			 .offset = offsetof(rfs_cmd, backing)},
-	[ARG_VPAGE] = {.name = "VPAGE",
-		       .offset = offsetof(rfs_cmd, vpage),
-		       .has = RFS_HAS_VPAGE},
-	[ARG_FPAGE] = {.name = "FPAGE", .offset = offsetof(rfs_cmd, fpage)},
-	[ARG_COUNT] = {.name = "COUNT",
-		       .offset = offsetof(rfs_cmd, count),
-		       .has = RFS_HAS_COUNT,
-		       .min = 1},
-	[ARG_PAGES] = {.name = "PAGES",
-		       .offset = offsetof(rfs_cmd, pages),
-		       .has = RFS_HAS_PAGES},
+    [ARG_VIEW] = {.name = "VIEW",
+		  .path = true,
+		  .root = "the mount root",
+		  .offset = offsetof(rfs_cmd, view)},
+    [ARG_BACKING] = {.name = "BACKING",
+		     .path = true,
+		     .root = "the source directory",
+		     .offset = offsetof(rfs_cmd, backing)},
+    [ARG_VPAGE] = {.name = "VPAGE",
+		   .offset = offsetof(rfs_cmd, vpage),
+		   .has = RFS_HAS_VPAGE},
+    [ARG_FPAGE] = {.name = "FPAGE", .offset = offsetof(rfs_cmd, fpage)},
+    [ARG_COUNT] = {.name = "COUNT",
+		   .offset = offsetof(rfs_cmd, count),
+		   .has = RFS_HAS_COUNT,
+		   .min = 1},
+    [ARG_PAGES] = {.name = "PAGES",
+		   .offset = offsetof(rfs_cmd, pages),
+		   .has = RFS_HAS_PAGES},
 };
 
 struct cmd_desc;
@@ -77,7 +77,7 @@ static int check_pages(const struct cmd_desc *d, const rfs_cmd *c,
 		       uint64_t limit, GString *msg);
 
 /* The commands, indexed by op. */
-static const struct cmd_desc {
+struct cmd_desc {
 	const char *name;
 	rfs_op op;
 	unsigned min_args;
@@ -86,21 +86,25 @@ static const struct cmd_desc {
 	enum arg_kind args[MAX_ARGS];
 	uint64_t count_default; /* count when COUNT is not given */
 	cmd_check_fn check;	/* or NULL */
-} cmd_table[] = {
-	[RFS_OP_REMAP] = {"remap", RFS_OP_REMAP, 3, 4, 4,
-			  {ARG_VIEW, ARG_VPAGE, ARG_FPAGE, ARG_COUNT}, 1,
-			  check_remap},
-	[RFS_OP_RESET] = {"reset", RFS_OP_RESET, 1, 3, 1,
-			  {ARG_VIEW, ARG_VPAGE, ARG_COUNT}, 0, check_span},
-	[RFS_OP_CREATE] = {"create", RFS_OP_CREATE, 2, 3, 2,
-			   {ARG_VIEW, ARG_BACKING, ARG_PAGES}, 0, check_pages},
-	[RFS_OP_RESIZE] = {"resize", RFS_OP_RESIZE, 2, 2, 2,
-			   {ARG_VIEW, ARG_PAGES}, 0, check_pages},
-	[RFS_OP_REMOVE] = {"remove", RFS_OP_REMOVE, 1, 1, 1, {ARG_VIEW}, 0,
-			   NULL},
-	[RFS_OP_INVALIDATE] = {"invalidate", RFS_OP_INVALIDATE, 1, 3, 1,
-			       {ARG_VIEW, ARG_VPAGE, ARG_COUNT}, 0, check_span},
 };
+
+/* clang-format off */
+static const struct cmd_desc cmd_table[] = {
+	/* name, op, min, max, fmt, argument kinds, default count, check */
+	[RFS_OP_REMAP] = {"remap", RFS_OP_REMAP, 3, 4, 4,
+		{ARG_VIEW, ARG_VPAGE, ARG_FPAGE, ARG_COUNT}, 1, check_remap},
+	[RFS_OP_RESET] = {"reset", RFS_OP_RESET, 1, 3, 1,
+		{ARG_VIEW, ARG_VPAGE, ARG_COUNT}, 0, check_span},
+	[RFS_OP_CREATE] = {"create", RFS_OP_CREATE, 2, 3, 2,
+		{ARG_VIEW, ARG_BACKING, ARG_PAGES}, 0, check_pages},
+	[RFS_OP_RESIZE] = {"resize", RFS_OP_RESIZE, 2, 2, 2,
+		{ARG_VIEW, ARG_PAGES}, 0, check_pages},
+	[RFS_OP_REMOVE] = {"remove", RFS_OP_REMOVE, 1, 1, 1,
+		{ARG_VIEW}, 0, NULL},
+	[RFS_OP_INVALIDATE] = {"invalidate", RFS_OP_INVALIDATE, 1, 3, 1,
+		{ARG_VIEW, ARG_VPAGE, ARG_COUNT}, 0, check_span},
+};
+/* clang-format on */
 
 /* The tokens of one line: decoded, each NUL-terminated, in buf. */
 struct line_tokens {
@@ -123,7 +127,7 @@ static void show(GString *msg, const char *s)
 
 	g_string_append_c(msg, '\'');
 	for (i = 0; s[i] && i < SHOW_MAX; i++) {
-		unsigned char c = s[i];
+		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x20 && c < 0x7f)
 			g_string_append_c(msg, c);
@@ -147,7 +151,7 @@ static int read_escape(const char *s, size_t n, size_t *i, GString *buf,
 		       GString *msg)
 {
 	size_t j = *i + 1;
-	unsigned char e = s[j];
+	unsigned char e = (unsigned char)s[j];
 	unsigned v;
 
 	switch (e) {
@@ -218,8 +222,7 @@ static int read_escape(const char *s, size_t n, size_t *i, GString *buf,
 			g_string_append_printf(msg, "invalid escape '\\%c'", e);
 		else
 			g_string_append_printf(
-				msg, "invalid escape: byte 0x%02x after '\\'",
-				e);
+			    msg, "invalid escape: byte 0x%02x after '\\'", e);
 		return EINVAL;
 	}
 	if (v == 0) {
@@ -285,7 +288,8 @@ static int read_bare(const char *s, size_t n, size_t *i, GString *buf,
 			g_string_append(msg, "carriage return inside a line");
 			return EINVAL;
 		case '\0':
-			g_string_append(msg, "NUL byte outside a quoted string");
+			g_string_append(msg,
+					"NUL byte outside a quoted string");
 			return EINVAL;
 		}
 	}
@@ -385,7 +389,7 @@ static int path_normalize(const char *in, const char *root, char **out,
 	if (*in == '/') {
 		if (root)
 			g_string_append_printf(
-				msg, "path must be relative to %s", root);
+			    msg, "path must be relative to %s", root);
 		else
 			g_string_append(msg, "path must be relative (it "
 					     "starts with '/')");
@@ -444,14 +448,14 @@ static int parse_arg(const struct cmd_desc *d, const struct arg_desc *a,
 			return rc;
 		}
 		if (rc == ERANGE) {
-			g_string_append(msg, "number does not fit in 64 bits: ");
+			g_string_append(msg,
+					"number does not fit in 64 bits: ");
 			show(msg, s);
 			return rc;
 		}
 		if (v < a->min) {
 			g_string_append_printf(
-				msg, "must be at least %" G_GUINT64_FORMAT,
-				a->min);
+			    msg, "must be at least %" G_GUINT64_FORMAT, a->min);
 			return ERANGE;
 		}
 		memcpy(field, &v, sizeof(v));
@@ -463,9 +467,8 @@ static int parse_arg(const struct cmd_desc *d, const struct arg_desc *a,
 
 /* Checks that pages what..what+COUNT (first, count) stay within limit; 0 or
  * ERANGE + message. */
-static int check_run(const struct cmd_desc *d, const char *what,
-		     uint64_t first, uint64_t count, uint64_t limit,
-		     GString *msg)
+static int check_run(const struct cmd_desc *d, const char *what, uint64_t first,
+		     uint64_t count, uint64_t limit, GString *msg)
 {
 	if (count <= limit && first <= limit - count)
 		return 0;
@@ -492,10 +495,11 @@ static int check_span(const struct cmd_desc *d, const rfs_cmd *c,
 		      uint64_t limit, GString *msg)
 {
 	if ((c->has & RFS_HAS_VPAGE) && c->vpage >= limit) {
-		g_string_printf(msg,
-				"%s: VPAGE %" G_GUINT64_FORMAT
-				" is not below the page limit %" G_GUINT64_FORMAT,
-				d->name, c->vpage, limit);
+		g_string_printf(
+		    msg,
+		    "%s: VPAGE %" G_GUINT64_FORMAT
+		    " is not below the page limit %" G_GUINT64_FORMAT,
+		    d->name, c->vpage, limit);
 		return ERANGE;
 	}
 	if (c->has & RFS_HAS_COUNT)
@@ -572,6 +576,9 @@ static int parse_command(const struct line_tokens *t, uint64_t limit,
 		if (rc)
 			return rc;
 	}
+	/* reset/invalidate VIEW VPAGE: that one page, as remap's COUNT. */
+	if ((c->has & RFS_HAS_VPAGE) && !(c->has & RFS_HAS_COUNT))
+		c->count = 1;
 	return d->check ? d->check(d, c, limit, msg) : 0;
 }
 

@@ -45,8 +45,9 @@ typedef struct rfs_cmd {
 	char *backing;	 /* create: normalized path; NULL otherwise */
 	uint64_t vpage;	 /* remap, reset, invalidate; 0 when not given */
 	uint64_t fpage;	 /* remap */
-	uint64_t count;	 /* remap, reset, invalidate; 1 for remap when not given,
-			    0 for reset/invalidate when not given (= to the end) */
+	uint64_t count;	 /* remap, reset, invalidate; 1 when VPAGE is given
+			    without COUNT; 0 for reset/invalidate without VPAGE
+			    (= the whole view) */
 	uint64_t pages;	 /* create, resize */
 } rfs_cmd;
 

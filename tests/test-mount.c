@@ -1,0 +1,796 @@
+/* test-mount.c - integration tests on a real remapfs mount: mirroring,
+ * every .control command, mmap coherence of remaps, state round trips,
+ * virtual views, and the command line. */
+#include "mount-helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static size_t PS;
+
+typedef struct {
+	struct rfs_test_mount *m;
+} Fixture;
+
+/* Mounts a fresh remapfs with the options the test data names. */
+static void fx_setup(Fixture *f, gconstpointer data)
+{
+	const char *const *extra = data;
+	f->m = rfs_test_prepare();
+	/* Files made before the mount, in SOURCE. */
+	char *p = rfs_src(f->m, "f");
+	rfs_write_tagged(p, 256, PS, 1000);
+	g_free(p);
+	p = rfs_src(f->m, "dir");
+	mkdir(p, 0755);
+	g_free(p);
+	if (!rfs_test_start(f->m, extra))
+		g_error("mount failed");
+}
+
+/* Unmounts and removes everything, whatever the test did. */
+static void fx_teardown(Fixture *f, gconstpointer data)
+{
+	rfs_test_free(f->m);
+}
+
+/* Reads a whole file into memory. */
+static char *slurp(const char *path, gsize *len)
+{
+	char *text = NULL;
+	GError *err = NULL;
+	if (!g_file_get_contents(path, &text, len, &err)) {
+		g_printerr("reading %s: %s\n", path, err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	return text;
+}
+
+/* Reads page vpage of a file with pread. */
+static bool read_page(const char *path, size_t vpage, void *buf)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	ssize_t n = pread(fd, buf, PS, (off_t)(vpage * PS));
+	close(fd);
+	return n == (ssize_t)PS;
+}
+
+/* Runs a shell command; returns its exit status. */
+static int sh(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static int sh(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	int status = system(cmd);
+	if (status != 0)
+		g_printerr("command failed (status %d): %s\n", status, cmd);
+	g_free(cmd);
+	return status;
+}
+
+static const char *const opts_default[] = {NULL};
+static const char *const opts_single[] = {"-s", NULL};
+static const char *const opts_other[] = {"-o", "allow_other", NULL};
+
+/* ---- mirroring ---- */
+
+static void test_mirror_lists_and_reads_source(Fixture *f, gconstpointer d)
+{
+	char *src = rfs_src(f->m, "f"), *mnt = rfs_mnt(f->m, "f");
+	gsize a_len, b_len;
+	char *a = slurp(src, &a_len), *b = slurp(mnt, &b_len);
+	g_assert_nonnull(b);
+	g_assert_cmpuint(b_len, ==, a_len);
+	g_assert_true(a && b && memcmp(a, b, a_len) == 0);
+	g_free(a);
+	g_free(b);
+	g_free(src);
+	g_free(mnt);
+
+	GDir *dir = g_dir_open(f->m->mnt, 0, NULL);
+	g_assert_nonnull(dir);
+	GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, NULL);
+	const char *name;
+	while (dir && (name = g_dir_read_name(dir)))
+		g_hash_table_add(names, g_strdup(name));
+	if (dir)
+		g_dir_close(dir);
+	g_assert_true(g_hash_table_contains(names, "f"));
+	g_assert_true(g_hash_table_contains(names, "dir"));
+	g_assert_true(g_hash_table_contains(names, ".control"));
+	g_assert_cmpuint(g_hash_table_size(names), ==, 3);
+	g_hash_table_unref(names);
+}
+
+static void test_mirror_symlinks_shown_not_followed(Fixture *f,
+						    gconstpointer d)
+{
+	char *l = rfs_src(f->m, "escape");
+	g_assert_cmpint(symlink("/etc", l), ==, 0);
+	char *ml = rfs_mnt(f->m, "escape");
+	struct stat st;
+	g_assert_cmpint(lstat(ml, &st), ==, 0);
+	g_assert_true(S_ISLNK(st.st_mode));
+	char buf[64] = {0};
+	g_assert_cmpint(readlink(ml, buf, sizeof(buf) - 1), ==, 4);
+	g_assert_cmpstr(buf, ==, "/etc");
+	/* A control command never follows it out of SOURCE. */
+	g_assert_cmpint(rfs_ctl(f->m, "remap escape/passwd 0 0\n"), ==,
+			ENOENT);
+	g_free(l);
+	g_free(ml);
+}
+
+static void test_mirror_file_operations(Fixture *f, gconstpointer d)
+{
+	char *a = rfs_mnt(f->m, "dir/a"), *b = rfs_mnt(f->m, "dir/b");
+	char *sa = rfs_src(f->m, "dir/b");
+	g_assert_true(g_file_set_contents(a, "hello", 5, NULL));
+	g_assert_cmpint(rename(a, b), ==, 0);
+	gsize len;
+	char *t = slurp(sa, &len);
+	g_assert_cmpstr(t, ==, "hello");
+	g_free(t);
+	g_assert_cmpint(chmod(b, 0640), ==, 0);
+	struct stat st;
+	g_assert_cmpint(stat(sa, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0640);
+	g_assert_cmpint(truncate(b, 2), ==, 0);
+	g_assert_cmpint(stat(b, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 2);
+	struct timespec ts[2] = {{.tv_sec = 1000000}, {.tv_sec = 2000000}};
+	g_assert_cmpint(utimensat(AT_FDCWD, b, ts, 0), ==, 0);
+	g_assert_cmpint(stat(sa, &st), ==, 0);
+	g_assert_cmpint(st.st_mtime, ==, 2000000);
+
+	/* unlinked while open keeps working until the last close */
+	int fd = open(b, O_RDWR);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(unlink(b), ==, 0);
+	g_assert_cmpint(access(b, F_OK), ==, -1);
+	g_assert_cmpint(pwrite(fd, "XYZ", 3, 0), ==, 3);
+	char buf[4] = {0};
+	g_assert_cmpint(pread(fd, buf, 3, 0), ==, 3);
+	g_assert_cmpstr(buf, ==, "XYZ");
+	g_assert_cmpint(fstat(fd, &st), ==, 0);
+	g_assert_cmpint(st.st_nlink, ==, 0);
+	close(fd);
+
+	char *d2 = rfs_mnt(f->m, "dir/sub");
+	g_assert_cmpint(mkdir(d2, 0700), ==, 0);
+	g_assert_cmpint(rmdir(d2), ==, 0);
+	char *ln = rfs_mnt(f->m, "dir/link"), *hl = rfs_mnt(f->m, "dir/hard");
+	g_assert_cmpint(symlink("target", ln), ==, 0);
+	g_assert_cmpint(link(rfs_mnt(f->m, "f"), hl), ==, 0);
+	g_assert_cmpint(stat(hl, &st), ==, 0);
+	g_assert_cmpint(st.st_nlink, ==, 2);
+	struct statvfs sv;
+	g_assert_cmpint(statvfs(f->m->mnt, &sv), ==, 0);
+	g_assert_cmpuint(sv.f_blocks, >, 0);
+	g_free(a);
+	g_free(b);
+	g_free(sa);
+	g_free(d2);
+	g_free(ln);
+	g_free(hl);
+}
+
+static void test_mirror_copy_tree_with_cp_and_tar(Fixture *f, gconstpointer d)
+{
+	/* A tree copied in with cp -a and out with tar is unchanged. */
+	g_assert_cmpint(sh("set -e; t=%s/tree; mkdir -p $t/a/b; "
+			   "head -c 300000 /dev/urandom > $t/a/b/rand; "
+			   "echo hi > $t/a/hi; ln -s hi $t/a/hl; "
+			   "cp -a $t %s/copy && "
+			   "diff -r $t %s/copy && "
+			   "tar -C %s -cf %s/t.tar copy && mkdir %s/x && "
+			   "tar -C %s/x -xf %s/t.tar && diff -r $t %s/x/copy",
+			   f->m->base, f->m->mnt, f->m->mnt, f->m->mnt,
+			   f->m->base, f->m->base, f->m->base, f->m->base,
+			   f->m->base),
+			==, 0);
+}
+
+static void test_mirror_sqlite_journal_and_wal(Fixture *f, gconstpointer d)
+{
+	const char *sq = g_getenv("SQLITE3");
+	if (!sq || !*sq) {
+		g_test_skip("sqlite3 not installed");
+		return;
+	}
+	for (int wal = 0; wal < 2; wal++) {
+		g_assert_cmpint(
+			sh("set -e; db=%s/t%d.db; %s $db 'PRAGMA journal_mode=%s;"
+			   " CREATE TABLE t(x INTEGER, y TEXT);' >/dev/null; "
+			   "for i in $(seq 1 20); do %s $db \"BEGIN; INSERT INTO t"
+			   " SELECT $i, hex(randomblob(2000)) FROM "
+			   "(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT "
+			   "n+1 FROM c WHERE n<20) SELECT n FROM c); COMMIT;\"; "
+			   "done; test \"$(%s $db 'PRAGMA integrity_check;')\" = ok; "
+			   "test \"$(%s $db 'SELECT count(*) FROM t;')\" = 400; "
+			   "%s $db 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; "
+			   "test \"$(%s %s/t%d.db 'SELECT count(*) FROM t;')\" = 400",
+			   f->m->mnt, wal, sq, wal ? "WAL" : "DELETE", sq, sq, sq,
+			   sq, sq, f->m->src, wal),
+			==, 0);
+	}
+}
+
+static void test_mirror_posix_locks_between_processes(Fixture *f,
+						       gconstpointer d)
+{
+	char *p = rfs_mnt(f->m, "f");
+	int fd = open(p, O_RDWR);
+	g_assert_cmpint(fd, >=, 0);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+			   .l_start = 0, .l_len = 10};
+	g_assert_cmpint(fcntl(fd, F_SETLK, &fl), ==, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int cfd = open(p, O_RDWR);
+		struct flock c = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+				  .l_start = 5, .l_len = 1};
+		int busy = fcntl(cfd, F_SETLK, &c) < 0 &&
+			   (errno == EAGAIN || errno == EACCES);
+		_exit(busy ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	close(fd);
+	g_free(p);
+}
+
+/* ---- the control file ---- */
+
+/* Checks that a command fails with err, a message containing want, and
+ * leaves the state dump as it was. */
+static void expect_fail(struct rfs_test_mount *m, const char *text, int err,
+			const char *want)
+{
+	char *before = rfs_dump(m), *msg = NULL;
+	int res = rfs_ctl_msg(m, text, &msg);
+	if (res != err || !strstr(msg, want))
+		g_printerr("command: %s\nexpected errno %d (%s) and a message "
+			   "with '%s'\nsaw errno %d (%s), message '%s'\n",
+			   text, err, g_strerror(err), want, res,
+			   g_strerror(res), msg);
+	g_assert_cmpint(res, ==, err);
+	g_assert_nonnull(strstr(msg, want));
+	g_assert_true(g_str_has_prefix(msg, "error: line "));
+	char *after = rfs_dump(m);
+	g_assert_cmpstr(after, ==, before);
+	g_free(before);
+	g_free(after);
+	g_free(msg);
+}
+
+static void test_control_every_command_applies(Fixture *f, gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	char *mf = rfs_mnt(m, "f");
+	char buf[65536];
+	g_assert_cmpint(rfs_ctl(m, "remap f 0 10 3\n"), ==, 0);
+	for (int i = 0; i < 3; i++) {
+		g_assert_true(read_page(mf, i, buf));
+		g_assert_true(rfs_page_is(buf, PS, 1010 + i, "remapped page"));
+	}
+	g_assert_cmpint(rfs_ctl(m, "reset f 1\n"), ==, 0);
+	g_assert_true(read_page(mf, 1, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1001, "reset page"));
+	g_assert_true(read_page(mf, 2, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1012, "page kept"));
+	g_assert_cmpint(rfs_ctl(m, "reset f\n"), ==, 0);
+	g_assert_true(read_page(mf, 0, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1000, "after reset"));
+	char *dump = rfs_dump(m);
+	g_assert_null(strstr(dump, "\nremap"));
+	g_free(dump);
+
+	g_assert_cmpint(rfs_ctl(m, "create dir/v f 4\n"
+				   "remap dir/v 0 200 2 # comment\n"
+				   "\n"
+				   "resize dir/v 6\n"),
+			==, 0);
+	char *mv = rfs_mnt(m, "dir/v");
+	struct stat st;
+	g_assert_cmpint(stat(mv, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 6 * PS);
+	g_assert_true(read_page(mv, 1, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1201, "virtual page"));
+	g_assert_true(read_page(mv, 5, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1005, "virtual identity"));
+	g_assert_cmpint(rfs_ctl(m, "invalidate dir/v\ninvalidate f 3 2\n"), ==,
+			0);
+	char *sv = rfs_src(m, "dir/v");
+	g_assert_cmpint(access(sv, F_OK), ==, -1); /* not created in SOURCE */
+	g_assert_cmpint(rfs_ctl(m, "remove dir/v\n"), ==, 0);
+	g_assert_cmpint(stat(mv, &st), ==, -1);
+	g_assert_cmpint(errno, ==, ENOENT);
+	g_assert_cmpint(stat(rfs_src(m, "f"), &st), ==, 0);
+	g_free(mf);
+	g_free(mv);
+	g_free(sv);
+}
+
+static void test_control_errors_give_errno_message_and_change_nothing(
+	Fixture *f, gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	g_assert_cmpint(rfs_ctl(m, "remap f 5 6\ncreate dir/v f\n"), ==, 0);
+	expect_fail(m, "frobnicate f\n", EINVAL, "unknown command");
+	expect_fail(m, "remap f\n", EINVAL, "remap");
+	expect_fail(m, "remap f x 1\n", EINVAL, "not a number");
+	expect_fail(m, "remap nosuch 0 1\n", ENOENT, "no such view");
+	expect_fail(m, "remap nodir/x 0 1\n", ENOENT, "no such directory");
+	expect_fail(m, "remap f 256 1\n", ERANGE, "past the end");
+	expect_fail(m, "remap f 250 1 7\n", ERANGE, "past the end");
+	expect_fail(m, "remap f 0 1 0\n", ERANGE, "at least 1");
+	expect_fail(m, "remap f 0 18446744073709551615 2\n", ERANGE, "");
+	expect_fail(m, "remap f 0 99999999999999999999\n", ERANGE, "");
+	expect_fail(m, "remap dir 0 1\n", EINVAL, "not a regular file");
+	expect_fail(m, "remap .control 0 1\n", EPERM, "control file");
+	expect_fail(m, "remap /f 0 1\n", EINVAL, "relative");
+	expect_fail(m, "remap ../f 0 1\n", EINVAL, "..");
+	expect_fail(m, "reset f 300\n", ERANGE, "past the end");
+	expect_fail(m, "create f f\n", EEXIST, "already exists");
+	expect_fail(m, "create dir/v f\n", EEXIST, "already exists");
+	expect_fail(m, "create dir/w nosuch\n", ENOENT, "no such backing");
+	expect_fail(m, "create dir/w dir\n", EINVAL, "not a regular file");
+	expect_fail(m, "create nodir/w f\n", ENOENT, "no such directory");
+	expect_fail(m, "resize f 3\n", EPERM, "not a virtual view");
+	expect_fail(m, "remove f\n", EPERM, "not a virtual view");
+	expect_fail(m, "remap \"f 0 1\n", EINVAL, "unterminated");
+	/* One bad line among good ones applies nothing, and says which. */
+	char *msg = NULL;
+	char *before = rfs_dump(m);
+	g_assert_cmpint(rfs_ctl_msg(m,
+				    "remap f 0 1\n# c\n\ncreate dir/z f\n"
+				    "remap f 999 1\nreset f\n",
+				    &msg),
+			==, ERANGE);
+	g_assert_true(g_str_has_prefix(msg, "error: line 5: "));
+	char *after = rfs_dump(m);
+	g_assert_cmpstr(after, ==, before);
+	char *z = rfs_mnt(m, "dir/z");
+	g_assert_cmpint(access(z, F_OK), ==, -1);
+	g_free(z);
+	g_free(before);
+	g_free(after);
+	g_free(msg);
+	/* After the message was read, the descriptor reads the state. */
+	int fd = open(m->control, O_RDWR);
+	char buf[256];
+	g_assert_cmpint(write(fd, "bad\n", 4), ==, -1);
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	g_assert_cmpint(n, >, 0);
+	buf[n] = 0;
+	g_assert_true(g_str_has_prefix(buf, "error: line 1: "));
+	g_assert_cmpint(read(fd, buf, sizeof(buf)), ==, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	g_assert_cmpint(n, >, 0);
+	buf[n] = 0;
+	g_assert_true(g_str_has_prefix(buf, "# remapfs state"));
+	close(fd);
+}
+
+static void test_control_line_split_across_writes(Fixture *f, gconstpointer d)
+{
+	int fd = open(f->m->control, O_WRONLY);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, "rem", 3), ==, 3);
+	g_assert_cmpint(write(fd, "ap f 0 ", 7), ==, 7);
+	g_assert_cmpint(write(fd, "9\nremap f 1", 11), ==, 11);
+	char buf[65536];
+	char *mf = rfs_mnt(f->m, "f");
+	g_assert_true(read_page(mf, 0, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1009, "after the first line"));
+	g_assert_cmpint(write(fd, " 8\n", 3), ==, 3);
+	g_assert_true(read_page(mf, 1, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1008, "after the split line"));
+	/* An unterminated last line is applied at close. */
+	g_assert_cmpint(write(fd, "remap f 2 7", 11), ==, 11);
+	g_assert_cmpint(close(fd), ==, 0);
+	g_assert_true(read_page(mf, 2, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1007, "after close"));
+	fd = open(f->m->control, O_WRONLY);
+	g_assert_cmpint(write(fd, "remap f 700 2", 13), ==, 13);
+	g_assert_cmpint(close(fd), ==, -1);
+	g_assert_cmpint(errno, ==, ERANGE);
+	g_free(mf);
+}
+
+static void test_control_refuses_other_users(Fixture *f, gconstpointer d)
+{
+	if (geteuid() != 0) {
+		g_test_skip("needs root to act as another user");
+		return;
+	}
+	char *mf = rfs_mnt(f->m, "f");
+	g_assert_cmpint(chmod(f->m->base, 0755), ==, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(2);
+		int wfd = open(f->m->control, O_WRONLY);
+		int werr = errno;
+		int rfd = open(mf, O_RDONLY); /* views stay readable */
+		_exit(wfd < 0 && werr == EACCES && rfd >= 0 ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	struct stat st;
+	g_assert_cmpint(stat(f->m->control, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 07777, ==, 0600);
+	g_assert_cmpint(st.st_uid, ==, geteuid());
+	g_free(mf);
+}
+
+/* ---- mmap and the nonlinear-mapping guarantee ---- */
+
+static void test_mmap_existing_mapping_sees_reversed_pages(Fixture *f,
+							   gconstpointer d)
+{
+	char *mf = rfs_mnt(f->m, "f");
+	int fd = open(mf, O_RDWR);
+	g_assert_cmpint(fd, >=, 0);
+	uint8_t *map = mmap(NULL, 256 * PS, PROT_READ, MAP_SHARED, fd, 0);
+	g_assert_true(map != MAP_FAILED);
+	for (size_t p = 0; p < 256; p++) /* populate every page */
+		g_assert_true(rfs_page_is(map + p * PS, PS, 1000 + p, "before"));
+	GString *cmd = g_string_new(NULL);
+	for (size_t p = 0; p < 256; p++)
+		g_string_append_printf(cmd, "remap f %zu %zu\n", p, 255 - p);
+	g_assert_cmpint(rfs_ctl(f->m, cmd->str), ==, 0);
+	for (size_t p = 0; p < 256; p++) {
+		char where[64];
+		snprintf(where, sizeof(where), "mapped page %zu after reverse",
+			 p);
+		g_assert_true(rfs_page_is(map + p * PS, PS, 1000 + 255 - p,
+					  where));
+	}
+	g_assert_cmpint(rfs_ctl(f->m, "reset f\n"), ==, 0);
+	for (size_t p = 0; p < 256; p++)
+		g_assert_true(rfs_page_is(map + p * PS, PS, 1000 + p, "reset"));
+	munmap(map, 256 * PS);
+	close(fd);
+	g_string_free(cmd, TRUE);
+	g_free(mf);
+}
+
+/* Pages outside a remap keep their cache: a store through one mapping
+ * that was not yet written back stays visible (no whole-file drop). */
+static void test_mmap_remap_keeps_other_pages_cached(Fixture *f,
+						     gconstpointer d)
+{
+	char *mf = rfs_mnt(f->m, "f");
+	int fd = open(mf, O_RDONLY);
+	uint8_t *map = mmap(NULL, 256 * PS, PROT_READ, MAP_SHARED, fd, 0);
+	g_assert_true(map != MAP_FAILED);
+	for (size_t p = 0; p < 256; p++)
+		(void)*(volatile uint8_t *)(map + p * PS);
+	/* Change SOURCE behind the daemon's back: cached pages keep the old
+	 * bytes until invalidated; only the remapped page is re-read. */
+	char *sf = rfs_src(f->m, "f");
+	rfs_write_tagged(sf, 256, PS, 5000);
+	g_assert_cmpint(rfs_ctl(f->m, "remap f 7 8\n"), ==, 0);
+	g_assert_true(rfs_page_is(map + 7 * PS, PS, 5008, "remapped page"));
+	g_assert_true(rfs_page_is(map + 6 * PS, PS, 1006, "neighbour"));
+	g_assert_true(rfs_page_is(map + 100 * PS, PS, 1100, "far page"));
+	g_assert_cmpint(rfs_ctl(f->m, "invalidate f\n"), ==, 0);
+	g_assert_true(rfs_page_is(map + 100 * PS, PS, 5100,
+				  "after invalidate"));
+	munmap(map, 256 * PS);
+	close(fd);
+	g_free(mf);
+	g_free(sf);
+}
+
+static void test_mmap_dirty_pages_land_in_old_backing(Fixture *f,
+						      gconstpointer d)
+{
+	char *mf = rfs_mnt(f->m, "f"), *sf = rfs_src(f->m, "f");
+	int fd = open(mf, O_RDWR);
+	uint64_t *map = mmap(NULL, 256 * PS, PROT_READ | PROT_WRITE,
+			     MAP_SHARED, fd, 0);
+	g_assert_true(map != MAP_FAILED);
+	size_t w = PS / 8;
+	/* Dirty view page 3 (backing page 3), then remap it to 50. */
+	for (size_t i = 0; i < w; i++)
+		map[3 * w + i] = 7777;
+	g_assert_cmpint(rfs_ctl(f->m, "remap f 3 50\n"), ==, 0);
+	g_assert_true(rfs_page_is(map + 3 * w, PS, 1050, "mapping after"));
+	char buf[65536];
+	g_assert_true(read_page(sf, 3, buf));
+	g_assert_true(rfs_page_is(buf, PS, 7777, "old backing page"));
+	g_assert_true(read_page(sf, 50, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1050, "new backing page"));
+	/* And a store now goes to the new target. */
+	for (size_t i = 0; i < w; i++)
+		map[3 * w + i] = 8888;
+	g_assert_cmpint(msync(map, 256 * PS, MS_SYNC), ==, 0);
+	g_assert_true(read_page(sf, 50, buf));
+	g_assert_true(rfs_page_is(buf, PS, 8888, "new target after msync"));
+	g_assert_true(read_page(sf, 3, buf));
+	g_assert_true(rfs_page_is(buf, PS, 7777, "old target untouched"));
+	munmap(map, 256 * PS);
+	close(fd);
+	g_free(mf);
+	g_free(sf);
+}
+
+static void test_mmap_write_extends_past_backing_end(Fixture *f,
+						     gconstpointer d)
+{
+	char *mf = rfs_mnt(f->m, "f"), *sf = rfs_src(f->m, "f");
+	char buf[65536];
+	/* Page 0 shows backing page 300, past the end: zeros. */
+	g_assert_cmpint(rfs_ctl(f->m, "remap f 0 300\n"), ==, 0);
+	g_assert_true(read_page(mf, 0, buf));
+	g_assert_true(rfs_page_is(buf, PS, 0, "page past the end"));
+	int fd = open(mf, O_WRONLY);
+	memset(buf, 0x5a, PS);
+	g_assert_cmpint(pwrite(fd, buf, PS, 0), ==, (ssize_t)PS);
+	close(fd);
+	struct stat st;
+	g_assert_cmpint(stat(sf, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 301 * PS);
+	g_assert_cmpint(stat(mf, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 301 * PS);
+	g_assert_true(read_page(sf, 300, buf));
+	g_assert_true(rfs_page_is(buf, PS, 0x5a5a5a5a5a5a5a5aull, "extended"));
+	g_free(mf);
+	g_free(sf);
+}
+
+/* ---- state ---- */
+
+static void test_state_dump_round_trips_into_fresh_mount(Fixture *f,
+							 gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	char *sp = rfs_src(m, "dir/odd name \"q\"\t\x01");
+	rfs_write_tagged(sp, 8, PS, 3000);
+	g_assert_cmpint(
+		rfs_ctl(m, "create \"dir/v w\" f 10\n"
+			   "remap \"dir/v w\" 0 3 2\n"
+			   "remap f 10 20 5\nremap f 100 7\n"
+			   "remap \"dir/odd name \\\"q\\\"\\t\\x01\" 1 2\n"),
+		==, 0);
+	char *dump = rfs_dump(m);
+	rfs_test_stop(m);
+	g_assert_true(rfs_test_start(m, NULL));
+	char *empty = rfs_dump(m);
+	g_assert_null(strstr(empty, "\nremap"));
+	g_assert_cmpint(rfs_ctl(m, dump), ==, 0);
+	char *again = rfs_dump(m);
+	g_assert_cmpstr(again, ==, dump);
+	char buf[65536];
+	char *mv = rfs_mnt(m, "dir/v w");
+	g_assert_true(read_page(mv, 1, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1004, "restored view"));
+	g_free(mv);
+	g_free(dump);
+	g_free(empty);
+	g_free(again);
+	g_free(sp);
+}
+
+/* ---- virtual views ---- */
+
+static void test_virtual_view_aliases_read_and_mmapped(Fixture *f,
+						       gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	g_assert_cmpint(rfs_ctl(m, "create ring f 8\nremap ring 4 0 4\n"),
+			==, 0);
+	char *mv = rfs_mnt(m, "ring");
+	int fd = open(mv, O_RDWR);
+	g_assert_cmpint(fd, >=, 0);
+	uint8_t *map = mmap(NULL, 8 * PS, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    fd, 0);
+	g_assert_true(map != MAP_FAILED);
+	char buf[65536];
+	for (size_t p = 0; p < 8; p++) {
+		g_assert_true(rfs_page_is(map + p * PS, PS, 1000 + p % 4,
+					  "mmap alias"));
+		g_assert_true(read_page(mv, p, buf));
+		g_assert_true(rfs_page_is(buf, PS, 1000 + p % 4, "read alias"));
+	}
+	/* The same backing page shown twice: a write through one, then an
+	 * invalidate, shows at both. */
+	memset(buf, 0, PS);
+	uint64_t *w = (uint64_t *)buf;
+	for (size_t i = 0; i < PS / 8; i++)
+		w[i] = 4242;
+	g_assert_cmpint(pwrite(fd, buf, PS, 1 * PS), ==, (ssize_t)PS);
+	g_assert_cmpint(rfs_ctl(m, "invalidate ring\n"), ==, 0);
+	g_assert_true(rfs_page_is(map + 5 * PS, PS, 4242, "alias of page 1"));
+	g_assert_true(rfs_page_is(map + 1 * PS, PS, 4242, "page 1"));
+	struct stat st;
+	g_assert_cmpint(fstat(fd, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 8 * PS);
+	/* A virtual view ends where it says. */
+	g_assert_cmpint(pwrite(fd, buf, PS, 8 * PS), ==, -1);
+	g_assert_cmpint(errno, ==, EFBIG);
+	munmap(map, 8 * PS);
+	close(fd);
+	/* unlink through the mount removes the view, not SOURCE's file */
+	g_assert_cmpint(unlink(mv), ==, 0);
+	g_assert_cmpint(access(mv, F_OK), ==, -1);
+	char *sf = rfs_src(m, "f");
+	g_assert_cmpint(access(sf, F_OK), ==, 0);
+	g_free(mv);
+	g_free(sf);
+}
+
+static void test_virtual_view_rename_and_truncate(Fixture *f, gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	g_assert_cmpint(rfs_ctl(m, "create v f\n"), ==, 0);
+	char *a = rfs_mnt(m, "v"), *b = rfs_mnt(m, "dir/v2");
+	struct stat st;
+	g_assert_cmpint(stat(a, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 256 * PS);
+	g_assert_cmpint(rename(a, b), ==, 0);
+	g_assert_cmpint(truncate(b, 3 * PS), ==, 0);
+	g_assert_cmpint(stat(b, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 3 * PS);
+	g_assert_cmpint(truncate(b, 1), ==, -1);
+	g_assert_cmpint(errno, ==, EINVAL);
+	char *dump = rfs_dump(m);
+	g_assert_nonnull(strstr(dump, "create dir/v2 f 3\n"));
+	g_free(dump);
+	g_free(a);
+	g_free(b);
+}
+
+/* ---- command line ---- */
+
+static void test_cmdline_errors_are_one_clear_line(void)
+{
+	struct rfs_test_mount *m = rfs_test_prepare();
+	const char *prog = g_getenv("REMAPFS");
+	struct {
+		const char *opts; /* options */
+		const char *src;  /* SOURCE, relative to the test's base */
+		bool mnt;	  /* give MOUNTPOINT */
+		const char *want; /* in the one line on stderr */
+	} cases[] = {
+		{"", "nosuch", true, "No such file"},
+		{"", "src/f", true, "not a directory"},
+		{"-o pagesize=3000", "src", true, "power of two"},
+		{"-o pagesize=2048", "src", true, "multiple of the system"},
+		{"-o pagesize=2G", "src", true, "at most 1 GiB"},
+		{"-o pagesize=abc", "src", true, "not a size"},
+		{"-o frobnicate", "src", true, "unknown option"},
+		{"", "src", false, "usage"},
+	};
+	char *f = rfs_src(m, "f");
+	g_assert_true(g_file_set_contents(f, "x", 1, NULL));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *cmd = g_strdup_printf("%s -f %s %s/%s %s", prog,
+					    cases[i].opts, m->base,
+					    cases[i].src,
+					    cases[i].mnt ? m->mnt : "");
+		char *out = NULL, *err = NULL;
+		int status = 0;
+		g_assert_true(g_spawn_command_line_sync(cmd, &out, &err,
+							&status, NULL));
+		if (status == 0 || !strstr(err, cases[i].want))
+			g_printerr("%s\nexpected failure with '%s', saw status "
+				   "%d, stderr '%s'\n",
+				   cmd, cases[i].want, status, err);
+		g_assert_cmpint(status, !=, 0);
+		g_assert_nonnull(strstr(err, cases[i].want));
+		g_free(cmd);
+		g_free(out);
+		g_free(err);
+	}
+	/* A busy mountpoint. */
+	g_assert_true(rfs_test_start(m, NULL));
+	char *cmd = g_strdup_printf("%s -f %s %s", prog, m->src, m->mnt);
+	char *err = NULL;
+	int status = 0;
+	g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status,
+						NULL));
+	g_assert_cmpint(status, !=, 0);
+	g_assert_nonnull(strstr(err, "busy"));
+	g_free(cmd);
+	g_free(err);
+	g_free(f);
+	rfs_test_free(m);
+}
+
+static void test_cmdline_pagesize_option_sets_view_pages(void)
+{
+	static const char *const opts[] = {"-o", "pagesize=16k", NULL};
+	struct rfs_test_mount *m = rfs_test_prepare();
+	char *sf = rfs_src(m, "f");
+	rfs_write_tagged(sf, 64, PS, 0); /* 16 pages of 16 KiB */
+	g_assert_true(rfs_test_start(m, opts));
+	g_assert_cmpint(rfs_ctl(m, "remap f 0 3\n"), ==, 0);
+	g_assert_cmpint(rfs_ctl(m, "remap f 16 0\n"), ==, ERANGE);
+	char *mf = rfs_mnt(m, "f");
+	char buf[65536];
+	for (int i = 0; i < 4; i++) {
+		g_assert_true(read_page(mf, i, buf));
+		g_assert_true(rfs_page_is(buf, PS, 12 + i, "16k page"));
+	}
+	g_free(mf);
+	g_free(sf);
+	rfs_test_free(m);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_set_nonfatal_assertions();
+	PS = (size_t)sysconf(_SC_PAGESIZE);
+	rfs_test_watchdog(600, "test-mount");
+
+#define ADD(path, fn, opts)                                                    \
+	g_test_add(path, Fixture, opts, fx_setup, fn, fx_teardown)
+	ADD("/mirror/lists-and-reads-source", test_mirror_lists_and_reads_source,
+	    opts_default);
+	ADD("/mirror/symlinks-shown-not-followed",
+	    test_mirror_symlinks_shown_not_followed, opts_default);
+	ADD("/mirror/file-operations", test_mirror_file_operations,
+	    opts_default);
+	ADD("/mirror/copy-tree-with-cp-and-tar",
+	    test_mirror_copy_tree_with_cp_and_tar, opts_default);
+	ADD("/mirror/sqlite-journal-and-wal", test_mirror_sqlite_journal_and_wal,
+	    opts_default);
+	ADD("/mirror/posix-locks-between-processes",
+	    test_mirror_posix_locks_between_processes, opts_default);
+	ADD("/control/every-command-applies",
+	    test_control_every_command_applies, opts_default);
+	ADD("/control/errors-give-errno-message-and-change-nothing",
+	    test_control_errors_give_errno_message_and_change_nothing,
+	    opts_default);
+	ADD("/control/line-split-across-writes",
+	    test_control_line_split_across_writes, opts_default);
+	ADD("/control/refuses-other-users", test_control_refuses_other_users,
+	    opts_other);
+	ADD("/mmap/existing-mapping-sees-reversed-pages",
+	    test_mmap_existing_mapping_sees_reversed_pages, opts_default);
+	ADD("/mmap/existing-mapping-sees-reversed-pages-single-threaded",
+	    test_mmap_existing_mapping_sees_reversed_pages, opts_single);
+	ADD("/mmap/remap-keeps-other-pages-cached",
+	    test_mmap_remap_keeps_other_pages_cached, opts_default);
+	ADD("/mmap/dirty-pages-land-in-old-backing",
+	    test_mmap_dirty_pages_land_in_old_backing, opts_default);
+	ADD("/mmap/dirty-pages-land-in-old-backing-single-threaded",
+	    test_mmap_dirty_pages_land_in_old_backing, opts_single);
+	ADD("/mmap/write-extends-past-backing-end",
+	    test_mmap_write_extends_past_backing_end, opts_default);
+	ADD("/state/dump-round-trips-into-fresh-mount",
+	    test_state_dump_round_trips_into_fresh_mount, opts_default);
+	ADD("/virtual/view-aliases-read-and-mmapped",
+	    test_virtual_view_aliases_read_and_mmapped, opts_default);
+	ADD("/virtual/view-rename-and-truncate",
+	    test_virtual_view_rename_and_truncate, opts_default);
+	g_test_add_func("/cmdline/errors-are-one-clear-line",
+			test_cmdline_errors_are_one_clear_line);
+	g_test_add_func("/cmdline/pagesize-option-sets-view-pages",
+			test_cmdline_pagesize_option_sets_view_pages);
+	return g_test_run();
+}
