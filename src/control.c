@@ -266,8 +266,8 @@ static int need_view(struct txn *t, const rfs_cmd *c, struct tview *tv)
 	return EINVAL;
 }
 
-/* Checks an optional page range [vpage, vpage+count) (count 0: to the
- * end) against the simulated size of the view. */
+/* Checks a command's page range [vpage, vpage+count), when it has one,
+ * against the simulated size of the view. */
 static int check_range(struct txn *t, const rfs_cmd *c, struct tview *tv)
 {
 	const char *op = rfs_op_name(c->op);
@@ -337,15 +337,7 @@ static int check_cmd(struct txn *t, guint i)
 	case RFS_OP_REMAP:
 		if ((err = need_view(t, c, tv)))
 			return err;
-		if (c->count > tv->sim_pages ||
-		    c->vpage > tv->sim_pages - c->count)
-			return txn_fail(t, c->line, ERANGE,
-					"remap: view pages %" PRIu64
-					"..%" PRIu64 " run past the end of '%s'"
-					" (%" PRIu64 " pages)",
-					c->vpage, c->vpage + c->count - 1,
-					tv->path, tv->sim_pages);
-		return 0;
+		return check_range(t, c, tv);
 	case RFS_OP_RESET:
 	case RFS_OP_INVALIDATE:
 		if ((err = need_view(t, c, tv)))

@@ -65,6 +65,15 @@ static bool is_mount_point(const char *path)
 	return found;
 }
 
+/* Whether the arguments already name an fsname. */
+static bool has_fsname(const struct fuse_args *args)
+{
+	for (int i = 0; i < args->argc; i++)
+		if (strstr(args->argv[i], "fsname="))
+			return true;
+	return false;
+}
+
 /* Prints one line about a user error and returns the exit status. */
 static int G_GNUC_PRINTF(1, 2) fail(const char *fmt, ...)
 {
@@ -185,6 +194,17 @@ int main(int argc, char *argv[])
 	if (check_mountpoint(fopts.mountpoint)) {
 		close(source_fd);
 		goto out_args;
+	}
+	if (!has_fsname(&args)) {
+		/* Show SOURCE in mount tables, as other file systems do. */
+		char *real = realpath(ctx.opts.source, NULL);
+		char *opt = NULL;
+		fuse_opt_add_opt_escaped(&opt, real ? real : ctx.opts.source);
+		char *arg = g_strconcat("-ofsname=", opt, NULL);
+		fuse_opt_add_arg(&args, arg);
+		g_free(arg);
+		free(opt);
+		free(real);
 	}
 	ctx_init(&ctx, source_fd, ctx.opts.pagesize);
 	if (faccessat(source_fd, RFS_CONTROL_NAME, F_OK, AT_SYMLINK_NOFOLLOW) ==

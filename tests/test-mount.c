@@ -740,6 +740,44 @@ static void test_cmdline_pagesize_option_sets_view_pages(void)
 	rfs_test_free(m);
 }
 
+static void test_cmdline_mount_fuse3_and_ro(void)
+{
+	struct rfs_test_mount *m = rfs_test_prepare();
+	char *sf = rfs_src(m, "f");
+	rfs_write_tagged(sf, 4, PS, 0);
+	/* mount.fuse3 runs the daemon the way mount -t fuse.remapfs and
+	 * fstab do: remapfs SOURCE MOUNTPOINT -o OPTIONS. */
+	char *cmd = g_strdup_printf("mount.fuse3 '%s#%s' %s -o ro,defaults",
+				    g_getenv("REMAPFS"), m->src, m->mnt);
+	int status = -1;
+	char *err = NULL;
+	g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status,
+						NULL));
+	if (status != 0)
+		g_printerr("%s: status %d: %s\n", cmd, status, err);
+	g_assert_cmpint(status, ==, 0);
+	char *mf = rfs_mnt(m, "f");
+	int fd = open(mf, O_RDWR);
+	g_assert_cmpint(fd, ==, -1);
+	g_assert_cmpint(errno, ==, EROFS);
+	/* ro views can still be remapped */
+	g_assert_cmpint(rfs_ctl(m, "remap f 0 3\n"), ==, 0);
+	char buf[65536];
+	g_assert_true(read_page(mf, 0, buf));
+	g_assert_true(rfs_page_is(buf, PS, 3, "ro view remapped"));
+	char *mounts = NULL;
+	g_file_get_contents("/proc/self/mounts", &mounts, NULL, NULL);
+	char *line = g_strdup_printf("%s %s fuse.remapfs ", m->src, m->mnt);
+	g_assert_nonnull(strstr(mounts, line));
+	g_free(line);
+	g_free(mounts);
+	g_free(mf);
+	g_free(sf);
+	g_free(cmd);
+	g_free(err);
+	rfs_test_free(m); /* unmounts; the daemon is not our child */
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -792,5 +830,10 @@ int main(int argc, char **argv)
 			test_cmdline_errors_are_one_clear_line);
 	g_test_add_func("/cmdline/pagesize-option-sets-view-pages",
 			test_cmdline_pagesize_option_sets_view_pages);
+	char *mount_fuse3 = g_find_program_in_path("mount.fuse3");
+	if (mount_fuse3)
+		g_test_add_func("/cmdline/mount-fuse3-and-ro",
+				test_cmdline_mount_fuse3_and_ro);
+	g_free(mount_fuse3);
 	return g_test_run();
 }
