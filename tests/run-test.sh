@@ -3,6 +3,7 @@
 # mounts; afterwards unmounts whatever it left there and kills its daemons,
 # even when it crashed.
 base=$(mktemp -d "${TMPDIR:-/tmp}/remapfs-test.XXXXXX") || exit 99
+chmod 755 "$base" # tests act as other users too
 RFS_TEST_BASE=$base
 export RFS_TEST_BASE
 "$@" --tap -k
