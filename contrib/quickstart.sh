@@ -31,7 +31,7 @@ build() {
 	echo "== building"
 	[ -x configure ] || ./autogen.sh >/dev/null 2>&1
 	[ -f Makefile ] || ./configure -q
-	make -s -j"$(nproc)" all contrib/mmap-demo >/dev/null
+	make -s -j"$(nproc)" all >/dev/null
 }
 
 dir= mnt= src= pid=
