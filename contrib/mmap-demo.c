@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 	}
 	size_t pages = (size_t)st.st_size / ps;
 	const unsigned char *map =
-		mmap(NULL, pages * ps, PROT_READ, MAP_SHARED, fd, 0);
+	    mmap(NULL, pages * ps, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		perror("mmap");
 		return 1;

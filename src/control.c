@@ -89,13 +89,13 @@ struct tview {
 struct txn {
 	struct rfs_ctx *ctx;
 	GArray *cmds;
-	GHashTable *tviews;	 /* path -> struct tview * */
-	GPtrArray *tv_of_cmd;	 /* per command: its struct tview * */
-	GPtrArray *backing_of;	 /* per command: backing node (ref) or NULL */
-	GArray *invals;		 /* struct inval */
-	GArray *entries;	 /* struct entry_inval */
-	GPtrArray *touched;	 /* views whose route/pin must be settled */
-	GPtrArray *dropped;	 /* nodes whose namespace ref ends */
+	GHashTable *tviews;    /* path -> struct tview * */
+	GPtrArray *tv_of_cmd;  /* per command: its struct tview * */
+	GPtrArray *backing_of; /* per command: backing node (ref) or NULL */
+	GArray *invals;	       /* struct inval */
+	GArray *entries;       /* struct entry_inval */
+	GPtrArray *touched;    /* views whose route/pin must be settled */
+	GPtrArray *dropped;    /* nodes whose namespace ref ends */
 	unsigned err_line;
 	int err;
 	GString *msg;
@@ -103,7 +103,7 @@ struct txn {
 
 /* Records the first error of a transaction; returns err. */
 static int G_GNUC_PRINTF(4, 5)
-	txn_fail(struct txn *t, unsigned line, int err, const char *fmt, ...)
+    txn_fail(struct txn *t, unsigned line, int err, const char *fmt, ...)
 {
 	va_list ap;
 	if (t->err)
@@ -145,7 +145,8 @@ static int walk_parent(struct rfs_ctx *ctx, const char *path,
 			rfs_node_unref(&ctx->nodes, cur);
 			return err;
 		}
-		struct rfs_node *next = rfs_nodes_get(&ctx->nodes, fd, &st, false);
+		struct rfs_node *next =
+		    rfs_nodes_get(&ctx->nodes, fd, &st, false);
 		g_rw_lock_writer_lock(&ctx->state_lock);
 		rfs_dir_set_parent(ctx, next, cur, comp);
 		g_rw_lock_writer_unlock(&ctx->state_lock);
@@ -183,9 +184,8 @@ static struct tview *tview_resolve(struct rfs_ctx *ctx, const char *path)
 	}
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	struct rfs_view *v =
-		tv->dir->virtuals ? g_hash_table_lookup(tv->dir->virtuals,
-							tv->name)
-				  : NULL;
+	    tv->dir->virtuals ? g_hash_table_lookup(tv->dir->virtuals, tv->name)
+			      : NULL;
 	if (v) {
 		tv->kind = TV_VIEW;
 		tv->is_virtual = true;
@@ -250,8 +250,8 @@ static int need_view(struct txn *t, const rfs_cmd *c, struct tview *tv)
 	case TV_VIEW:
 		return 0;
 	case TV_NONE:
-		return txn_fail(t, c->line, ENOENT, "%s: no such view '%s'",
-				op, tv->path);
+		return txn_fail(t, c->line, ENOENT, "%s: no such view '%s'", op,
+				tv->path);
 	case TV_NODIR:
 		return txn_fail(t, c->line, ENOENT,
 				"%s: no such directory for '%s' (%s)", op,
@@ -283,8 +283,8 @@ static int check_range(struct txn *t, const rfs_cmd *c, struct tview *tv)
 		return txn_fail(t, c->line, ERANGE,
 				"%s: view pages %" PRIu64 "..%" PRIu64
 				" run past the end of '%s' (%" PRIu64 " pages)",
-				op, c->vpage, c->vpage + c->count - 1,
-				tv->path, pages);
+				op, c->vpage, c->vpage + c->count - 1, tv->path,
+				pages);
 	return 0;
 }
 
@@ -349,15 +349,17 @@ static int check_cmd(struct txn *t, guint i)
 			return need_view(t, c, tv);
 		if (tv->sim_kind != TV_NONE)
 			return txn_fail(t, c->line, EEXIST,
-					"create: '%s' already exists", tv->path);
+					"create: '%s' already exists",
+					tv->path);
 		struct rfs_node *b = resolve_backing(t, c, &size);
 		if (!b)
 			return t->err;
 		g_ptr_array_index(t->backing_of, i) = b;
 		tv->sim_kind = TV_VIEW;
 		tv->sim_virtual = true;
-		tv->sim_pages = (c->has & RFS_HAS_PAGES) ? c->pages
-							 : pages_of(t->ctx, size);
+		tv->sim_pages = (c->has & RFS_HAS_PAGES)
+				    ? c->pages
+				    : pages_of(t->ctx, size);
 		if (tv->sim_pages > t->ctx->page_limit)
 			return txn_fail(t, c->line, ERANGE,
 					"create: backing '%s' is too large",
@@ -373,8 +375,8 @@ static int check_cmd(struct txn *t, guint i)
 					"%s: '%s' is not a virtual view (%s)",
 					op, tv->path,
 					c->op == RFS_OP_RESIZE
-						? "its size is its file's"
-						: "remove never touches SOURCE");
+					    ? "its size is its file's"
+					    : "remove never touches SOURCE");
 		if (c->op == RFS_OP_RESIZE)
 			tv->sim_pages = c->pages;
 		else
@@ -400,8 +402,8 @@ static void add_inval_pages(struct txn *t, struct rfs_view *v, uint64_t vpage,
 	const struct rfs_ctx *ctx = t->ctx;
 	off_t off = (off_t)(vpage << ctx->page_shift);
 	off_t len = count >= ctx->page_limit - vpage
-			    ? 0
-			    : (off_t)(count << ctx->page_shift);
+			? 0
+			: (off_t)(count << ctx->page_shift);
 	add_inval(t, v->node, off, len);
 }
 
@@ -486,8 +488,7 @@ static struct rfs_view *cur_view(struct txn *t, struct tview *tv)
 			/* Remember the name it was used by, for dumps. */
 			rfs_node_ref(&t->ctx->nodes, tv->dir);
 			if (tv->cur->parent)
-				rfs_node_unref(&t->ctx->nodes,
-					       tv->cur->parent);
+				rfs_node_unref(&t->ctx->nodes, tv->cur->parent);
 			tv->cur->parent = tv->dir;
 			g_free(tv->cur->name);
 			tv->cur->name = g_strdup(tv->name);
@@ -507,7 +508,7 @@ static void apply_create(struct txn *t, guint i, struct tview *tv)
 	rfs_cmd *c = &g_array_index(t->cmds, rfs_cmd, i);
 	struct rfs_node *backing = g_ptr_array_index(t->backing_of, i);
 	struct rfs_node *node =
-		rfs_nodes_new_special(&ctx->nodes, RFS_NODE_VIRTUAL, S_IFREG);
+	    rfs_nodes_new_special(&ctx->nodes, RFS_NODE_VIRTUAL, S_IFREG);
 	struct rfs_view *v;
 	struct stat st;
 
@@ -518,15 +519,14 @@ static void apply_create(struct txn *t, guint i, struct tview *tv)
 		v->pages = c->pages;
 	else
 		v->pages = fstat(backing->fd, &st) == 0
-				   ? pages_of(ctx, st.st_size)
-				   : 0;
+			       ? pages_of(ctx, st.st_size)
+			       : 0;
 	rfs_node_ref(&ctx->nodes, tv->dir);
 	v->parent = tv->dir;
 	v->name = g_strdup(tv->name);
 	v->backing_path = g_strdup(c->backing);
 	if (!tv->dir->virtuals)
-		tv->dir->virtuals =
-			g_hash_table_new(g_str_hash, g_str_equal);
+		tv->dir->virtuals = g_hash_table_new(g_str_hash, g_str_equal);
 	g_hash_table_insert(tv->dir->virtuals, v->name, v);
 	if (!backing->viewers)
 		backing->viewers = g_ptr_array_new();
@@ -570,7 +570,7 @@ static int apply_all(struct txn *t)
 		rfs_cmd *c = &g_array_index(t->cmds, rfs_cmd, i);
 		struct tview *tv = g_ptr_array_index(t->tv_of_cmd, i);
 		struct rfs_view *v =
-			c->op == RFS_OP_CREATE ? NULL : cur_view(t, tv);
+		    c->op == RFS_OP_CREATE ? NULL : cur_view(t, tv);
 		switch (c->op) {
 		case RFS_OP_REMAP:
 			apply_remap(t, v, c->vpage, c->fpage, c->count);
@@ -625,7 +625,7 @@ static void send_inval(struct rfs_ctx *ctx, struct rfs_node *node, off_t off,
 	if (!ctx->se || !rfs_node_known(&ctx->nodes, node))
 		return;
 	int res = fuse_lowlevel_notify_inval_inode(
-		ctx->se, rfs_ino_of(ctx, node), off, len);
+	    ctx->se, rfs_ino_of(ctx, node), off, len);
 	if (res < 0 && res != -ENOENT)
 		g_debug("invalidating inode %p [%lld, +%lld): %s", (void *)node,
 			(long long)off, (long long)len, g_strerror(-res));
@@ -642,7 +642,7 @@ static void send_invals(struct txn *t)
 		guint j = i + 1;
 		while (off >= 0 && len > 0 && j < t->invals->len) {
 			struct inval *nx =
-				&g_array_index(t->invals, struct inval, j);
+			    &g_array_index(t->invals, struct inval, j);
 			if (nx->node != iv->node || nx->off > off + len)
 				break;
 			if (nx->len == 0)
@@ -656,12 +656,12 @@ static void send_invals(struct txn *t)
 	}
 	for (guint i = 0; i < t->entries->len; i++) {
 		struct entry_inval *e =
-			&g_array_index(t->entries, struct entry_inval, i);
+		    &g_array_index(t->entries, struct entry_inval, i);
 		if (ctx->se && (e->dir == ctx->nodes.root ||
 				rfs_node_known(&ctx->nodes, e->dir)))
 			fuse_lowlevel_notify_inval_entry(
-				ctx->se, rfs_ino_of(ctx, e->dir), e->name,
-				strlen(e->name));
+			    ctx->se, rfs_ino_of(ctx, e->dir), e->name,
+			    strlen(e->name));
 	}
 }
 
@@ -683,7 +683,7 @@ static void txn_free(struct txn *t)
 			       g_array_index(t->invals, struct inval, i).node);
 	for (guint i = 0; i < t->entries->len; i++) {
 		struct entry_inval *e =
-			&g_array_index(t->entries, struct entry_inval, i);
+		    &g_array_index(t->entries, struct entry_inval, i);
 		rfs_node_unref(nodes, e->dir);
 		g_free(e->name);
 	}
@@ -1039,8 +1039,7 @@ static void dump_runs(GString *out, const struct dump_entry *e)
 	rfs_run buf[256];
 	uint64_t from = 0;
 	size_t n;
-	rfs_cmd c = {.op = RFS_OP_REMAP, .view = e->path,
-		     .has = RFS_HAS_COUNT};
+	rfs_cmd c = {.op = RFS_OP_REMAP, .view = e->path, .has = RFS_HAS_COUNT};
 	while (from < e->pages &&
 	       (n = rfs_pagemap_runs(e->view->map, from, buf, 256))) {
 		for (size_t i = 0; i < n; i++) {
@@ -1094,9 +1093,11 @@ GString *rfs_control_dump(struct rfs_ctx *ctx)
 		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
 		if (!e->path || !e->view->is_virtual)
 			continue;
-		rfs_cmd c = {.op = RFS_OP_CREATE, .view = e->path,
+		rfs_cmd c = {.op = RFS_OP_CREATE,
+			     .view = e->path,
 			     .backing = e->view->backing_path,
-			     .pages = e->pages, .has = RFS_HAS_PAGES};
+			     .pages = e->pages,
+			     .has = RFS_HAS_PAGES};
 		rfs_cmd_format(out, &c);
 	}
 	for (guint i = 0; i < es->len; i++) {

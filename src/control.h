@@ -19,8 +19,7 @@ void rfs_control_stop(struct rfs_control *ctl);
 
 /* A new handle for an open of .control; readable handles get a snapshot
  * of the state, taken now. */
-struct rfs_control_handle *rfs_control_open(struct rfs_ctx *ctx,
-					    bool readable);
+struct rfs_control_handle *rfs_control_open(struct rfs_ctx *ctx, bool readable);
 /* Frees a handle (release). */
 void rfs_control_release(struct rfs_control_handle *h);
 

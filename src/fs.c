@@ -120,7 +120,7 @@ static struct rfs_node *virtual_lookup(struct rfs_ctx *ctx,
 	struct rfs_node *n = NULL;
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	struct rfs_view *v =
-		dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
+	    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
 	if (v) {
 		n = v->node;
 		rfs_node_lookup(&ctx->nodes, n);
@@ -250,7 +250,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 /* Drops map runs of a mirrored view past its new size (a truncate). */
 static void view_truncated(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 {
-	uint64_t pages = ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
+	uint64_t pages =
+	    ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
 	GPtrArray *viewers = g_ptr_array_new();
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	if (n->view && !n->view->is_virtual && n->view->pinned) {
@@ -272,8 +273,7 @@ static void view_truncated(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 }
 
 /* Resizes a virtual view to size bytes (a multiple of the page size). */
-static int virtual_truncate(struct rfs_ctx *ctx, struct rfs_node *n,
-			    off_t size)
+static int virtual_truncate(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 {
 	if (size < 0 || ((uint64_t)size & (ctx->pagesize - 1)))
 		return EINVAL;
@@ -313,10 +313,10 @@ static int do_setattr(struct rfs_ctx *ctx, struct rfs_node *n,
 			return errno;
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		uid_t uid = (valid & FUSE_SET_ATTR_UID) ? attr->st_uid
-							: (uid_t)-1;
-		gid_t gid = (valid & FUSE_SET_ATTR_GID) ? attr->st_gid
-							: (gid_t)-1;
+		uid_t uid =
+		    (valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+		gid_t gid =
+		    (valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
 		if (fchownat(target->fd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 			return errno;
@@ -533,7 +533,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct rfs_node *vnode = NULL;
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	struct rfs_view *v =
-		dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
+	    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
 	if (v) {
 		vnode = v->node;
 		unlink_virtual(ctx, dir, v);
@@ -569,7 +569,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		struct rfs_node *n =
-			rfs_nodes_find(&ctx->nodes, st.st_dev, st.st_ino);
+		    rfs_nodes_find(&ctx->nodes, st.st_dev, st.st_ino);
 		if (n) {
 			g_rw_lock_reader_lock(&ctx->state_lock);
 			if (n->virtuals && g_hash_table_size(n->virtuals))
@@ -599,7 +599,7 @@ static int rename_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
 	int err = ENOENT;
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	struct rfs_view *v =
-		dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
+	    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
 	if (v && !(newdir->virtuals &&
 		   g_hash_table_contains(newdir->virtuals, newname))) {
 		g_hash_table_remove(dir->virtuals, name);
@@ -612,7 +612,7 @@ static int rename_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
 		}
 		if (!newdir->virtuals)
 			newdir->virtuals =
-				g_hash_table_new(g_str_hash, g_str_equal);
+			    g_hash_table_new(g_str_hash, g_str_equal);
 		g_hash_table_insert(newdir->virtuals, v->name, v);
 		err = 0;
 	} else if (v) {
@@ -628,7 +628,8 @@ static void renamed(struct rfs_ctx *ctx, const struct stat *st,
 		    struct rfs_node *dir, const char *name,
 		    struct rfs_node *newdir, const char *newname)
 {
-	struct rfs_node *n = rfs_nodes_find(&ctx->nodes, st->st_dev, st->st_ino);
+	struct rfs_node *n =
+	    rfs_nodes_find(&ctx->nodes, st->st_dev, st->st_ino);
 	if (!n)
 		return;
 	g_rw_lock_writer_lock(&ctx->state_lock);
@@ -678,13 +679,12 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err) {
 		g_rw_lock_reader_lock(&ctx->state_lock);
 		bool src_virtual =
-			dir->virtuals &&
-			g_hash_table_contains(dir->virtuals, name);
+		    dir->virtuals && g_hash_table_contains(dir->virtuals, name);
 		g_rw_lock_reader_unlock(&ctx->state_lock);
 		if (src_virtual) {
-			fuse_reply_err(req, rename_virtual(ctx, dir, name,
-							   newdir, newname,
-							   flags));
+			fuse_reply_err(req,
+				       rename_virtual(ctx, dir, name, newdir,
+						      newname, flags));
 			return;
 		}
 		if (name_taken(ctx, newdir, newname))
@@ -692,8 +692,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (!err && fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		err = errno;
-	if (!err &&
-	    renameat2(dir->fd, name, newdir->fd, newname, flags) < 0)
+	if (!err && renameat2(dir->fd, name, newdir->fd, newname, flags) < 0)
 		err = errno;
 	if (!err)
 		renamed(ctx, &st, dir, name, newdir, newname);
@@ -763,8 +762,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err) {
 		creds_enter(req);
 		fd = openat(dir->fd, name,
-			    backing_open_flags(fi->flags) | O_CREAT | O_NOFOLLOW |
-				    (fi->flags & O_EXCL),
+			    backing_open_flags(fi->flags) | O_CREAT |
+				O_NOFOLLOW | (fi->flags & O_EXCL),
 			    mode);
 		if (fd < 0)
 			err = errno;
@@ -794,9 +793,9 @@ static size_t translate_read_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	struct rfs_view *v = n->view;
 	if (!rfs_view_route_covers(ctx, v, off, size)) {
-		covered = rfs_view_translate_read(
-			ctx, v, off, size, rfs_view_size(ctx, v, bsize), bsize,
-			segs);
+		covered = rfs_view_translate_read(ctx, v, off, size,
+						  rfs_view_size(ctx, v, bsize),
+						  bsize, segs);
 		g_rw_lock_reader_unlock(&ctx->state_lock);
 		return covered;
 	}
@@ -806,8 +805,8 @@ static size_t translate_read_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	if (off < vsize)
 		rfs_view_route_refresh(ctx, v, off,
 				       MIN((off_t)size, vsize - off));
-	covered = rfs_view_translate_read(ctx, v, off, size, vsize, bsize,
-					  segs);
+	covered =
+	    rfs_view_translate_read(ctx, v, off, size, vsize, bsize, segs);
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	return covered;
 }
@@ -827,20 +826,19 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, errno);
 		return;
 	}
-	GArray *segs = g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg),
-					  8);
+	GArray *segs =
+	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
 	translate_read_locked(ctx, n, off, size, st.st_size, segs);
 
 	guint nbufs = 0;
 	for (guint i = 0; i < segs->len; i++) {
 		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
 		nbufs += s->zero ? (guint)((s->len + ctx->zeros_len - 1) /
-					    ctx->zeros_len)
+					   ctx->zeros_len)
 				 : 1;
 	}
-	struct fuse_bufvec *bv = g_malloc0(sizeof(*bv) +
-					   (nbufs ? nbufs : 1) *
-						   sizeof(struct fuse_buf));
+	struct fuse_bufvec *bv = g_malloc0(
+	    sizeof(*bv) + (nbufs ? nbufs : 1) * sizeof(struct fuse_buf));
 	bv->count = 0;
 	for (guint i = 0; i < segs->len; i++) {
 		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
@@ -895,9 +893,8 @@ static size_t translate_write_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	return covered;
 }
 
-static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
-			 struct fuse_bufvec *in, off_t off,
-			 struct fuse_file_info *fi)
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+			 off_t off, struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = ctx_of(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
@@ -912,18 +909,18 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
 	size_t size = fuse_buf_size(in);
 	int fd = (int)fi->fh;
 	bool remapped;
-	GArray *segs = g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg),
-					  8);
-	size_t covered = translate_write_locked(ctx, n, off, size, segs,
-						&remapped);
+	GArray *segs =
+	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
+	size_t covered =
+	    translate_write_locked(ctx, n, off, size, segs, &remapped);
 	if (covered == 0 && size > 0) {
 		g_array_unref(segs);
 		fuse_reply_err(req, EFBIG);
 		return;
 	}
-	struct fuse_bufvec *dst = g_malloc0(
-		sizeof(*dst) + (segs->len ? segs->len : 1) *
-				       sizeof(struct fuse_buf));
+	struct fuse_bufvec *dst =
+	    g_malloc0(sizeof(*dst) +
+		      (segs->len ? segs->len : 1) * sizeof(struct fuse_buf));
 	dst->count = segs->len;
 	for (guint i = 0; i < segs->len; i++) {
 		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
@@ -979,9 +976,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, res < 0 ? errno : 0);
 }
 
-static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
-			 off_t offset, off_t length,
-			 struct fuse_file_info *fi)
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+			 off_t length, struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = ctx_of(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
@@ -1113,7 +1109,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t used = 0;
 	for (guint i = (guint)off; i < h->entries->len; i++) {
 		struct dir_entry *e =
-			&g_array_index(h->entries, struct dir_entry, i);
+		    &g_array_index(h->entries, struct dir_entry, i);
 		struct stat st = {.st_ino = e->ino,
 				  .st_mode = (mode_t)e->type << 12};
 		size_t need = fuse_add_direntry(req, buf + used, size - used,
@@ -1159,31 +1155,31 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 const struct fuse_lowlevel_ops rfs_fs_ops = {
-	.init = op_init,
-	.lookup = op_lookup,
-	.forget = op_forget,
-	.forget_multi = op_forget_multi,
-	.getattr = op_getattr,
-	.setattr = op_setattr,
-	.readlink = op_readlink,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.symlink = op_symlink,
-	.link = op_link,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.rename = op_rename,
-	.open = op_open,
-	.create = op_create,
-	.read = op_read,
-	.write_buf = op_write_buf,
-	.flush = op_flush,
-	.release = op_release,
-	.fsync = op_fsync,
-	.fallocate = op_fallocate,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.releasedir = op_releasedir,
-	.fsyncdir = op_fsyncdir,
-	.statfs = op_statfs,
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .symlink = op_symlink,
+    .link = op_link,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .rename = op_rename,
+    .open = op_open,
+    .create = op_create,
+    .read = op_read,
+    .write_buf = op_write_buf,
+    .flush = op_flush,
+    .release = op_release,
+    .fsync = op_fsync,
+    .fallocate = op_fallocate,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .releasedir = op_releasedir,
+    .fsyncdir = op_fsyncdir,
+    .statfs = op_statfs,
 };

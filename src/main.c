@@ -30,11 +30,11 @@ static GLogWriterOutput log_to_syslog(GLogLevelFlags level,
 			msg = fields[i].value;
 	if (!msg)
 		return G_LOG_WRITER_UNHANDLED;
-	if ((level & G_LOG_LEVEL_DEBUG) && !g_log_writer_default_would_drop(
-						    level, G_LOG_DOMAIN))
+	if ((level & G_LOG_LEVEL_DEBUG) &&
+	    !g_log_writer_default_would_drop(level, G_LOG_DOMAIN))
 		return G_LOG_WRITER_HANDLED;
 	int prio = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
-			   ? LOG_ERR
+		       ? LOG_ERR
 		   : (level & G_LOG_LEVEL_WARNING) ? LOG_WARNING
 		   : (level & G_LOG_LEVEL_DEBUG)   ? LOG_DEBUG
 						   : LOG_INFO;
@@ -114,7 +114,8 @@ static int check_mountpoint(const char *mp)
 		return fail("MOUNTPOINT '%s' is not a directory", mp);
 	if (realpath(mp, real) && is_mount_point(real))
 		return fail("MOUNTPOINT '%s' is busy: something is mounted "
-			    "there already", mp);
+			    "there already",
+			    mp);
 	return 0;
 }
 
@@ -131,8 +132,8 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	rfs_nodes_init(&ctx->nodes, source_fd);
 	ctx->nodes.free_view = rfs_view_free;
 	ctx->nodes.free_view_data = ctx;
-	ctx->control = rfs_nodes_new_special(&ctx->nodes, RFS_NODE_CONTROL,
-					     S_IFREG);
+	ctx->control =
+	    rfs_nodes_new_special(&ctx->nodes, RFS_NODE_CONTROL, S_IFREG);
 	ctx->zeros_len = (size_t)MAX(pagesize, 1u << 20);
 	ctx->zeros = g_malloc0(ctx->zeros_len);
 }

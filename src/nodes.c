@@ -14,7 +14,8 @@
 static guint node_hash(gconstpointer p)
 {
 	const struct rfs_node *n = p;
-	uint64_t h = (uint64_t)n->ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)n->dev;
+	uint64_t h =
+	    (uint64_t)n->ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)n->dev;
 	return (guint)(h ^ (h >> 32));
 }
 
@@ -172,7 +173,8 @@ static bool node_release_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 	return true;
 }
 
-void rfs_node_forget(struct rfs_nodes *nodes, struct rfs_node *n, uint64_t count)
+void rfs_node_forget(struct rfs_nodes *nodes, struct rfs_node *n,
+		     uint64_t count)
 {
 	bool dead;
 	g_mutex_lock(&nodes->lock);

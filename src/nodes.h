@@ -22,18 +22,18 @@ enum rfs_node_kind {
 
 struct rfs_node {
 	enum rfs_node_kind kind;
-	int fd;		/* O_PATH descriptor (SOURCE nodes), else -1 */
-	dev_t dev;	/* key of SOURCE nodes */
-	ino_t ino;	/* key of SOURCE nodes; synthetic for others */
-	mode_t type;	/* S_IFMT bits */
+	int fd;		  /* O_PATH descriptor (SOURCE nodes), else -1 */
+	dev_t dev;	  /* key of SOURCE nodes */
+	ino_t ino;	  /* key of SOURCE nodes; synthetic for others */
+	mode_t type;	  /* S_IFMT bits */
 	uint64_t nlookup; /* kernel lookups; under rfs_nodes.lock */
 	uint64_t refs;	  /* daemon references; under rfs_nodes.lock */
 	/* The following are under the context's state_lock. */
-	struct rfs_view *view;	  /* regular files and virtual views */
-	struct rfs_node *parent;  /* directories: parent as last seen (ref) */
-	char *name;		  /* directories: name in parent */
-	GHashTable *virtuals;	  /* directories: name -> struct rfs_view * */
-	GPtrArray *viewers;	  /* regular files: virtual views over it */
+	struct rfs_view *view;	 /* regular files and virtual views */
+	struct rfs_node *parent; /* directories: parent as last seen (ref) */
+	char *name;		 /* directories: name in parent */
+	GHashTable *virtuals;	 /* directories: name -> struct rfs_view * */
+	GPtrArray *viewers;	 /* regular files: virtual views over it */
 };
 
 struct rfs_nodes {

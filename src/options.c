@@ -22,13 +22,13 @@ enum {
 
 /* The options remapfs takes for itself; everything else goes to libfuse. */
 static const struct fuse_opt rfs_opt_table[] = {
-	FUSE_OPT_KEY("pagesize=%s", KEY_PAGESIZE),
-	FUSE_OPT_KEY("attr_timeout=%s", KEY_ATTR_TIMEOUT),
-	FUSE_OPT_KEY("entry_timeout=%s", KEY_ENTRY_TIMEOUT),
-	FUSE_OPT_KEY("ro", KEY_RO),
-	FUSE_OPT_KEY("rw", KEY_RW),
-	FUSE_OPT_KEY("defaults", KEY_IGNORED),
-	FUSE_OPT_END,
+    FUSE_OPT_KEY("pagesize=%s", KEY_PAGESIZE),
+    FUSE_OPT_KEY("attr_timeout=%s", KEY_ATTR_TIMEOUT),
+    FUSE_OPT_KEY("entry_timeout=%s", KEY_ENTRY_TIMEOUT),
+    FUSE_OPT_KEY("ro", KEY_RO),
+    FUSE_OPT_KEY("rw", KEY_RW),
+    FUSE_OPT_KEY("defaults", KEY_IGNORED),
+    FUSE_OPT_END,
 };
 
 struct parse_state {
@@ -49,9 +49,21 @@ static int parse_size(const char *s, uint64_t *out)
 		return -1;
 	unsigned shift = 0;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	}
 	if (*end || (shift && v > (UINT64_MAX >> shift)))
 		return -1;
@@ -95,16 +107,16 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_PAGESIZE:
 		if (parse_size(val, &ps->opts->pagesize) < 0)
 			ps->err = g_strdup_printf(
-				"pagesize: '%s' is not a size in bytes", val);
+			    "pagesize: '%s' is not a size in bytes", val);
 		return 0;
 	case KEY_ATTR_TIMEOUT:
 	case KEY_ENTRY_TIMEOUT:
 		if (parse_seconds(val, key == KEY_ATTR_TIMEOUT
-					       ? &ps->opts->attr_timeout
-					       : &ps->opts->entry_timeout) < 0)
+					   ? &ps->opts->attr_timeout
+					   : &ps->opts->entry_timeout) < 0)
 			ps->err = g_strdup_printf(
-				"%.*s: '%s' is not a number of seconds",
-				(int)(strchr(arg, '=') - arg), arg, val);
+			    "%.*s: '%s' is not a number of seconds",
+			    (int)(strchr(arg, '=') - arg), arg, val);
 		return 0;
 	case KEY_RO:
 		ps->opts->read_only = true;
@@ -149,21 +161,28 @@ const char *rfs_options_check_pagesize(uint64_t pagesize, size_t sys_pagesize)
 
 void rfs_options_usage(const char *progname)
 {
-	printf("usage: %s [options] SOURCE MOUNTPOINT\n"
-	       "\n"
-	       "Mirrors SOURCE at MOUNTPOINT; every file is a view whose pages can be\n"
-	       "remapped by writing commands to MOUNTPOINT/.control (see remapfs(1)\n"
-	       "and remapfs-control(5)).\n"
-	       "\n"
-	       "remapfs options:\n"
-	       "    -o pagesize=N          view page size: a power of two, a multiple\n"
-	       "                           of the system page size, at most 1G\n"
-	       "                           (suffixes k, M, G; default: system page size)\n"
-	       "    -o attr_timeout=S      seconds the kernel caches attributes (1)\n"
-	       "    -o entry_timeout=S     seconds the kernel caches names (1)\n"
-	       "    -o ro                  views are read-only; .control still works\n"
-	       "\n",
-	       progname);
+	printf(
+	    "usage: %s [options] SOURCE MOUNTPOINT\n"
+	    "\n"
+	    "Mirrors SOURCE at MOUNTPOINT; every file is a view whose pages "
+	    "can be\n"
+	    "remapped by writing commands to MOUNTPOINT/.control (see "
+	    "remapfs(1)\n"
+	    "and remapfs-control(5)).\n"
+	    "\n"
+	    "remapfs options:\n"
+	    "    -o pagesize=N          view page size: a power of two, a "
+	    "multiple\n"
+	    "                           of the system page size, at most 1G\n"
+	    "                           (suffixes k, M, G; default: system "
+	    "page size)\n"
+	    "    -o attr_timeout=S      seconds the kernel caches attributes "
+	    "(1)\n"
+	    "    -o entry_timeout=S     seconds the kernel caches names (1)\n"
+	    "    -o ro                  views are read-only; .control still "
+	    "works\n"
+	    "\n",
+	    progname);
 }
 
 void rfs_options_free(struct rfs_options *opts)

@@ -8,12 +8,12 @@
 struct fuse_args;
 
 struct rfs_options {
-	char *source;	     /* SOURCE, as given (made absolute by main) */
-	char *mountpoint;    /* MOUNTPOINT, as given */
-	uint64_t pagesize;   /* -o pagesize=N; 0 = system page size */
-	double attr_timeout; /* -o attr_timeout=SECONDS */
+	char *source;	      /* SOURCE, as given (made absolute by main) */
+	char *mountpoint;     /* MOUNTPOINT, as given */
+	uint64_t pagesize;    /* -o pagesize=N; 0 = system page size */
+	double attr_timeout;  /* -o attr_timeout=SECONDS */
 	double entry_timeout; /* -o entry_timeout=SECONDS */
-	bool read_only;	     /* -o ro: views refuse changes; .control works */
+	bool read_only;	      /* -o ro: views refuse changes; .control works */
 };
 
 /* Takes remapfs's own options and SOURCE out of args into opts; what

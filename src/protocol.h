@@ -39,16 +39,16 @@ enum {
 
 typedef struct rfs_cmd {
 	rfs_op op;
-	unsigned line;	 /* line number in the parsed text, from first_line */
-	unsigned has;	 /* RFS_HAS_* bits */
-	char *view;	 /* normalized path, never NULL after a successful parse */
-	char *backing;	 /* create: normalized path; NULL otherwise */
-	uint64_t vpage;	 /* remap, reset, invalidate; 0 when not given */
-	uint64_t fpage;	 /* remap */
-	uint64_t count;	 /* remap, reset, invalidate; 1 when VPAGE is given
-			    without COUNT; 0 for reset/invalidate without VPAGE
-			    (= the whole view) */
-	uint64_t pages;	 /* create, resize */
+	unsigned line; /* line number in the parsed text, from first_line */
+	unsigned has;  /* RFS_HAS_* bits */
+	char *view; /* normalized path, never NULL after a successful parse */
+	char *backing;	/* create: normalized path; NULL otherwise */
+	uint64_t vpage; /* remap, reset, invalidate; 0 when not given */
+	uint64_t fpage; /* remap */
+	uint64_t count; /* remap, reset, invalidate; 1 when VPAGE is given
+			   without COUNT; 0 for reset/invalidate without VPAGE
+			   (= the whole view) */
+	uint64_t pages; /* create, resize */
 } rfs_cmd;
 
 /* Limits the parser checks, so that only checks against live state (view

@@ -20,18 +20,18 @@ struct rfs_ctx {
 	uint64_t page_limit; /* pages below this have offsets that fit off_t */
 	uid_t owner;	     /* the user who mounted: owns .control */
 	gid_t owner_gid;
-	struct rfs_nodes nodes;	   /* node table; its own lock */
-	struct rfs_node *control;  /* the .control node */
+	struct rfs_nodes nodes;	  /* node table; its own lock */
+	struct rfs_node *control; /* the .control node */
 	/* state_lock protects every view (maps, routes, sizes, names), the
 	 * virtual namespace (directory nodes' virtuals), directory nodes'
 	 * parent/name, and file nodes' viewers.  Never held across blocking
 	 * I/O, a reply or a kernel notification. */
 	GRWLock state_lock;
-	GHashTable *views;	   /* views with state: virtual ones and
-				      mirrored ones with a non-identity map;
-				      under state_lock */
-	struct rfs_control *ctl;   /* transaction thread and its queue */
-	const char *zeros;	   /* read-only zero bytes, zeros_len long */
+	GHashTable *views;	 /* views with state: virtual ones and
+				    mirrored ones with a non-identity map;
+				    under state_lock */
+	struct rfs_control *ctl; /* transaction thread and its queue */
+	const char *zeros;	 /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;
 };
 

@@ -80,7 +80,7 @@ static void seg_push(GArray *segs, off_t foff, size_t len, bool zero)
 {
 	if (segs->len) {
 		struct rfs_seg *last =
-			&g_array_index(segs, struct rfs_seg, segs->len - 1);
+		    &g_array_index(segs, struct rfs_seg, segs->len - 1);
 		if (last->zero == zero &&
 		    (zero || last->foff + (off_t)last->len == foff)) {
 			last->len += len;
@@ -105,9 +105,8 @@ static void translate(const struct rfs_ctx *ctx, const struct rfs_view *view,
 		size_t n = stretch_len(ctx, span, inpage, (size_t)(end - pos));
 		off_t foff = (off_t)((f << ctx->page_shift) | inpage);
 		if (zero_from >= 0 && foff + (off_t)n > zero_from) {
-			size_t data = foff >= zero_from
-					      ? 0
-					      : (size_t)(zero_from - foff);
+			size_t data =
+			    foff >= zero_from ? 0 : (size_t)(zero_from - foff);
 			if (data)
 				seg_push(segs, foff, data, false);
 			seg_push(segs, 0, n - data, true);
@@ -120,13 +119,13 @@ static void translate(const struct rfs_ctx *ctx, const struct rfs_view *view,
 
 size_t rfs_view_translate_read(const struct rfs_ctx *ctx,
 			       const struct rfs_view *view, off_t off,
-			       size_t size, off_t view_size,
-			       off_t backing_size, GArray *segs)
+			       size_t size, off_t view_size, off_t backing_size,
+			       GArray *segs)
 {
 	if (off >= view_size || size == 0)
 		return 0;
-	off_t end = view_size - off < (off_t)size ? view_size
-						  : off + (off_t)size;
+	off_t end =
+	    view_size - off < (off_t)size ? view_size : off + (off_t)size;
 	translate(ctx, view, off, end, backing_size, segs);
 	return (size_t)(end - off);
 }

@@ -23,9 +23,9 @@ struct rfs_view {
 	 * bytes were read (SPARSE).  Empty outside transactions. */
 	rfs_pagemap *route;
 	bool is_virtual;
-	bool pinned;	      /* mirrored: holds a node ref while mapped */
-	bool removed;	      /* virtual: removed from the namespace */
-	uint64_t pages;	      /* virtual: size in pages */
+	bool pinned;		 /* mirrored: holds a node ref while mapped */
+	bool removed;		 /* virtual: removed from the namespace */
+	uint64_t pages;		 /* virtual: size in pages */
 	struct rfs_node *parent; /* directory holding the view's name (ref) */
 	char *name;		 /* name in parent */
 	char *backing_path;	 /* virtual: BACKING as given to create */
@@ -56,8 +56,8 @@ off_t rfs_view_size(const struct rfs_ctx *ctx, const struct rfs_view *view,
  * Returns the number of bytes covered.  Call with state_lock held. */
 size_t rfs_view_translate_read(const struct rfs_ctx *ctx,
 			       const struct rfs_view *view, off_t off,
-			       size_t size, off_t view_size,
-			       off_t backing_size, GArray *segs);
+			       size_t size, off_t view_size, off_t backing_size,
+			       GArray *segs);
 
 /* Translates [off, off+size) of a view for a write: virtual views clip at
  * their end (returns fewer bytes), mirrored views extend.  Route overlay

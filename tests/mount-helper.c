@@ -19,8 +19,8 @@ struct rfs_test_mount *rfs_test_prepare(void)
 {
 	const char *root = g_getenv("RFS_TEST_BASE");
 	struct rfs_test_mount *m = g_new0(struct rfs_test_mount, 1);
-	char *tmpl = g_build_filename(root ? root : g_get_tmp_dir(),
-				      "mnt-XXXXXX", NULL);
+	char *tmpl =
+	    g_build_filename(root ? root : g_get_tmp_dir(), "mnt-XXXXXX", NULL);
 	m->base = g_mkdtemp(tmpl);
 	g_assert_nonnull(m->base);
 	m->src = g_build_filename(m->base, "src", NULL);
@@ -91,8 +91,9 @@ bool rfs_test_start(struct rfs_test_mount *m, const char *const *extra)
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			m->pid = -1;
-			g_printerr("remapfs exited before mounting (status %d)\n",
-				   status);
+			g_printerr(
+			    "remapfs exited before mounting (status %d)\n",
+			    status);
 			print_log(m);
 			return false;
 		}
@@ -298,9 +299,10 @@ bool rfs_page_is(const void *buf, size_t ps, uint64_t tag, const char *where)
 	const uint64_t *w = buf;
 	for (size_t i = 0; i < ps / 8; i++)
 		if (w[i] != tag) {
-			g_printerr("%s: expected every word to be %" G_GUINT64_FORMAT
-				   ", saw %" G_GUINT64_FORMAT " at word %zu\n",
-				   where, tag, w[i], i);
+			g_printerr(
+			    "%s: expected every word to be %" G_GUINT64_FORMAT
+			    ", saw %" G_GUINT64_FORMAT " at word %zu\n",
+			    where, tag, w[i], i);
 			return false;
 		}
 	return true;

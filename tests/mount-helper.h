@@ -9,12 +9,12 @@
 #include <sys/types.h>
 
 struct rfs_test_mount {
-	char *base;	  /* temporary directory holding the rest */
-	char *src;	  /* SOURCE */
-	char *mnt;	  /* MOUNTPOINT */
-	char *control;	  /* MOUNTPOINT/.control */
-	char *log;	  /* the daemon's stderr */
-	pid_t pid;	  /* the daemon (run with -f) */
+	char *base;    /* temporary directory holding the rest */
+	char *src;     /* SOURCE */
+	char *mnt;     /* MOUNTPOINT */
+	char *control; /* MOUNTPOINT/.control */
+	char *log;     /* the daemon's stderr */
+	pid_t pid;     /* the daemon (run with -f) */
 };
 
 /* Creates a fresh SOURCE and MOUNTPOINT under $RFS_TEST_BASE (or $TMPDIR). */
@@ -41,7 +41,7 @@ int rfs_ctl(struct rfs_test_mount *m, const char *text);
 int rfs_ctl_msg(struct rfs_test_mount *m, const char *text, char **msg);
 /* printf-style rfs_ctl. */
 int rfs_ctlf(struct rfs_test_mount *m, const char *fmt, ...)
-	G_GNUC_PRINTF(2, 3);
+    G_GNUC_PRINTF(2, 3);
 /* The state dump (reading .control). */
 char *rfs_dump(struct rfs_test_mount *m);
 

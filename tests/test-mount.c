@@ -103,8 +103,8 @@ static void test_mirror_lists_and_reads_source(Fixture *f, gconstpointer d)
 
 	GDir *dir = g_dir_open(f->m->mnt, 0, NULL);
 	g_assert_nonnull(dir);
-	GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal,
-						  g_free, NULL);
+	GHashTable *names =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	const char *name;
 	while (dir && (name = g_dir_read_name(dir)))
 		g_hash_table_add(names, g_strdup(name));
@@ -117,8 +117,7 @@ static void test_mirror_lists_and_reads_source(Fixture *f, gconstpointer d)
 	g_hash_table_unref(names);
 }
 
-static void test_mirror_symlinks_shown_not_followed(Fixture *f,
-						    gconstpointer d)
+static void test_mirror_symlinks_shown_not_followed(Fixture *f, gconstpointer d)
 {
 	char *l = rfs_src(f->m, "escape");
 	g_assert_cmpint(symlink("/etc", l), ==, 0);
@@ -130,8 +129,7 @@ static void test_mirror_symlinks_shown_not_followed(Fixture *f,
 	g_assert_cmpint(readlink(ml, buf, sizeof(buf) - 1), ==, 4);
 	g_assert_cmpstr(buf, ==, "/etc");
 	/* A control command never follows it out of SOURCE. */
-	g_assert_cmpint(rfs_ctl(f->m, "remap escape/passwd 0 0\n"), ==,
-			ENOENT);
+	g_assert_cmpint(rfs_ctl(f->m, "remap escape/passwd 0 0\n"), ==, ENOENT);
 	g_free(l);
 	g_free(ml);
 }
@@ -215,36 +213,40 @@ static void test_mirror_sqlite_journal_and_wal(Fixture *f, gconstpointer d)
 	}
 	for (int wal = 0; wal < 2; wal++) {
 		g_assert_cmpint(
-			sh("set -e; db=%s/t%d.db; %s $db 'PRAGMA journal_mode=%s;"
-			   " CREATE TABLE t(x INTEGER, y TEXT);' >/dev/null; "
-			   "for i in $(seq 1 20); do %s $db \"BEGIN; INSERT INTO t"
-			   " SELECT $i, hex(randomblob(2000)) FROM "
-			   "(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT "
-			   "n+1 FROM c WHERE n<20) SELECT n FROM c); COMMIT;\"; "
-			   "done; test \"$(%s $db 'PRAGMA integrity_check;')\" = ok; "
-			   "test \"$(%s $db 'SELECT count(*) FROM t;')\" = 400; "
-			   "%s $db 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; "
-			   "test \"$(%s %s/t%d.db 'SELECT count(*) FROM t;')\" = 400",
-			   f->m->mnt, wal, sq, wal ? "WAL" : "DELETE", sq, sq, sq,
-			   sq, sq, f->m->src, wal),
-			==, 0);
+		    sh("set -e; db=%s/t%d.db; %s $db 'PRAGMA journal_mode=%s;"
+		       " CREATE TABLE t(x INTEGER, y TEXT);' >/dev/null; "
+		       "for i in $(seq 1 20); do %s $db \"BEGIN; INSERT INTO t"
+		       " SELECT $i, hex(randomblob(2000)) FROM "
+		       "(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT "
+		       "n+1 FROM c WHERE n<20) SELECT n FROM c); COMMIT;\"; "
+		       "done; test \"$(%s $db 'PRAGMA integrity_check;')\" = "
+		       "ok; "
+		       "test \"$(%s $db 'SELECT count(*) FROM t;')\" = 400; "
+		       "%s $db 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; "
+		       "test \"$(%s %s/t%d.db 'SELECT count(*) FROM t;')\" = "
+		       "400",
+		       f->m->mnt, wal, sq, wal ? "WAL" : "DELETE", sq, sq, sq,
+		       sq, sq, f->m->src, wal),
+		    ==, 0);
 	}
 }
 
 static void test_mirror_posix_locks_between_processes(Fixture *f,
-						       gconstpointer d)
+						      gconstpointer d)
 {
 	char *p = rfs_mnt(f->m, "f");
 	int fd = open(p, O_RDWR);
 	g_assert_cmpint(fd, >=, 0);
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
-			   .l_start = 0, .l_len = 10};
+	struct flock fl = {
+	    .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
 	g_assert_cmpint(fcntl(fd, F_SETLK, &fl), ==, 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int cfd = open(p, O_RDWR);
-		struct flock c = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
-				  .l_start = 5, .l_len = 1};
+		struct flock c = {.l_type = F_WRLCK,
+				  .l_whence = SEEK_SET,
+				  .l_start = 5,
+				  .l_len = 1};
 		int busy = fcntl(cfd, F_SETLK, &c) < 0 &&
 			   (errno == EAGAIN || errno == EACCES);
 		_exit(busy ? 0 : 1);
@@ -329,8 +331,9 @@ static void test_control_every_command_applies(Fixture *f, gconstpointer d)
 	g_free(sv);
 }
 
-static void test_control_errors_give_errno_message_and_change_nothing(
-	Fixture *f, gconstpointer d)
+static void
+test_control_errors_give_errno_message_and_change_nothing(Fixture *f,
+							  gconstpointer d)
 {
 	struct rfs_test_mount *m = f->m;
 	g_assert_cmpint(rfs_ctl(m, "remap f 5 6\ncreate dir/v f\n"), ==, 0);
@@ -457,7 +460,8 @@ static void test_mmap_existing_mapping_sees_reversed_pages(Fixture *f,
 	uint8_t *map = mmap(NULL, 256 * PS, PROT_READ, MAP_SHARED, fd, 0);
 	g_assert_true(map != MAP_FAILED);
 	for (size_t p = 0; p < 256; p++) /* populate every page */
-		g_assert_true(rfs_page_is(map + p * PS, PS, 1000 + p, "before"));
+		g_assert_true(
+		    rfs_page_is(map + p * PS, PS, 1000 + p, "before"));
 	GString *cmd = g_string_new(NULL);
 	for (size_t p = 0; p < 256; p++)
 		g_string_append_printf(cmd, "remap f %zu %zu\n", p, 255 - p);
@@ -466,8 +470,8 @@ static void test_mmap_existing_mapping_sees_reversed_pages(Fixture *f,
 		char where[64];
 		snprintf(where, sizeof(where), "mapped page %zu after reverse",
 			 p);
-		g_assert_true(rfs_page_is(map + p * PS, PS, 1000 + 255 - p,
-					  where));
+		g_assert_true(
+		    rfs_page_is(map + p * PS, PS, 1000 + 255 - p, where));
 	}
 	g_assert_cmpint(rfs_ctl(f->m, "reset f\n"), ==, 0);
 	for (size_t p = 0; p < 256; p++)
@@ -498,8 +502,8 @@ static void test_mmap_remap_keeps_other_pages_cached(Fixture *f,
 	g_assert_true(rfs_page_is(map + 6 * PS, PS, 1006, "neighbour"));
 	g_assert_true(rfs_page_is(map + 100 * PS, PS, 1100, "far page"));
 	g_assert_cmpint(rfs_ctl(f->m, "invalidate f\n"), ==, 0);
-	g_assert_true(rfs_page_is(map + 100 * PS, PS, 5100,
-				  "after invalidate"));
+	g_assert_true(
+	    rfs_page_is(map + 100 * PS, PS, 5100, "after invalidate"));
 	munmap(map, 256 * PS);
 	close(fd);
 	g_free(mf);
@@ -511,8 +515,8 @@ static void test_mmap_dirty_pages_land_in_old_backing(Fixture *f,
 {
 	char *mf = rfs_mnt(f->m, "f"), *sf = rfs_src(f->m, "f");
 	int fd = open(mf, O_RDWR);
-	uint64_t *map = mmap(NULL, 256 * PS, PROT_READ | PROT_WRITE,
-			     MAP_SHARED, fd, 0);
+	uint64_t *map =
+	    mmap(NULL, 256 * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	g_assert_true(map != MAP_FAILED);
 	size_t w = PS / 8;
 	/* Dirty view page 3 (backing page 3), then remap it to 50. */
@@ -572,11 +576,11 @@ static void test_state_dump_round_trips_into_fresh_mount(Fixture *f,
 	char *sp = rfs_src(m, "dir/odd name \"q\"\t\x01");
 	rfs_write_tagged(sp, 8, PS, 3000);
 	g_assert_cmpint(
-		rfs_ctl(m, "create \"dir/v w\" f 10\n"
-			   "remap \"dir/v w\" 0 3 2\n"
-			   "remap f 10 20 5\nremap f 100 7\n"
-			   "remap \"dir/odd name \\\"q\\\"\\t\\x01\" 1 2\n"),
-		==, 0);
+	    rfs_ctl(m, "create \"dir/v w\" f 10\n"
+		       "remap \"dir/v w\" 0 3 2\n"
+		       "remap f 10 20 5\nremap f 100 7\n"
+		       "remap \"dir/odd name \\\"q\\\"\\t\\x01\" 1 2\n"),
+	    ==, 0);
 	char *dump = rfs_dump(m);
 	rfs_test_stop(m);
 	g_assert_true(rfs_test_start(m, NULL));
@@ -602,18 +606,18 @@ static void test_virtual_view_aliases_read_and_mmapped(Fixture *f,
 						       gconstpointer d)
 {
 	struct rfs_test_mount *m = f->m;
-	g_assert_cmpint(rfs_ctl(m, "create ring f 8\nremap ring 4 0 4\n"),
-			==, 0);
+	g_assert_cmpint(rfs_ctl(m, "create ring f 8\nremap ring 4 0 4\n"), ==,
+			0);
 	char *mv = rfs_mnt(m, "ring");
 	int fd = open(mv, O_RDWR);
 	g_assert_cmpint(fd, >=, 0);
-	uint8_t *map = mmap(NULL, 8 * PS, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    fd, 0);
+	uint8_t *map =
+	    mmap(NULL, 8 * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	g_assert_true(map != MAP_FAILED);
 	char buf[65536];
 	for (size_t p = 0; p < 8; p++) {
-		g_assert_true(rfs_page_is(map + p * PS, PS, 1000 + p % 4,
-					  "mmap alias"));
+		g_assert_true(
+		    rfs_page_is(map + p * PS, PS, 1000 + p % 4, "mmap alias"));
 		g_assert_true(read_page(mv, p, buf));
 		g_assert_true(rfs_page_is(buf, PS, 1000 + p % 4, "read alias"));
 	}
@@ -677,26 +681,25 @@ static void test_cmdline_errors_are_one_clear_line(void)
 		bool mnt;	  /* give MOUNTPOINT */
 		const char *want; /* in the one line on stderr */
 	} cases[] = {
-		{"", "nosuch", true, "No such file"},
-		{"", "src/f", true, "not a directory"},
-		{"-o pagesize=3000", "src", true, "power of two"},
-		{"-o pagesize=2048", "src", true, "multiple of the system"},
-		{"-o pagesize=2G", "src", true, "at most 1 GiB"},
-		{"-o pagesize=abc", "src", true, "not a size"},
-		{"-o frobnicate", "src", true, "unknown option"},
-		{"", "src", false, "usage"},
+	    {"", "nosuch", true, "No such file"},
+	    {"", "src/f", true, "not a directory"},
+	    {"-o pagesize=3000", "src", true, "power of two"},
+	    {"-o pagesize=2048", "src", true, "multiple of the system"},
+	    {"-o pagesize=2G", "src", true, "at most 1 GiB"},
+	    {"-o pagesize=abc", "src", true, "not a size"},
+	    {"-o frobnicate", "src", true, "unknown option"},
+	    {"", "src", false, "usage"},
 	};
 	char *f = rfs_src(m, "f");
 	g_assert_true(g_file_set_contents(f, "x", 1, NULL));
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-		char *cmd = g_strdup_printf("%s -f %s %s/%s %s", prog,
-					    cases[i].opts, m->base,
-					    cases[i].src,
-					    cases[i].mnt ? m->mnt : "");
+		char *cmd = g_strdup_printf(
+		    "%s -f %s %s/%s %s", prog, cases[i].opts, m->base,
+		    cases[i].src, cases[i].mnt ? m->mnt : "");
 		char *out = NULL, *err = NULL;
 		int status = 0;
-		g_assert_true(g_spawn_command_line_sync(cmd, &out, &err,
-							&status, NULL));
+		g_assert_true(
+		    g_spawn_command_line_sync(cmd, &out, &err, &status, NULL));
 		if (status == 0 || !strstr(err, cases[i].want))
 			g_printerr("%s\nexpected failure with '%s', saw status "
 				   "%d, stderr '%s'\n",
@@ -712,8 +715,8 @@ static void test_cmdline_errors_are_one_clear_line(void)
 	char *cmd = g_strdup_printf("%s -f %s %s", prog, m->src, m->mnt);
 	char *err = NULL;
 	int status = 0;
-	g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status,
-						NULL));
+	g_assert_true(
+	    g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
 	g_assert_cmpint(status, !=, 0);
 	g_assert_nonnull(strstr(err, "busy"));
 	g_free(cmd);
@@ -753,8 +756,8 @@ static void test_cmdline_mount_fuse3_and_ro(void)
 				    g_getenv("REMAPFS"), m->src, m->mnt);
 	int status = -1;
 	char *err = NULL;
-	g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status,
-						NULL));
+	g_assert_true(
+	    g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
 	if (status != 0)
 		g_printerr("%s: status %d: %s\n", cmd, status, err);
 	g_assert_cmpint(status, ==, 0);
@@ -789,16 +792,16 @@ int main(int argc, char **argv)
 
 #define ADD(path, fn, opts)                                                    \
 	g_test_add(path, Fixture, opts, fx_setup, fn, fx_teardown)
-	ADD("/mirror/lists-and-reads-source", test_mirror_lists_and_reads_source,
-	    opts_default);
+	ADD("/mirror/lists-and-reads-source",
+	    test_mirror_lists_and_reads_source, opts_default);
 	ADD("/mirror/symlinks-shown-not-followed",
 	    test_mirror_symlinks_shown_not_followed, opts_default);
 	ADD("/mirror/file-operations", test_mirror_file_operations,
 	    opts_default);
 	ADD("/mirror/copy-tree-with-cp-and-tar",
 	    test_mirror_copy_tree_with_cp_and_tar, opts_default);
-	ADD("/mirror/sqlite-journal-and-wal", test_mirror_sqlite_journal_and_wal,
-	    opts_default);
+	ADD("/mirror/sqlite-journal-and-wal",
+	    test_mirror_sqlite_journal_and_wal, opts_default);
 	ADD("/mirror/posix-locks-between-processes",
 	    test_mirror_posix_locks_between_processes, opts_default);
 	ADD("/control/every-command-applies",

@@ -19,7 +19,7 @@ static size_t PS;
 /* Each view page's history of targets: hist[0..len) in order; committed
  * is the index of the mapping in force (later ones are being applied). */
 struct page_hist {
-	GMutex lock; /* protects the fields below */
+	GMutex lock;  /* protects the fields below */
 	GArray *hist; /* uint64_t */
 	guint committed;
 	GMutex remap_lock; /* one remap of this page at a time */
@@ -57,7 +57,8 @@ static gpointer remapper(gpointer data)
 		guint idx = h->hist->len - 1;
 		g_mutex_unlock(&h->lock);
 		if (write(fd, line, (size_t)n) != n) {
-			g_printerr("remap write failed: %s\n", g_strerror(errno));
+			g_printerr("remap write failed: %s\n",
+				   g_strerror(errno));
 			g_atomic_int_inc(&s->failures);
 		}
 		g_mutex_lock(&h->lock);
@@ -74,7 +75,8 @@ static gpointer remapper(gpointer data)
 static gpointer reader(gpointer data)
 {
 	struct shared *s = data;
-	GRand *r = g_rand_new_with_seed((guint32)(uintptr_t)g_thread_self() ^ 77);
+	GRand *r =
+	    g_rand_new_with_seed((guint32)(uintptr_t)g_thread_self() ^ 77);
 	uint8_t *copy = g_malloc(PS);
 	while (g_get_monotonic_time() < s->deadline && !s->failures) {
 		guint v = (guint)g_rand_int_range(r, 0, VPAGES);
@@ -91,12 +93,14 @@ static gpointer reader(gpointer data)
 		for (size_t k = 0; k < PS / 8; k++) {
 			bool ok = false;
 			for (guint i = from; i < to && !ok; i++)
-				ok = w[k] == g_array_index(h->hist, uint64_t, i);
+				ok =
+				    w[k] == g_array_index(h->hist, uint64_t, i);
 			if (ok)
 				continue;
-			g_printerr("view page %u word %zu: saw %" G_GUINT64_FORMAT
-				   ", expected one of:",
-				   v, k, w[k]);
+			g_printerr(
+			    "view page %u word %zu: saw %" G_GUINT64_FORMAT
+			    ", expected one of:",
+			    v, k, w[k]);
 			for (guint i = from; i < to; i++)
 				g_printerr(" %" G_GUINT64_FORMAT,
 					   g_array_index(h->hist, uint64_t, i));
@@ -156,8 +160,8 @@ static void run_race(const char *const *opts, int seconds, bool dirty)
 	char *vp = rfs_mnt(m, "v");
 	int fd = open(vp, O_RDWR);
 	g_assert_cmpint(fd, >=, 0);
-	s->map = mmap(NULL, VPAGES * PS, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      fd, 0);
+	s->map =
+	    mmap(NULL, VPAGES * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	g_assert_true(s->map != MAP_FAILED);
 	s->deadline = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
 	GThread *t[REMAPPERS + READERS + 1];
