@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 #include "control.h"
+#include "notify.h"
 #include "protocol.h"
 #include "views.h"
 
@@ -25,7 +26,7 @@ struct rfs_control_handle {
 	size_t snap_pos;
 };
 
-enum job_kind { JOB_TXN, JOB_INVAL, JOB_STOP };
+enum job_kind { JOB_TXN, JOB_STOP };
 enum reply_kind { REPLY_NONE, REPLY_WRITE, REPLY_FLUSH, REPLY_WAIT };
 
 struct job {
@@ -43,22 +44,12 @@ struct job {
 	bool *wait_done;
 	int *wait_err;
 	GString *wait_msg;
-	/* JOB_INVAL */
-	struct rfs_node *node;
-	off_t off, ilen;
 };
 
 struct rfs_control {
 	struct rfs_ctx *ctx;
 	GAsyncQueue *queue; /* jobs; has its own lock */
 	GThread *thread;
-};
-
-/* A byte range of a node's cache to invalidate (len 0: to the end, off < 0:
- * attributes only); holds a node reference. */
-struct inval {
-	struct rfs_node *node;
-	off_t off, len;
 };
 
 /* A directory entry the kernel may cache and must forget. */
@@ -92,7 +83,7 @@ struct txn {
 	GHashTable *tviews;    /* path -> struct tview * */
 	GPtrArray *tv_of_cmd;  /* per command: its struct tview * */
 	GPtrArray *backing_of; /* per command: backing node (ref) or NULL */
-	GArray *invals;	       /* struct inval */
+	GArray *invals;	       /* struct rfs_inval */
 	GArray *entries;       /* struct entry_inval */
 	GPtrArray *touched;    /* views whose route/pin must be settled */
 	GPtrArray *dropped;    /* nodes whose namespace ref ends */
@@ -390,9 +381,7 @@ static int check_cmd(struct txn *t, guint i)
 static void add_inval(struct txn *t, struct rfs_node *node, off_t off,
 		      off_t len)
 {
-	struct inval iv = {.node = node, .off = off, .len = len};
-	rfs_node_ref(&t->ctx->nodes, node);
-	g_array_append_val(t->invals, iv);
+	rfs_invals_add(t->ctx, t->invals, node, off, len);
 }
 
 /* Adds an invalidation of view pages vpage..vpage+count-1. */
@@ -452,6 +441,7 @@ static void apply_reset(struct txn *t, struct rfs_view *v, uint64_t vpage,
 	}
 	if (ranges->len) {
 		rfs_pagemap_reset(v->map, vpage, count);
+		rfs_view_map_changed(v);
 		touch(t, v);
 	}
 	g_array_unref(ranges);
@@ -466,6 +456,7 @@ static void apply_remap(struct txn *t, struct rfs_view *v, uint64_t vpage,
 		return;
 	rfs_view_route_pin(v, vpage, count);
 	rfs_pagemap_set(v->map, vpage, fpage, count);
+	rfs_view_map_changed(v);
 	add_inval_pages(t, v, vpage, count);
 	touch(t, v);
 }
@@ -609,59 +600,19 @@ static int apply_all(struct txn *t)
 	return 0;
 }
 
-/* Orders invalidations by node, then offset. */
-static gint inval_cmp(gconstpointer a, gconstpointer b)
-{
-	const struct inval *x = a, *y = b;
-	if (x->node != y->node)
-		return x->node < y->node ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* Sends one invalidation to the kernel, if it knows the node. */
-static void send_inval(struct rfs_ctx *ctx, struct rfs_node *node, off_t off,
-		       off_t len)
-{
-	if (!ctx->se || !rfs_node_known(&ctx->nodes, node))
-		return;
-	int res = fuse_lowlevel_notify_inval_inode(
-	    ctx->se, rfs_ino_of(ctx, node), off, len);
-	if (res < 0 && res != -ENOENT)
-		g_debug("invalidating inode %p [%lld, +%lld): %s", (void *)node,
-			(long long)off, (long long)len, g_strerror(-res));
-}
-
-/* Sends the transaction's invalidations, merging adjacent ranges. */
+/* Sends the transaction's invalidations and forgotten entries. */
 static void send_invals(struct txn *t)
 {
 	struct rfs_ctx *ctx = t->ctx;
-	g_array_sort(t->invals, inval_cmp);
-	for (guint i = 0; i < t->invals->len;) {
-		struct inval *iv = &g_array_index(t->invals, struct inval, i);
-		off_t off = iv->off, len = iv->len;
-		guint j = i + 1;
-		while (off >= 0 && len > 0 && j < t->invals->len) {
-			struct inval *nx =
-			    &g_array_index(t->invals, struct inval, j);
-			if (nx->node != iv->node || nx->off > off + len)
-				break;
-			if (nx->len == 0)
-				len = 0;
-			else
-				len = MAX(off + len, nx->off + nx->len) - off;
-			j++;
-		}
-		send_inval(ctx, iv->node, off, len);
-		i = j;
-	}
+	rfs_invals_send(ctx, t->invals);
 	for (guint i = 0; i < t->entries->len; i++) {
 		struct entry_inval *e =
-		    &g_array_index(t->entries, struct entry_inval, i);
+			&g_array_index(t->entries, struct entry_inval, i);
 		if (ctx->se && (e->dir == ctx->nodes.root ||
 				rfs_node_known(&ctx->nodes, e->dir)))
 			fuse_lowlevel_notify_inval_entry(
-			    ctx->se, rfs_ino_of(ctx, e->dir), e->name,
-			    strlen(e->name));
+				ctx->se, rfs_ino_of(ctx, e->dir), e->name,
+				strlen(e->name));
 	}
 }
 
@@ -678,9 +629,7 @@ static void txn_free(struct txn *t)
 	for (guint i = 0; i < t->backing_of->len; i++)
 		if (t->backing_of->pdata[i])
 			rfs_node_unref(nodes, t->backing_of->pdata[i]);
-	for (guint i = 0; i < t->invals->len; i++)
-		rfs_node_unref(nodes,
-			       g_array_index(t->invals, struct inval, i).node);
+	rfs_invals_free(t->ctx, t->invals);
 	for (guint i = 0; i < t->entries->len; i++) {
 		struct entry_inval *e =
 		    &g_array_index(t->entries, struct entry_inval, i);
@@ -696,7 +645,6 @@ static void txn_free(struct txn *t)
 	g_ptr_array_unref(t->backing_of);
 	g_ptr_array_unref(t->touched);
 	g_ptr_array_unref(t->dropped);
-	g_array_unref(t->invals);
 	g_array_unref(t->entries);
 	g_array_unref(t->cmds);
 	g_string_free(t->msg, TRUE);
@@ -718,7 +666,7 @@ static int run_txn(struct rfs_ctx *ctx, const char *text, size_t len,
 	t->tviews = g_hash_table_new(g_str_hash, g_str_equal);
 	t->tv_of_cmd = g_ptr_array_new();
 	t->backing_of = g_ptr_array_new();
-	t->invals = g_array_new(FALSE, FALSE, sizeof(struct inval));
+	t->invals = rfs_invals_new();
 	t->entries = g_array_new(FALSE, FALSE, sizeof(struct entry_inval));
 	t->touched = g_ptr_array_new();
 	t->dropped = g_ptr_array_new();
@@ -816,12 +764,8 @@ static gpointer control_thread(gpointer data)
 	for (;;) {
 		struct job *j = g_async_queue_pop(ctl->queue);
 		enum job_kind kind = j->kind;
-		if (kind == JOB_TXN) {
+		if (kind == JOB_TXN)
 			do_txn_job(ctl->ctx, j);
-		} else if (kind == JOB_INVAL) {
-			send_inval(ctl->ctx, j->node, j->off, j->ilen);
-			rfs_node_unref(&ctl->ctx->nodes, j->node);
-		}
 		g_free(j->text);
 		g_free(j);
 		if (kind == JOB_STOP)
@@ -858,18 +802,6 @@ static void queue_txn(struct rfs_ctx *ctx, struct job *j, char *text,
 	j->kind = JOB_TXN;
 	j->text = text;
 	j->len = len;
-	g_async_queue_push(ctx->ctl->queue, j);
-}
-
-void rfs_control_queue_inval(struct rfs_ctx *ctx, struct rfs_node *node,
-			     off_t off, off_t len)
-{
-	struct job *j = g_new0(struct job, 1);
-	j->kind = JOB_INVAL;
-	j->node = node;
-	j->off = off;
-	j->ilen = len;
-	rfs_node_ref(&ctx->nodes, node);
 	g_async_queue_push(ctx->ctl->queue, j);
 }
 

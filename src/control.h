@@ -34,11 +34,6 @@ void rfs_control_flush(struct rfs_ctx *ctx, fuse_req_t req,
 void rfs_control_read(struct rfs_ctx *ctx, fuse_req_t req,
 		      struct rfs_control_handle *h, size_t size);
 
-/* Queues an invalidation of node's cached pages [off, off+len) (len 0: to
- * the end; off < 0: attributes only), sent by the control thread. */
-void rfs_control_queue_inval(struct rfs_ctx *ctx, struct rfs_node *node,
-			     off_t off, off_t len);
-
 /* Applies text as one transaction from the daemon itself (no request),
  * waiting for it.  Returns 0 or a positive errno, with the message in err
  * (may be NULL). */

@@ -5,6 +5,7 @@
 #endif
 #include "fs.h"
 #include "control.h"
+#include "notify.h"
 #include "remapfs.h"
 #include "views.h"
 
@@ -256,6 +257,7 @@ static void view_truncated(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	if (n->view && !n->view->is_virtual && n->view->pinned) {
 		rfs_pagemap_reset(n->view->map, pages, UINT64_MAX - pages);
+		rfs_view_map_changed(n->view);
 		rfs_view_update_pin(ctx, n->view);
 	}
 	for (guint i = 0; n->viewers && i < n->viewers->len; i++) {
@@ -265,11 +267,13 @@ static void view_truncated(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	/* Views over this file may have cached pages past its new end. */
+	GArray *invals = rfs_invals_new();
 	for (guint i = 0; i < viewers->len; i++) {
-		rfs_control_queue_inval(ctx, viewers->pdata[i], 0, 0);
+		rfs_invals_add(ctx, invals, viewers->pdata[i], 0, 0);
 		rfs_node_unref(&ctx->nodes, viewers->pdata[i]);
 	}
 	g_ptr_array_unref(viewers);
+	rfs_notify_invals(ctx, invals);
 }
 
 /* Resizes a virtual view to size bytes (a multiple of the page size). */
@@ -281,8 +285,10 @@ static int virtual_truncate(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 	if (pages > ctx->page_limit)
 		return EFBIG;
 	g_rw_lock_writer_lock(&ctx->state_lock);
-	if (pages < n->view->pages)
+	if (pages < n->view->pages) {
 		rfs_pagemap_reset(n->view->map, pages, UINT64_MAX - pages);
+		rfs_view_map_changed(n->view);
+	}
 	n->view->pages = pages;
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	return 0;
@@ -893,8 +899,124 @@ static size_t translate_write_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	return covered;
 }
 
-static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
-			 off_t off, struct fuse_file_info *fi)
+/* A view over backing that the kernel may cache, with its size in pages. */
+struct candidate {
+	struct rfs_node *node;
+	struct rfs_view *view; /* NULL: the identity view of a SOURCE file */
+	uint64_t pages;
+};
+
+/* Lists the views over backing b that the kernel knows.  state_lock held. */
+static void candidates(struct rfs_ctx *ctx, struct rfs_node *b, GArray *out)
+{
+	if (rfs_node_known(&ctx->nodes, b)) {
+		struct candidate c = {b, b->view, ctx->page_limit};
+		g_array_append_val(out, c);
+	}
+	for (guint i = 0; b->viewers && i < b->viewers->len; i++) {
+		struct rfs_view *v = b->viewers->pdata[i];
+		if (!rfs_node_known(&ctx->nodes, v->node))
+			continue;
+		struct candidate c = {v->node, v, v->pages};
+		g_array_append_val(out, c);
+	}
+}
+
+/* Adds an invalidation of view pages [a, e) of node to *invals. */
+static void add_pages(struct rfs_ctx *ctx, GArray **invals,
+		      struct rfs_node *node, uint64_t a, uint64_t e)
+{
+	if (!*invals)
+		*invals = rfs_invals_new();
+	rfs_invals_add(ctx, *invals, node, (off_t)(a << ctx->page_shift),
+		       (off_t)((e - a) << ctx->page_shift));
+}
+
+/* Collects invalidations of every cached view page, in any view, that
+ * shows a backing page the segments write, except the pages of n written
+ * ([off, off+len)).  Returns NULL when there are none. */
+static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n,
+			    off_t off, size_t len, GArray *segs)
+{
+	GArray *cands = g_array_new(FALSE, FALSE, sizeof(struct candidate));
+	GArray *vr = g_array_new(FALSE, FALSE, sizeof(rfs_run));
+	GArray *invals = NULL;
+	uint64_t w0 = (uint64_t)off >> ctx->page_shift;
+	uint64_t w1 = (((uint64_t)off + len - 1) >> ctx->page_shift) + 1;
+	bool writer = false;
+
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
+	candidates(ctx, b, cands);
+	for (guint c = 0; c < cands->len && !writer; c++) {
+		struct candidate *cd = &g_array_index(cands, struct candidate, c);
+		writer = rfs_view_rev_stale(cd->view);
+	}
+	if (writer) { /* a reverse index to rebuild first */
+		g_rw_lock_reader_unlock(&ctx->state_lock);
+		g_rw_lock_writer_lock(&ctx->state_lock);
+		g_array_set_size(cands, 0);
+		candidates(ctx, b, cands);
+		for (guint c = 0; c < cands->len; c++) {
+			struct candidate *cd =
+				&g_array_index(cands, struct candidate, c);
+			if (rfs_view_rev_stale(cd->view))
+				rfs_view_rev_update(cd->view);
+		}
+	}
+	for (guint c = 0; c < cands->len; c++) {
+		struct candidate *cd = &g_array_index(cands, struct candidate, c);
+		g_array_set_size(vr, 0);
+		for (guint i = 0; i < segs->len; i++) {
+			struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+			uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
+			uint64_t f1 = (((uint64_t)s->foff + s->len - 1) >>
+				       ctx->page_shift) + 1;
+			rfs_view_aliases(cd->view, cd->pages, f0, f1 - f0, vr);
+		}
+		for (guint i = 0; i < vr->len; i++) {
+			rfs_run *r = &g_array_index(vr, rfs_run, i);
+			uint64_t a = r->vpage, e = r->vpage + r->count;
+			if (cd->node != n) {
+				add_pages(ctx, &invals, cd->node, a, e);
+				continue;
+			}
+			/* The writer's own pages hold the new bytes already. */
+			if (a < w0)
+				add_pages(ctx, &invals, n, a, MIN(e, w0));
+			if (e > w1)
+				add_pages(ctx, &invals, n, MAX(a, w1), e);
+		}
+	}
+	if (writer)
+		g_rw_lock_writer_unlock(&ctx->state_lock);
+	else
+		g_rw_lock_reader_unlock(&ctx->state_lock);
+	g_array_unref(cands);
+	g_array_unref(vr);
+	return invals;
+}
+
+/* Builds the bufvec of backing-file pieces a write goes to. */
+static struct fuse_bufvec *segs_bufvec(GArray *segs, int fd)
+{
+	struct fuse_bufvec *dst = g_malloc0(
+		sizeof(*dst) + (segs->len ? segs->len : 1) *
+				       sizeof(struct fuse_buf));
+	dst->count = segs->len;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		dst->buf[i].size = s->len;
+		dst->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		dst->buf[i].fd = fd;
+		dst->buf[i].pos = s->foff;
+	}
+	return dst;
+}
+
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
+			 struct fuse_bufvec *in, off_t off,
+			 struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = ctx_of(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
@@ -909,30 +1031,40 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	size_t size = fuse_buf_size(in);
 	int fd = (int)fi->fh;
 	bool remapped;
-	GArray *segs =
-	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
-	size_t covered =
-	    translate_write_locked(ctx, n, off, size, segs, &remapped);
-	if (covered == 0 && size > 0) {
+	GArray *segs = g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg),
+					  8);
+	size_t covered = translate_write_locked(ctx, n, off, size, segs,
+						&remapped);
+	if (covered == 0) {
 		g_array_unref(segs);
-		fuse_reply_err(req, EFBIG);
+		if (size)
+			fuse_reply_err(req, EFBIG);
+		else
+			fuse_reply_write(req, 0);
 		return;
 	}
-	struct fuse_bufvec *dst =
-	    g_malloc0(sizeof(*dst) +
-		      (segs->len ? segs->len : 1) * sizeof(struct fuse_buf));
-	dst->count = segs->len;
-	for (guint i = 0; i < segs->len; i++) {
-		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-		dst->buf[i].size = s->len;
-		dst->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		dst->buf[i].fd = fd;
-		dst->buf[i].pos = s->foff;
+	GArray *invals = alias_invals(ctx, n, off, covered, segs);
+	if (invals && !fi->writepage) {
+		/* write(): the aliases must show the bytes when it returns;
+		 * the notifier finishes it. */
+		size_t len;
+		char *mem = buf_to_mem(in, &len);
+		if (len < covered) {
+			g_free(mem);
+			g_array_unref(segs);
+			rfs_invals_free(ctx, invals);
+			fuse_reply_err(req, EIO);
+			return;
+		}
+		rfs_notify_write(ctx, req, fd, mem, segs, invals);
+		return;
 	}
-	ssize_t res = size ? fuse_buf_copy(dst, in, 0) : 0;
+	struct fuse_bufvec *dst = segs_bufvec(segs, fd);
+	ssize_t res = fuse_buf_copy(dst, in, 0);
 	g_free(dst);
 	g_array_unref(segs);
 	if (res < 0) {
+		rfs_invals_free(ctx, invals);
 		fuse_reply_err(req, (int)-res);
 		return;
 	}
@@ -940,10 +1072,16 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		/* The view's size is its file's: a write through a remapped
 		 * page may have grown it past what the kernel computes. */
 		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_size > off + res)
-			rfs_control_queue_inval(ctx, n, -1, 0);
+		if (fstat(fd, &st) == 0 && st.st_size > off + res) {
+			if (!invals)
+				invals = rfs_invals_new();
+			rfs_invals_add(ctx, invals, n, -1, 0);
+		}
 	}
 	fuse_reply_write(req, (size_t)res);
+	/* A writeback's aliases: fsync/msync waits for them (a barrier). */
+	if (invals)
+		rfs_notify_invals(ctx, invals);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -970,10 +1108,15 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = ctx_of(req);
-	int res = 0;
-	if (rfs_node_of(ctx, ino)->kind != RFS_NODE_CONTROL)
-		res = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
-	fuse_reply_err(req, res < 0 ? errno : 0);
+	if (rfs_node_of(ctx, ino)->kind == RFS_NODE_CONTROL) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	int res = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else /* after the aliases of what was written back are invalid */
+		rfs_notify_barrier(ctx, req);
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,

@@ -4,6 +4,7 @@
 #endif
 #include "control.h"
 #include "fs.h"
+#include "notify.h"
 #include "remapfs.h"
 #include "views.h"
 
@@ -229,6 +230,7 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	if (!fopts.foreground)
 		g_log_set_writer_func(log_to_syslog, NULL, NULL);
+	ctx.notifier = rfs_notifier_start(&ctx);
 	ctx.ctl = rfs_control_start(&ctx);
 
 	if (fopts.singlethread) {
@@ -247,6 +249,7 @@ int main(int argc, char *argv[])
 	}
 	ret = ret != 0;
 	rfs_control_stop(ctx.ctl);
+	rfs_notifier_stop(ctx.notifier);
 out_unmount:
 	fuse_session_unmount(ctx.se);
 out_signals:

@@ -9,6 +9,10 @@
 
 struct fuse_session;
 struct rfs_control;
+struct rfs_notifier;
+struct rfs_watch;
+struct rfs_notifier;
+struct rfs_watch;
 
 #define RFS_CONTROL_NAME ".control"
 
@@ -31,6 +35,8 @@ struct rfs_ctx {
 				    mirrored ones with a non-identity map;
 				    under state_lock */
 	struct rfs_control *ctl; /* transaction thread and its queue */
+	struct rfs_notifier *notifier; /* alias invalidation thread */
+	struct rfs_watch *watch; /* -o watch: outside changes to SOURCE */
 	const char *zeros;	 /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;
 };

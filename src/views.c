@@ -27,6 +27,8 @@ void rfs_view_free(struct rfs_view *view, void *data)
 		return;
 	rfs_pagemap_free(view->map);
 	rfs_pagemap_free(view->route);
+	if (view->rev)
+		g_array_unref(view->rev);
 	if (view->is_virtual && view->backing)
 		rfs_node_unref(&ctx->nodes, view->backing);
 	if (view->parent)
@@ -281,4 +283,85 @@ struct rfs_view *rfs_node_view(struct rfs_node *node)
 	if (!node->view)
 		node->view = rfs_view_new(node, node, false);
 	return node->view;
+}
+
+bool rfs_view_rev_stale(const struct rfs_view *view)
+{
+	return view && rfs_pagemap_nruns(view->map) &&
+	       (!view->rev || view->rev_gen != view->map_gen);
+}
+
+/* Appends a run to the reverse index (foreach callback). */
+static int rev_add(const rfs_run *run, void *data)
+{
+	struct rfs_view *view = data;
+	g_array_append_val(view->rev, *run);
+	view->rev_maxcount = MAX(view->rev_maxcount, run->count);
+	return 0;
+}
+
+/* Orders runs by backing page. */
+static gint rev_cmp(gconstpointer a, gconstpointer b)
+{
+	const rfs_run *x = a, *y = b;
+	return x->fpage < y->fpage ? -1 : x->fpage > y->fpage;
+}
+
+void rfs_view_rev_update(struct rfs_view *view)
+{
+	if (!view->rev)
+		view->rev = g_array_new(FALSE, FALSE, sizeof(rfs_run));
+	g_array_set_size(view->rev, 0);
+	view->rev_maxcount = 0;
+	rfs_pagemap_foreach(view->map, rev_add, view);
+	g_array_sort(view->rev, rev_cmp);
+	view->rev_gen = view->map_gen;
+}
+
+/* Appends the run of view pages v..v+n-1 (clipped to pages) to out. */
+static void alias_push(GArray *out, uint64_t v, uint64_t n, uint64_t pages)
+{
+	if (v >= pages)
+		return;
+	rfs_run r = {.vpage = v, .count = MIN(n, pages - v)};
+	g_array_append_val(out, r);
+}
+
+void rfs_view_aliases(const struct rfs_view *view, uint64_t pages,
+		      uint64_t fpage, uint64_t count, GArray *out)
+{
+	uint64_t end = fpage + count;
+	/* Identity: page f shows f where no run covers it. */
+	for (uint64_t v = fpage; v < end && v < pages;) {
+		uint64_t f, span = UINT64_MAX - v;
+		bool covered = view && rfs_pagemap_find(view->map, v, &f, &span);
+		uint64_t n = MIN(span, end - v);
+		if (!covered)
+			alias_push(out, v, n, pages);
+		v += n;
+	}
+	if (!view || !view->rev || !view->rev->len)
+		return;
+	/* Runs whose backing pages meet [fpage, end): they start after
+	 * fpage - rev_maxcount, and before end. */
+	uint64_t from = fpage >= view->rev_maxcount
+				? fpage - view->rev_maxcount + 1
+				: 0;
+	guint lo = 0, hi = view->rev->len;
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		if (g_array_index(view->rev, rfs_run, mid).fpage < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (guint i = lo; i < view->rev->len; i++) {
+		const rfs_run *r = &g_array_index(view->rev, rfs_run, i);
+		if (r->fpage >= end)
+			break;
+		uint64_t a = MAX(r->fpage, fpage);
+		uint64_t b = MIN(r->fpage + r->count, end);
+		if (a < b)
+			alias_push(out, r->vpage + (a - r->fpage), b - a, pages);
+	}
 }

@@ -29,6 +29,12 @@ struct rfs_view {
 	struct rfs_node *parent; /* directory holding the view's name (ref) */
 	char *name;		 /* name in parent */
 	char *backing_path;	 /* virtual: BACKING as given to create */
+	uint64_t map_gen;	 /* bumped on every change of map */
+	/* The reverse index: map's runs sorted by fpage, rebuilt lazily when
+	 * rev_gen != map_gen; rev_maxcount is the longest run in it. */
+	GArray *rev;
+	uint64_t rev_gen;
+	uint64_t rev_maxcount;
 };
 
 /* One piece of a translated range: len bytes at backing offset foff, or
@@ -103,3 +109,21 @@ void rfs_view_update_pin(struct rfs_ctx *ctx, struct rfs_view *view);
 /* The view of a regular-file node, created (identity) when missing.
  * state_lock held for writing. */
 struct rfs_view *rfs_node_view(struct rfs_node *node);
+
+/* Records that the view's map changed (the reverse index is stale). */
+static inline void rfs_view_map_changed(struct rfs_view *view)
+{
+	view->map_gen++;
+}
+
+/* Whether the reverse index must be rebuilt before rfs_view_aliases. */
+bool rfs_view_rev_stale(const struct rfs_view *view);
+/* Rebuilds the reverse index; state_lock held for writing. */
+void rfs_view_rev_update(struct rfs_view *view);
+
+/* Appends to out (GArray of rfs_run, fpage unused) the view pages below
+ * pages that show backing pages fpage..fpage+count-1, through the map's
+ * runs or as identity.  view may be NULL (an identity view).  Needs a
+ * current reverse index; state_lock held. */
+void rfs_view_aliases(const struct rfs_view *view, uint64_t pages,
+		      uint64_t fpage, uint64_t count, GArray *out);

@@ -669,6 +669,80 @@ static void test_virtual_view_rename_and_truncate(Fixture *f, gconstpointer d)
 	g_free(b);
 }
 
+/* ---- coherence of aliases ---- */
+
+/* Fills a page buffer with one 64-bit word. */
+static void fill(uint64_t *page, uint64_t word)
+{
+	for (size_t i = 0; i < PS / 8; i++)
+		page[i] = word;
+}
+
+static void test_coherence_write_reaches_every_alias(Fixture *f,
+						     gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	/* f's page 2 is shown at ring 1 and ring 5, and at f's page 2. */
+	g_assert_cmpint(rfs_ctl(m, "create ring f 8\nremap ring 0 0 4\n"
+				   "remap ring 4 0 4\n"),
+			==, 0);
+	char *mv = rfs_mnt(m, "ring"), *mf = rfs_mnt(m, "f");
+	int vfd = open(mv, O_RDWR), ffd = open(mf, O_RDWR);
+	g_assert_cmpint(vfd, >=, 0);
+	g_assert_cmpint(ffd, >=, 0);
+	uint8_t *vmap = mmap(NULL, 8 * PS, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     vfd, 0);
+	uint8_t *fmap = mmap(NULL, 256 * PS, PROT_READ | PROT_WRITE,
+			     MAP_SHARED, ffd, 0);
+	g_assert_true(vmap != MAP_FAILED && fmap != MAP_FAILED);
+	/* Everything cached first. */
+	g_assert_true(rfs_page_is(vmap + 2 * PS, PS, 1002, "ring 2"));
+	g_assert_true(rfs_page_is(vmap + 6 * PS, PS, 1002, "ring 6"));
+	g_assert_true(rfs_page_is(fmap + 2 * PS, PS, 1002, "f 2"));
+	g_assert_true(rfs_page_is(fmap + 3 * PS, PS, 1003, "f 3"));
+	uint64_t *page = g_malloc(PS);
+	char buf[65536];
+
+	/* 1. write() through one alias: all show it when it returns. */
+	fill(page, 111);
+	g_assert_cmpint(pwrite(vfd, page, PS, 2 * PS), ==, (ssize_t)PS);
+	g_assert_true(rfs_page_is(vmap + 6 * PS, PS, 111, "ring 6 (mmap)"));
+	g_assert_true(rfs_page_is(fmap + 2 * PS, PS, 111, "f 2 (mmap)"));
+	g_assert_true(read_page(mf, 2, buf));
+	g_assert_true(rfs_page_is(buf, PS, 111, "f 2 (read)"));
+	g_assert_true(rfs_page_is(fmap + 3 * PS, PS, 1003, "f 3 untouched"));
+
+	/* 2. stores through a mapping reach the aliases at msync. */
+	fill((uint64_t *)(fmap + 3 * PS), 222);
+	g_assert_cmpint(msync(fmap + 3 * PS, PS, MS_SYNC), ==, 0);
+	g_assert_true(rfs_page_is(vmap + 3 * PS, PS, 222, "ring 3 after msync"));
+	g_assert_true(rfs_page_is(vmap + 7 * PS, PS, 222, "ring 7 after msync"));
+
+	/* 3. a store not yet synced, then a write() of other bytes of the
+	 * same backing page through another alias: both survive. */
+	((uint64_t *)(vmap + 1 * PS))[0] = 333; /* word 0, via ring 1 */
+	uint64_t w = 444;
+	g_assert_cmpint(pwrite(ffd, &w, 8, 1 * PS + 8), ==, 8); /* word 1 */
+	g_assert_cmpint(msync(vmap, 8 * PS, MS_SYNC), ==, 0);
+	char *sf = rfs_src(m, "f");
+	g_assert_true(read_page(sf, 1, buf));
+	uint64_t *words = (uint64_t *)buf;
+	g_assert_cmpuint(words[0], ==, 333);
+	g_assert_cmpuint(words[1], ==, 444);
+	g_assert_cmpuint(words[2], ==, 1001);
+	g_assert_cmpuint(((uint64_t *)(vmap + 5 * PS))[1], ==, 444);
+	g_assert_cmpuint(((uint64_t *)(fmap + 1 * PS))[0], ==, 333);
+
+	munmap(vmap, 8 * PS);
+	munmap(fmap, 256 * PS);
+	close(vfd);
+	close(ffd);
+	g_free(page);
+	g_free(mv);
+	g_free(mf);
+	g_free(sf);
+}
+
 /* ---- command line ---- */
 
 static void test_cmdline_errors_are_one_clear_line(void)
@@ -831,6 +905,10 @@ int main(int argc, char **argv)
 	    test_virtual_view_aliases_read_and_mmapped, opts_default);
 	ADD("/virtual/view-rename-and-truncate",
 	    test_virtual_view_rename_and_truncate, opts_default);
+	ADD("/coherence/write-reaches-every-alias",
+	    test_coherence_write_reaches_every_alias, opts_default);
+	ADD("/coherence/write-reaches-every-alias-single-threaded",
+	    test_coherence_write_reaches_every_alias, opts_single);
 	g_test_add_func("/cmdline/errors-are-one-clear-line",
 			test_cmdline_errors_are_one_clear_line);
 	g_test_add_func("/cmdline/pagesize-option-sets-view-pages",

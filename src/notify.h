@@ -1,0 +1,47 @@
+/* notify.h - the notifier: a thread of its own that sends the kernel the
+ * invalidations of aliases (view pages that show backing pages just
+ * written) and finishes the writes and fsyncs that must wait for them.
+ *
+ * Request handlers never notify the kernel themselves: an invalidation
+ * may make the kernel write dirty pages back through the daemon and wait
+ * for pages locked by reads in flight, which the handlers must be free to
+ * serve (also with -s).  Writebacks are answered at once and only queue
+ * their alias invalidations, so the notifier never waits for itself. */
+#pragma once
+#include "remapfs.h"
+#include <fuse_lowlevel.h>
+#include <glib.h>
+#include <sys/types.h>
+
+/* Bytes [off, off+len) of a node's cache to invalidate (len 0: to the end;
+ * off < 0: attributes only); holds a daemon reference on node. */
+struct rfs_inval {
+	struct rfs_node *node;
+	off_t off, len;
+};
+
+/* A new GArray of struct rfs_inval. */
+GArray *rfs_invals_new(void);
+/* Appends an invalidation, taking a reference on node. */
+void rfs_invals_add(struct rfs_ctx *ctx, GArray *invals, struct rfs_node *node,
+		    off_t off, off_t len);
+/* Drops the references and frees the array. */
+void rfs_invals_free(struct rfs_ctx *ctx, GArray *invals);
+/* Sends the invalidations now (sorted, adjacent ranges merged), skipping
+ * nodes the kernel does not know.  Never call with a lock held. */
+void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals);
+
+/* Starts and stops the notifier thread (stop answers what is queued). */
+struct rfs_notifier *rfs_notifier_start(struct rfs_ctx *ctx);
+void rfs_notifier_stop(struct rfs_notifier *nf);
+
+/* Queues invals (taken over) to be sent; nobody waits for them. */
+void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals);
+/* Queues a write that must wait for its aliases: invalidates invals (so
+ * that dirty alias pages are written back first), writes data to fd at
+ * the backing offsets of segs (GArray of struct rfs_seg), invalidates
+ * invals again, then replies to req.  Takes over data, segs and invals. */
+void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req, int fd,
+		      char *data, GArray *segs, GArray *invals);
+/* Replies 0 to req (an fsync) once everything queued before is done. */
+void rfs_notify_barrier(struct rfs_ctx *ctx, fuse_req_t req);
