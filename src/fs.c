@@ -8,6 +8,7 @@
 #include "notify.h"
 #include "remapfs.h"
 #include "views.h"
+#include "watch.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -753,6 +754,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uint64_t)fd;
 	fi->keep_cache = 1;
+	rfs_watch_add(ctx, b);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		close(fd);
 }
@@ -783,6 +785,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	fi->fh = (uint64_t)fd;
 	fi->keep_cache = 1;
+	rfs_watch_add(ctx, rfs_node_of(ctx, e.ino));
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		close(fd);
 		rfs_node_forget(&ctx->nodes, rfs_node_of(ctx, e.ino), 1);

@@ -5,6 +5,7 @@
 #include "control.h"
 #include "fs.h"
 #include "notify.h"
+#include "watch.h"
 #include "remapfs.h"
 #include "views.h"
 
@@ -216,10 +217,8 @@ int main(int argc, char *argv[])
 			  RFS_CONTROL_NAME);
 
 	ctx.se = fuse_session_new(&args, &rfs_fs_ops, sizeof(rfs_fs_ops), &ctx);
-	if (!ctx.se) {
-		fail("could not start a FUSE session (an unknown -o option?)");
-		goto out_ctx;
-	}
+	if (!ctx.se)
+		goto out_ctx; /* libfuse said why (e.g. an unknown option) */
 	if (fuse_set_signal_handlers(ctx.se) != 0)
 		goto out_session;
 	if (fuse_session_mount(ctx.se, fopts.mountpoint) != 0) {
@@ -230,6 +229,11 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	if (!fopts.foreground)
 		g_log_set_writer_func(log_to_syslog, NULL, NULL);
+	if (ctx.opts.watch && !(ctx.watch = rfs_watch_start(&ctx, &err))) {
+		fail("%s", err);
+		g_free(err);
+		goto out_unmount;
+	}
 	ctx.notifier = rfs_notifier_start(&ctx);
 	ctx.ctl = rfs_control_start(&ctx);
 
@@ -249,6 +253,7 @@ int main(int argc, char *argv[])
 	}
 	ret = ret != 0;
 	rfs_control_stop(ctx.ctl);
+	rfs_watch_stop(ctx.watch);
 	rfs_notifier_stop(ctx.notifier);
 out_unmount:
 	fuse_session_unmount(ctx.se);

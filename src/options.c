@@ -16,6 +16,7 @@ enum {
 	KEY_ATTR_TIMEOUT,
 	KEY_ENTRY_TIMEOUT,
 	KEY_RO,
+	KEY_WATCH,
 	KEY_RW,
 	KEY_IGNORED,
 };
@@ -26,6 +27,7 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("attr_timeout=%s", KEY_ATTR_TIMEOUT),
     FUSE_OPT_KEY("entry_timeout=%s", KEY_ENTRY_TIMEOUT),
     FUSE_OPT_KEY("ro", KEY_RO),
+    FUSE_OPT_KEY("watch", KEY_WATCH),
     FUSE_OPT_KEY("rw", KEY_RW),
     FUSE_OPT_KEY("defaults", KEY_IGNORED),
     FUSE_OPT_END,
@@ -121,6 +123,9 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_RO:
 		ps->opts->read_only = true;
 		return 0;
+	case KEY_WATCH:
+		ps->opts->watch = true;
+		return 0;
 	case KEY_RW:
 		ps->opts->read_only = false;
 		return 0;
@@ -181,6 +186,10 @@ void rfs_options_usage(const char *progname)
 	    "    -o entry_timeout=S     seconds the kernel caches names (1)\n"
 	    "    -o ro                  views are read-only; .control still "
 	    "works\n"
+	    "    -o watch               notice programs that change SOURCE "
+	    "directly\n"
+	    "                           and invalidate the views of what "
+	    "they change\n"
 	    "\n",
 	    progname);
 }

@@ -13,6 +13,7 @@ struct rfs_options {
 	uint64_t pagesize;    /* -o pagesize=N; 0 = system page size */
 	double attr_timeout;  /* -o attr_timeout=SECONDS */
 	double entry_timeout; /* -o entry_timeout=SECONDS */
+	bool watch;	     /* -o watch: notice outside changes to SOURCE */
 	bool read_only;	      /* -o ro: views refuse changes; .control works */
 };
 

@@ -85,6 +85,7 @@ static int sh(const char *fmt, ...)
 static const char *const opts_default[] = {NULL};
 static const char *const opts_single[] = {"-s", NULL};
 static const char *const opts_other[] = {"-o", "allow_other", NULL};
+static const char *const opts_watch[] = {"-o", "watch", NULL};
 
 /* ---- mirroring ---- */
 
@@ -743,6 +744,61 @@ static void test_coherence_write_reaches_every_alias(Fixture *f,
 	g_free(sf);
 }
 
+/* Polls a mapped page until it shows tag; returns the wait in ms, or -1
+ * after limit_ms. */
+static int wait_for_tag(const uint8_t *page, uint64_t tag, int limit_ms)
+{
+	gint64 start = g_get_monotonic_time();
+	for (;;) {
+		if (rfs_page_tag(page, PS) == (int64_t)tag)
+			return (int)((g_get_monotonic_time() - start) / 1000);
+		if (g_get_monotonic_time() - start > limit_ms * 1000)
+			return -1;
+		g_usleep(1000);
+	}
+}
+
+static void test_coherence_watch_sees_outside_writes(Fixture *f,
+						     gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	g_assert_cmpint(rfs_ctl(m, "create v f 8\nremap v 0 5\n"), ==, 0);
+	char *mf = rfs_mnt(m, "f"), *mv = rfs_mnt(m, "v"), *sf = rfs_src(m, "f");
+	int ffd = open(mf, O_RDONLY), vfd = open(mv, O_RDONLY);
+	uint8_t *fmap = mmap(NULL, 256 * PS, PROT_READ, MAP_SHARED, ffd, 0);
+	uint8_t *vmap = mmap(NULL, 8 * PS, PROT_READ, MAP_SHARED, vfd, 0);
+	g_assert_true(fmap != MAP_FAILED && vmap != MAP_FAILED);
+	g_assert_true(rfs_page_is(fmap + 5 * PS, PS, 1005, "f 5 before"));
+	g_assert_true(rfs_page_is(vmap, PS, 1005, "v 0 before"));
+	g_assert_true(rfs_page_is(vmap + 5 * PS, PS, 1005, "v 5 before"));
+	/* Another program writes SOURCE's file directly. */
+	int sfd = open(sf, O_WRONLY);
+	uint64_t *page = g_malloc(PS);
+	for (size_t i = 0; i < PS / 8; i++)
+		page[i] = 9005;
+	g_assert_cmpint(pwrite(sfd, page, PS, 5 * PS), ==, (ssize_t)PS);
+	close(sfd);
+	int ms = wait_for_tag(fmap + 5 * PS, 9005, 2000);
+	int ms2 = wait_for_tag(vmap, 9005, 2000);
+	g_test_message("outside write seen after %d ms (f), %d ms (v)", ms,
+		       ms2);
+	if (ms < 0 || ms2 < 0)
+		g_printerr("expected the outside write to show within 2 s, "
+			   "saw f: %d ms, v: %d ms (-1: never)\n",
+			   ms, ms2);
+	g_assert_cmpint(ms, >=, 0);
+	g_assert_cmpint(ms2, >=, 0);
+	g_assert_true(rfs_page_is(vmap + 5 * PS, PS, 9005, "v 5 after"));
+	munmap(fmap, 256 * PS);
+	munmap(vmap, 8 * PS);
+	close(ffd);
+	close(vfd);
+	g_free(page);
+	g_free(mf);
+	g_free(mv);
+	g_free(sf);
+}
+
 /* ---- command line ---- */
 
 static void test_cmdline_errors_are_one_clear_line(void)
@@ -909,6 +965,8 @@ int main(int argc, char **argv)
 	    test_coherence_write_reaches_every_alias, opts_default);
 	ADD("/coherence/write-reaches-every-alias-single-threaded",
 	    test_coherence_write_reaches_every_alias, opts_single);
+	ADD("/coherence/watch-sees-outside-writes",
+	    test_coherence_watch_sees_outside_writes, opts_watch);
 	g_test_add_func("/cmdline/errors-are-one-clear-line",
 			test_cmdline_errors_are_one_clear_line);
 	g_test_add_func("/cmdline/pagesize-option-sets-view-pages",

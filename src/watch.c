@@ -1,0 +1,190 @@
+/* watch.c - -o watch (see watch.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "watch.h"
+#include "notify.h"
+#include "views.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct rfs_watch {
+	struct rfs_ctx *ctx;
+	int fd;		/* fanotify or inotify descriptor */
+	bool fanotify;
+	int stop_pipe[2]; /* written to stop the thread */
+	GThread *thread;
+	GMutex lock;	 /* protects wds */
+	GHashTable *wds; /* inotify: watch descriptor -> struct file_key * */
+};
+
+/* Which file an inotify watch descriptor watches. */
+struct file_key {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Invalidates every cached page of every view of the file (dev, ino). */
+static void invalidate_file(struct rfs_ctx *ctx, dev_t dev, ino_t ino)
+{
+	struct rfs_node *n = rfs_nodes_find(&ctx->nodes, dev, ino);
+	if (!n)
+		return;
+	GArray *invals = rfs_invals_new();
+	rfs_invals_add(ctx, invals, n, 0, 0);
+	rfs_invals_add(ctx, invals, n, -1, 0); /* size may have changed */
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	for (guint i = 0; n->viewers && i < n->viewers->len; i++) {
+		struct rfs_view *v = n->viewers->pdata[i];
+		rfs_invals_add(ctx, invals, v->node, 0, 0);
+	}
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	rfs_node_unref(&ctx->nodes, n);
+	rfs_notify_invals(ctx, invals);
+}
+
+/* Handles a buffer of fanotify events. */
+static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len)
+{
+	const struct fanotify_event_metadata *ev = (const void *)buf;
+	pid_t self = getpid();
+	for (; FAN_EVENT_OK(ev, len); ev = FAN_EVENT_NEXT(ev, len)) {
+		struct stat st;
+		if (ev->mask & FAN_Q_OVERFLOW)
+			g_warning("watch: events were lost; run 'invalidate' "
+				  "on views of files changed outside");
+		if (ev->fd < 0)
+			continue;
+		if (ev->pid != self && fstat(ev->fd, &st) == 0)
+			invalidate_file(w->ctx, st.st_dev, st.st_ino);
+		close(ev->fd);
+	}
+}
+
+/* Handles a buffer of inotify events. */
+static void inotify_events(struct rfs_watch *w, const char *buf, ssize_t len)
+{
+	for (ssize_t off = 0; off < len;) {
+		const struct inotify_event *ev = (const void *)(buf + off);
+		struct file_key key = {0};
+		bool found = false;
+		g_mutex_lock(&w->lock);
+		struct file_key *k =
+			g_hash_table_lookup(w->wds, GINT_TO_POINTER(ev->wd));
+		if (k) {
+			key = *k;
+			found = true;
+		}
+		if (ev->mask & IN_IGNORED)
+			g_hash_table_remove(w->wds, GINT_TO_POINTER(ev->wd));
+		g_mutex_unlock(&w->lock);
+		if (found && (ev->mask & IN_MODIFY))
+			invalidate_file(w->ctx, key.dev, key.ino);
+		off += (ssize_t)sizeof(*ev) + ev->len;
+	}
+}
+
+/* The watching thread: reads events until told to stop. */
+static gpointer watch_thread(gpointer data)
+{
+	struct rfs_watch *w = data;
+	char buf[16384] __attribute__((aligned(8)));
+	for (;;) {
+		struct pollfd p[2] = {{.fd = w->fd, .events = POLLIN},
+				      {.fd = w->stop_pipe[0], .events = POLLIN}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		ssize_t len = read(w->fd, buf, sizeof(buf));
+		if (len <= 0)
+			continue;
+		if (w->fanotify)
+			fanotify_events(w, buf, len);
+		else
+			inotify_events(w, buf, len);
+	}
+	return NULL;
+}
+
+struct rfs_watch *rfs_watch_start(struct rfs_ctx *ctx, char **err)
+{
+	struct rfs_watch *w = g_new0(struct rfs_watch, 1);
+	w->ctx = ctx;
+	w->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
+			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	w->fanotify = w->fd >= 0;
+	if (w->fd < 0) {
+		w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+		if (w->fd < 0) {
+			*err = g_strdup_printf("watch: neither fanotify nor "
+					       "inotify: %s",
+					       g_strerror(errno));
+			g_free(w);
+			return NULL;
+		}
+		g_message("watch: fanotify is not permitted; with inotify, "
+			  "writes through the mount also invalidate");
+	}
+	if (pipe2(w->stop_pipe, O_CLOEXEC) < 0) {
+		*err = g_strdup_printf("watch: %s", g_strerror(errno));
+		close(w->fd);
+		g_free(w);
+		return NULL;
+	}
+	g_mutex_init(&w->lock);
+	w->wds = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	w->thread = g_thread_new("remapfs-watch", watch_thread, w);
+	return w;
+}
+
+void rfs_watch_stop(struct rfs_watch *w)
+{
+	if (!w)
+		return;
+	if (write(w->stop_pipe[1], "", 1) < 0)
+		g_warning("watch: cannot stop: %s", g_strerror(errno));
+	g_thread_join(w->thread);
+	close(w->stop_pipe[0]);
+	close(w->stop_pipe[1]);
+	close(w->fd);
+	g_hash_table_unref(w->wds);
+	g_mutex_clear(&w->lock);
+	g_free(w);
+}
+
+void rfs_watch_add(struct rfs_ctx *ctx, struct rfs_node *node)
+{
+	struct rfs_watch *w = ctx->watch;
+	char path[64];
+	if (!w || node->kind != RFS_NODE_SOURCE)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", node->fd);
+	if (w->fanotify) {
+		if (fanotify_mark(w->fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD,
+				  path) < 0)
+			g_debug("watch: %s: %s", path, g_strerror(errno));
+		return;
+	}
+	int wd = inotify_add_watch(w->fd, path, IN_MODIFY);
+	if (wd < 0) {
+		g_debug("watch: %s: %s", path, g_strerror(errno));
+		return;
+	}
+	struct file_key *k = g_new(struct file_key, 1);
+	k->dev = node->dev;
+	k->ino = node->ino;
+	g_mutex_lock(&w->lock);
+	g_hash_table_insert(w->wds, GINT_TO_POINTER(wd), k);
+	g_mutex_unlock(&w->lock);
+}
