@@ -2,6 +2,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#include "bdi.h"
 #include "control.h"
 #include "fs.h"
 #include "notify.h"
@@ -235,6 +236,7 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	ctx.notifier = rfs_notifier_start(&ctx);
+	rfs_bdi_tune_async(&ctx, fopts.mountpoint);
 	ctx.ctl = rfs_control_start(&ctx);
 
 	if (fopts.singlethread) {

@@ -5,6 +5,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fuse_opt.h>
 #include <glib.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@ enum {
 	KEY_ENTRY_TIMEOUT,
 	KEY_RO,
 	KEY_WATCH,
+	KEY_READAHEAD,
+	KEY_DIRTY_RATIO,
 	KEY_RW,
 	KEY_IGNORED,
 };
@@ -28,6 +31,8 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("entry_timeout=%s", KEY_ENTRY_TIMEOUT),
     FUSE_OPT_KEY("ro", KEY_RO),
     FUSE_OPT_KEY("watch", KEY_WATCH),
+    FUSE_OPT_KEY("readahead_kb=%s", KEY_READAHEAD),
+    FUSE_OPT_KEY("dirty_ratio=%s", KEY_DIRTY_RATIO),
     FUSE_OPT_KEY("rw", KEY_RW),
     FUSE_OPT_KEY("defaults", KEY_IGNORED),
     FUSE_OPT_END,
@@ -123,6 +128,22 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_RO:
 		ps->opts->read_only = true;
 		return 0;
+	case KEY_READAHEAD:
+	case KEY_DIRTY_RATIO: {
+		uint64_t v;
+		uint64_t max = key == KEY_READAHEAD ? (1u << 20) : 100;
+		if (parse_size(val, &v) < 0 || v > max)
+			ps->err = g_strdup_printf(
+				"%s: '%s' is not a number from 0 to %" PRIu64,
+				key == KEY_READAHEAD ? "readahead_kb"
+						     : "dirty_ratio",
+				val, max);
+		else if (key == KEY_READAHEAD)
+			ps->opts->readahead_kb = (unsigned)v;
+		else
+			ps->opts->dirty_ratio = (unsigned)v;
+		return 0;
+	}
 	case KEY_WATCH:
 		ps->opts->watch = true;
 		return 0;
@@ -140,6 +161,8 @@ int rfs_options_parse(struct fuse_args *args, struct rfs_options *opts,
 {
 	struct parse_state ps = {.opts = opts};
 	opts->attr_timeout = 1.0;
+	opts->readahead_kb = 1024;
+	opts->dirty_ratio = 20;
 	opts->entry_timeout = 1.0;
 	if (fuse_opt_parse(args, &ps, rfs_opt_table, opt_proc) < 0) {
 		g_free(ps.err);
@@ -186,6 +209,12 @@ void rfs_options_usage(const char *progname)
 	    "    -o entry_timeout=S     seconds the kernel caches names (1)\n"
 	    "    -o ro                  views are read-only; .control still "
 	    "works\n"
+	    "    -o readahead_kb=N      the mount's readahead (1024; 0: the "
+	    "kernel's)\n"
+	    "    -o dirty_ratio=N       percent of the dirty page limit the "
+	    "mount may\n"
+	    "                           use, without strict_limit (20; 0: the "
+	    "kernel's)\n"
 	    "    -o watch               notice programs that change SOURCE "
 	    "directly\n"
 	    "                           and invalidate the views of what "

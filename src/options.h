@@ -13,6 +13,8 @@ struct rfs_options {
 	uint64_t pagesize;    /* -o pagesize=N; 0 = system page size */
 	double attr_timeout;  /* -o attr_timeout=SECONDS */
 	double entry_timeout; /* -o entry_timeout=SECONDS */
+	unsigned readahead_kb; /* -o readahead_kb=N; 0: the kernel's */
+	unsigned dirty_ratio;  /* -o dirty_ratio=N (percent); 0: the kernel's */
 	bool watch;	     /* -o watch: notice outside changes to SOURCE */
 	bool read_only;	      /* -o ro: views refuse changes; .control works */
 };
