@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "fs.h"
+#include "io.h"
 #include "control.h"
 #include "notify.h"
 #include "remapfs.h"
@@ -198,14 +199,18 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
-	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
-		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* Never move pages: a moved page would be taken out of the backing
+	 * file's page cache, and read again from disk. */
+	conn->want &= ~FUSE_CAP_SPLICE_MOVE;
 	if (conn->capable & FUSE_CAP_SPLICE_READ)
 		conn->want |= FUSE_CAP_SPLICE_READ;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
-	conn->max_write = 1u << 20;
-	conn->max_readahead = 1u << 20;
+	/* Requests of up to 1 MiB less 4 pages: a reply and its header then
+	 * fit the 1 MiB pipes that splicing goes through (fs.pipe-max-size),
+	 * so that large replies are spliced instead of copied. */
+	conn->max_write = (1u << 20) - 4 * (unsigned)getpagesize();
+	conn->max_readahead = conn->max_write;
 	(void)ctx;
 }
 
@@ -792,229 +797,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 }
 
-/* Translates a view range under the state lock, taking it for writing
- * when a transaction's route overlay must learn of this read. */
-static size_t translate_read_locked(struct rfs_ctx *ctx, struct rfs_node *n,
-				    off_t off, size_t size, off_t bsize,
-				    GArray *segs)
-{
-	size_t covered;
-	g_rw_lock_reader_lock(&ctx->state_lock);
-	struct rfs_view *v = n->view;
-	if (!rfs_view_route_covers(ctx, v, off, size)) {
-		covered = rfs_view_translate_read(ctx, v, off, size,
-						  rfs_view_size(ctx, v, bsize),
-						  bsize, segs);
-		g_rw_lock_reader_unlock(&ctx->state_lock);
-		return covered;
-	}
-	g_rw_lock_reader_unlock(&ctx->state_lock);
-	g_rw_lock_writer_lock(&ctx->state_lock);
-	off_t vsize = rfs_view_size(ctx, v, bsize);
-	if (off < vsize)
-		rfs_view_route_refresh(ctx, v, off,
-				       MIN((off_t)size, vsize - off));
-	covered =
-	    rfs_view_translate_read(ctx, v, off, size, vsize, bsize, segs);
-	g_rw_lock_writer_unlock(&ctx->state_lock);
-	return covered;
-}
-
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = ctx_of(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	struct stat st;
-	if (n->kind == RFS_NODE_CONTROL) {
+	if (n->kind == RFS_NODE_CONTROL)
 		rfs_control_read(ctx, req, (void *)(uintptr_t)fi->fh, size);
-		return;
-	}
-	int fd = (int)fi->fh;
-	if (fstat(fd, &st) < 0) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	GArray *segs =
-	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
-	translate_read_locked(ctx, n, off, size, st.st_size, segs);
-
-	guint nbufs = 0;
-	for (guint i = 0; i < segs->len; i++) {
-		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-		nbufs += s->zero ? (guint)((s->len + ctx->zeros_len - 1) /
-					   ctx->zeros_len)
-				 : 1;
-	}
-	struct fuse_bufvec *bv = g_malloc0(
-	    sizeof(*bv) + (nbufs ? nbufs : 1) * sizeof(struct fuse_buf));
-	bv->count = 0;
-	for (guint i = 0; i < segs->len; i++) {
-		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-		if (!s->zero) {
-			struct fuse_buf *b = &bv->buf[bv->count++];
-			b->size = s->len;
-			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-			b->fd = fd;
-			b->pos = s->foff;
-			continue;
-		}
-		for (size_t left = s->len; left;) {
-			struct fuse_buf *b = &bv->buf[bv->count++];
-			b->size = MIN(left, ctx->zeros_len);
-			b->mem = (void *)ctx->zeros;
-			left -= b->size;
-		}
-	}
-	if (bv->count == 0) {
-		bv->count = 1;
-		bv->buf[0].size = 0;
-		bv->buf[0].mem = (void *)ctx->zeros;
-	}
-	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
-	g_free(bv);
-	g_array_unref(segs);
-}
-
-/* Copies a write request's data into memory (for the control file). */
-static char *buf_to_mem(struct fuse_bufvec *in, size_t *len)
-{
-	size_t size = fuse_buf_size(in);
-	char *mem = g_malloc(size ? size : 1);
-	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
-	dst.buf[0].mem = mem;
-	ssize_t res = fuse_buf_copy(&dst, in, 0);
-	*len = res < 0 ? 0 : (size_t)res;
-	return mem;
-}
-
-/* Translates a view range for a write under the state lock. */
-static size_t translate_write_locked(struct rfs_ctx *ctx, struct rfs_node *n,
-				     off_t off, size_t size, GArray *segs,
-				     bool *remapped)
-{
-	size_t covered;
-	g_rw_lock_reader_lock(&ctx->state_lock);
-	struct rfs_view *v = n->view;
-	covered = rfs_view_translate_write(ctx, v, off, size, segs);
-	*remapped = v && !v->is_virtual && rfs_pagemap_nruns(v->map) > 0;
-	g_rw_lock_reader_unlock(&ctx->state_lock);
-	return covered;
-}
-
-/* A view over backing that the kernel may cache, with its size in pages. */
-struct candidate {
-	struct rfs_node *node;
-	struct rfs_view *view; /* NULL: the identity view of a SOURCE file */
-	uint64_t pages;
-};
-
-/* Lists the views over backing b that the kernel knows.  state_lock held. */
-static void candidates(struct rfs_ctx *ctx, struct rfs_node *b, GArray *out)
-{
-	if (rfs_node_known(&ctx->nodes, b)) {
-		struct candidate c = {b, b->view, ctx->page_limit};
-		g_array_append_val(out, c);
-	}
-	for (guint i = 0; b->viewers && i < b->viewers->len; i++) {
-		struct rfs_view *v = b->viewers->pdata[i];
-		if (!rfs_node_known(&ctx->nodes, v->node))
-			continue;
-		struct candidate c = {v->node, v, v->pages};
-		g_array_append_val(out, c);
-	}
-}
-
-/* Adds an invalidation of view pages [a, e) of node to *invals. */
-static void add_pages(struct rfs_ctx *ctx, GArray **invals,
-		      struct rfs_node *node, uint64_t a, uint64_t e)
-{
-	if (!*invals)
-		*invals = rfs_invals_new();
-	rfs_invals_add(ctx, *invals, node, (off_t)(a << ctx->page_shift),
-		       (off_t)((e - a) << ctx->page_shift));
-}
-
-/* Collects invalidations of every cached view page, in any view, that
- * shows a backing page the segments write, except the pages of n written
- * ([off, off+len)).  Returns NULL when there are none. */
-static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n,
-			    off_t off, size_t len, GArray *segs)
-{
-	GArray *cands = g_array_new(FALSE, FALSE, sizeof(struct candidate));
-	GArray *vr = g_array_new(FALSE, FALSE, sizeof(rfs_run));
-	GArray *invals = NULL;
-	uint64_t w0 = (uint64_t)off >> ctx->page_shift;
-	uint64_t w1 = (((uint64_t)off + len - 1) >> ctx->page_shift) + 1;
-	bool writer = false;
-
-	g_rw_lock_reader_lock(&ctx->state_lock);
-	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
-	candidates(ctx, b, cands);
-	for (guint c = 0; c < cands->len && !writer; c++) {
-		struct candidate *cd = &g_array_index(cands, struct candidate, c);
-		writer = rfs_view_rev_stale(cd->view);
-	}
-	if (writer) { /* a reverse index to rebuild first */
-		g_rw_lock_reader_unlock(&ctx->state_lock);
-		g_rw_lock_writer_lock(&ctx->state_lock);
-		g_array_set_size(cands, 0);
-		candidates(ctx, b, cands);
-		for (guint c = 0; c < cands->len; c++) {
-			struct candidate *cd =
-				&g_array_index(cands, struct candidate, c);
-			if (rfs_view_rev_stale(cd->view))
-				rfs_view_rev_update(cd->view);
-		}
-	}
-	for (guint c = 0; c < cands->len; c++) {
-		struct candidate *cd = &g_array_index(cands, struct candidate, c);
-		g_array_set_size(vr, 0);
-		for (guint i = 0; i < segs->len; i++) {
-			struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-			uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
-			uint64_t f1 = (((uint64_t)s->foff + s->len - 1) >>
-				       ctx->page_shift) + 1;
-			rfs_view_aliases(cd->view, cd->pages, f0, f1 - f0, vr);
-		}
-		for (guint i = 0; i < vr->len; i++) {
-			rfs_run *r = &g_array_index(vr, rfs_run, i);
-			uint64_t a = r->vpage, e = r->vpage + r->count;
-			if (cd->node != n) {
-				add_pages(ctx, &invals, cd->node, a, e);
-				continue;
-			}
-			/* The writer's own pages hold the new bytes already. */
-			if (a < w0)
-				add_pages(ctx, &invals, n, a, MIN(e, w0));
-			if (e > w1)
-				add_pages(ctx, &invals, n, MAX(a, w1), e);
-		}
-	}
-	if (writer)
-		g_rw_lock_writer_unlock(&ctx->state_lock);
 	else
-		g_rw_lock_reader_unlock(&ctx->state_lock);
-	g_array_unref(cands);
-	g_array_unref(vr);
-	return invals;
-}
-
-/* Builds the bufvec of backing-file pieces a write goes to. */
-static struct fuse_bufvec *segs_bufvec(GArray *segs, int fd)
-{
-	struct fuse_bufvec *dst = g_malloc0(
-		sizeof(*dst) + (segs->len ? segs->len : 1) *
-				       sizeof(struct fuse_buf));
-	dst->count = segs->len;
-	for (guint i = 0; i < segs->len; i++) {
-		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-		dst->buf[i].size = s->len;
-		dst->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		dst->buf[i].fd = fd;
-		dst->buf[i].pos = s->foff;
-	}
-	return dst;
+		rfs_io_read(ctx, req, n, (int)fi->fh, size, off);
 }
 
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
@@ -1025,66 +816,14 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	if (n->kind == RFS_NODE_CONTROL) {
 		size_t len;
-		char *mem = buf_to_mem(in, &len);
+		char *mem = rfs_buf_to_mem(in, &len);
 		rfs_control_write(ctx, req, (void *)(uintptr_t)fi->fh, mem,
 				  len);
 		g_free(mem);
-		return;
+	} else {
+		rfs_io_write(ctx, req, n, (int)fi->fh, in, off,
+			     fi->writepage);
 	}
-	size_t size = fuse_buf_size(in);
-	int fd = (int)fi->fh;
-	bool remapped;
-	GArray *segs = g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg),
-					  8);
-	size_t covered = translate_write_locked(ctx, n, off, size, segs,
-						&remapped);
-	if (covered == 0) {
-		g_array_unref(segs);
-		if (size)
-			fuse_reply_err(req, EFBIG);
-		else
-			fuse_reply_write(req, 0);
-		return;
-	}
-	GArray *invals = alias_invals(ctx, n, off, covered, segs);
-	if (invals && !fi->writepage) {
-		/* write(): the aliases must show the bytes when it returns;
-		 * the notifier finishes it. */
-		size_t len;
-		char *mem = buf_to_mem(in, &len);
-		if (len < covered) {
-			g_free(mem);
-			g_array_unref(segs);
-			rfs_invals_free(ctx, invals);
-			fuse_reply_err(req, EIO);
-			return;
-		}
-		rfs_notify_write(ctx, req, fd, mem, segs, invals);
-		return;
-	}
-	struct fuse_bufvec *dst = segs_bufvec(segs, fd);
-	ssize_t res = fuse_buf_copy(dst, in, 0);
-	g_free(dst);
-	g_array_unref(segs);
-	if (res < 0) {
-		rfs_invals_free(ctx, invals);
-		fuse_reply_err(req, (int)-res);
-		return;
-	}
-	if (remapped) {
-		/* The view's size is its file's: a write through a remapped
-		 * page may have grown it past what the kernel computes. */
-		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_size > off + res) {
-			if (!invals)
-				invals = rfs_invals_new();
-			rfs_invals_add(ctx, invals, n, -1, 0);
-		}
-	}
-	fuse_reply_write(req, (size_t)res);
-	/* A writeback's aliases: fsync/msync waits for them (a barrier). */
-	if (invals)
-		rfs_notify_invals(ctx, invals);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

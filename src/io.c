@@ -1,0 +1,399 @@
+/* io.c - the data path (see io.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "io.h"
+#include "notify.h"
+#include "views.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* A pipe a thread splices read replies through. */
+struct io_pipe {
+	int r, w;
+	size_t cap; /* bytes it holds */
+};
+
+/* Closes a thread's pipe (GPrivate destructor). */
+static void io_pipe_free(gpointer p)
+{
+	struct io_pipe *ip = p;
+	close(ip->r);
+	close(ip->w);
+	g_free(ip);
+}
+
+/* Each request thread's own pipe; the key itself never changes. */
+static GPrivate thread_pipe = G_PRIVATE_INIT(io_pipe_free);
+
+/* The calling thread's pipe, made on first use; NULL if none can be. */
+static struct io_pipe *io_pipe_get(void)
+{
+	struct io_pipe *ip = g_private_get(&thread_pipe);
+	int fds[2];
+	if (ip)
+		return ip;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+		return NULL;
+	ip = g_new0(struct io_pipe, 1);
+	ip->r = fds[0];
+	ip->w = fds[1];
+	int cap = fcntl(ip->w, F_SETPIPE_SZ, 1 << 20);
+	ip->cap = cap > 0 ? (size_t)cap : (size_t)fcntl(ip->w, F_GETPIPE_SZ);
+	g_private_set(&thread_pipe, ip);
+	return ip;
+}
+
+void rfs_io_thread_done(void)
+{
+	g_private_replace(&thread_pipe, NULL);
+}
+
+/* Empties a pipe (after a failed or partial reply). */
+static void io_pipe_drain(struct io_pipe *ip)
+{
+	char buf[65536];
+	int avail = 0;
+	while (ioctl(ip->r, FIONREAD, &avail) == 0 && avail > 0)
+		if (read(ip->r, buf, MIN(sizeof(buf), (size_t)avail)) <= 0)
+			break;
+}
+
+/* Translates a view range under the state lock, taking it for writing
+ * when a transaction's route overlay must learn of this read. */
+static size_t translate_read_locked(struct rfs_ctx *ctx, struct rfs_node *n,
+				    off_t off, size_t size, off_t bsize,
+				    GArray *segs)
+{
+	size_t covered;
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	struct rfs_view *v = n->view;
+	if (!rfs_view_route_covers(ctx, v, off, size)) {
+		covered = rfs_view_translate_read(ctx, v, off, size,
+						  rfs_view_size(ctx, v, bsize),
+						  bsize, segs);
+		g_rw_lock_reader_unlock(&ctx->state_lock);
+		return covered;
+	}
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	g_rw_lock_writer_lock(&ctx->state_lock);
+	off_t vsize = rfs_view_size(ctx, v, bsize);
+	if (off < vsize)
+		rfs_view_route_refresh(ctx, v, off,
+				       MIN((off_t)size, vsize - off));
+	covered =
+	    rfs_view_translate_read(ctx, v, off, size, vsize, bsize, segs);
+	g_rw_lock_writer_unlock(&ctx->state_lock);
+	return covered;
+}
+
+/* Fills the pipe with the segments: backing bytes spliced, zeros from
+ * the context's zero pages.  Returns 0, or an errno (the pipe is then
+ * drained). */
+static int fill_pipe(struct rfs_ctx *ctx, struct io_pipe *ip, int fd,
+		     GArray *segs)
+{
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		size_t left = s->len;
+		loff_t pos = s->foff;
+		while (left) {
+			ssize_t n;
+			if (s->zero) {
+				struct iovec iov = {
+					.iov_base = (void *)ctx->zeros,
+					.iov_len = MIN(left, ctx->zeros_len)};
+				n = vmsplice(ip->w, &iov, 1, 0);
+			} else {
+				n = splice(fd, &pos, ip->w, NULL, left,
+					   SPLICE_F_NONBLOCK);
+				if (n == 0) { /* the file shrank: zeros */
+					s->zero = true;
+					continue;
+				}
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				int err = errno;
+				io_pipe_drain(ip);
+				return err;
+			}
+			left -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Replies with the segments copied into memory (small or odd replies). */
+static void reply_copy(struct rfs_ctx *ctx, fuse_req_t req, int fd,
+		       GArray *segs, size_t total)
+{
+	char *buf = g_malloc(total ? total : 1);
+	size_t done = 0;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		size_t got = 0;
+		while (!s->zero && got < s->len) {
+			ssize_t n = pread(fd, buf + done + got, s->len - got,
+					  s->foff + (off_t)got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				g_free(buf);
+				fuse_reply_err(req, errno);
+				return;
+			}
+			if (n == 0)
+				break; /* the file shrank: zeros */
+			got += (size_t)n;
+		}
+		memset(buf + done + got, 0, s->len - got);
+		done += s->len;
+	}
+	fuse_reply_buf(req, buf, total);
+	g_free(buf);
+}
+
+void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
+		 int fd, size_t size, off_t off)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	GArray *segs =
+	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
+	size_t total = translate_read_locked(ctx, n, off, size, st.st_size,
+					     segs);
+	struct rfs_seg *first = &g_array_index(segs, struct rfs_seg, 0);
+	struct io_pipe *ip;
+	if (total == 0) {
+		fuse_reply_buf(req, NULL, 0);
+	} else if (segs->len == 1 && !first->zero) {
+		/* One piece of the backing file: libfuse splices it. */
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(total);
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = fd;
+		bv.buf[0].pos = first->foff;
+		fuse_reply_data(req, &bv, 0);
+	} else if (total >= 2 * (size_t)getpagesize() &&
+		   (ip = io_pipe_get()) && total <= ip->cap &&
+		   fill_pipe(ctx, ip, fd, segs) == 0) {
+		/* Many pieces: gathered in this thread's pipe, then spliced
+		 * on to the kernel in one reply. */
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(total);
+		bv.buf[0].flags = FUSE_BUF_IS_FD;
+		bv.buf[0].fd = ip->r;
+		fuse_reply_data(req, &bv, 0);
+		io_pipe_drain(ip);
+	} else {
+		reply_copy(ctx, req, fd, segs, total);
+	}
+	g_array_unref(segs);
+}
+
+char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len)
+{
+	size_t size = fuse_buf_size(in);
+	char *mem = g_malloc(size ? size : 1);
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+	dst.buf[0].mem = mem;
+	ssize_t res = fuse_buf_copy(&dst, in, 0);
+	*len = res < 0 ? 0 : (size_t)res;
+	return mem;
+}
+
+/* Translates a view range for a write under the state lock. */
+static size_t translate_write_locked(struct rfs_ctx *ctx, struct rfs_node *n,
+				     off_t off, size_t size, GArray *segs,
+				     bool *remapped)
+{
+	size_t covered;
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	struct rfs_view *v = n->view;
+	covered = rfs_view_translate_write(ctx, v, off, size, segs);
+	*remapped = v && !v->is_virtual && rfs_pagemap_nruns(v->map) > 0;
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	return covered;
+}
+
+/* A view over backing that the kernel may cache, with its size in pages. */
+struct candidate {
+	struct rfs_node *node;
+	struct rfs_view *view; /* NULL: the identity view of a SOURCE file */
+	uint64_t pages;
+};
+
+/* Lists the views over backing b that the kernel knows.  state_lock held. */
+static void candidates(struct rfs_ctx *ctx, struct rfs_node *b, GArray *out)
+{
+	if (rfs_node_known(&ctx->nodes, b)) {
+		struct candidate c = {b, b->view, ctx->page_limit};
+		g_array_append_val(out, c);
+	}
+	for (guint i = 0; b->viewers && i < b->viewers->len; i++) {
+		struct rfs_view *v = b->viewers->pdata[i];
+		if (!rfs_node_known(&ctx->nodes, v->node))
+			continue;
+		struct candidate c = {v->node, v, v->pages};
+		g_array_append_val(out, c);
+	}
+}
+
+/* Adds an invalidation of view pages [a, e) of node to *invals. */
+static void add_pages(struct rfs_ctx *ctx, GArray **invals,
+		      struct rfs_node *node, uint64_t a, uint64_t e)
+{
+	if (!*invals)
+		*invals = rfs_invals_new();
+	rfs_invals_add(ctx, *invals, node, (off_t)(a << ctx->page_shift),
+		       (off_t)((e - a) << ctx->page_shift));
+}
+
+/* Collects invalidations of every cached view page, in any view, that
+ * shows a backing page the segments write, except the pages of n written
+ * ([off, off+len)).  Returns NULL when there are none. */
+static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n,
+			    off_t off, size_t len, GArray *segs)
+{
+	GArray *cands = g_array_new(FALSE, FALSE, sizeof(struct candidate));
+	GArray *vr = g_array_new(FALSE, FALSE, sizeof(rfs_run));
+	GArray *invals = NULL;
+	uint64_t w0 = (uint64_t)off >> ctx->page_shift;
+	uint64_t w1 = (((uint64_t)off + len - 1) >> ctx->page_shift) + 1;
+	bool writer = false;
+
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
+	candidates(ctx, b, cands);
+	for (guint c = 0; c < cands->len && !writer; c++) {
+		struct candidate *cd = &g_array_index(cands, struct candidate, c);
+		writer = rfs_view_rev_stale(cd->view);
+	}
+	if (writer) { /* a reverse index to rebuild first */
+		g_rw_lock_reader_unlock(&ctx->state_lock);
+		g_rw_lock_writer_lock(&ctx->state_lock);
+		g_array_set_size(cands, 0);
+		candidates(ctx, b, cands);
+		for (guint c = 0; c < cands->len; c++) {
+			struct candidate *cd =
+				&g_array_index(cands, struct candidate, c);
+			if (rfs_view_rev_stale(cd->view))
+				rfs_view_rev_update(cd->view);
+		}
+	}
+	for (guint c = 0; c < cands->len; c++) {
+		struct candidate *cd = &g_array_index(cands, struct candidate, c);
+		g_array_set_size(vr, 0);
+		for (guint i = 0; i < segs->len; i++) {
+			struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+			uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
+			uint64_t f1 = (((uint64_t)s->foff + s->len - 1) >>
+				       ctx->page_shift) + 1;
+			rfs_view_aliases(cd->view, cd->pages, f0, f1 - f0, vr);
+		}
+		for (guint i = 0; i < vr->len; i++) {
+			rfs_run *r = &g_array_index(vr, rfs_run, i);
+			uint64_t a = r->vpage, e = r->vpage + r->count;
+			if (cd->node != n) {
+				add_pages(ctx, &invals, cd->node, a, e);
+				continue;
+			}
+			/* The writer's own pages hold the new bytes already. */
+			if (a < w0)
+				add_pages(ctx, &invals, n, a, MIN(e, w0));
+			if (e > w1)
+				add_pages(ctx, &invals, n, MAX(a, w1), e);
+		}
+	}
+	if (writer)
+		g_rw_lock_writer_unlock(&ctx->state_lock);
+	else
+		g_rw_lock_reader_unlock(&ctx->state_lock);
+	g_array_unref(cands);
+	g_array_unref(vr);
+	return invals;
+}
+
+/* Builds the bufvec of backing-file pieces a write goes to. */
+static struct fuse_bufvec *segs_bufvec(GArray *segs, int fd)
+{
+	struct fuse_bufvec *dst = g_malloc0(
+		sizeof(*dst) + (segs->len ? segs->len : 1) *
+				       sizeof(struct fuse_buf));
+	dst->count = segs->len;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		dst->buf[i].size = s->len;
+		dst->buf[i].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		dst->buf[i].fd = fd;
+		dst->buf[i].pos = s->foff;
+	}
+	return dst;
+}
+
+void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
+		  int fd, struct fuse_bufvec *in, off_t off, bool writeback)
+{
+	size_t size = fuse_buf_size(in);
+	bool remapped;
+	GArray *segs = g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg),
+					  8);
+	size_t covered = translate_write_locked(ctx, n, off, size, segs,
+						&remapped);
+	if (covered == 0) {
+		g_array_unref(segs);
+		if (size)
+			fuse_reply_err(req, EFBIG);
+		else
+			fuse_reply_write(req, 0);
+		return;
+	}
+	GArray *invals = alias_invals(ctx, n, off, covered, segs);
+	if (invals && !writeback) {
+		/* write(): the aliases must show the bytes when it returns;
+		 * the notifier finishes it. */
+		size_t len;
+		char *mem = rfs_buf_to_mem(in, &len);
+		if (len < covered) {
+			g_free(mem);
+			g_array_unref(segs);
+			rfs_invals_free(ctx, invals);
+			fuse_reply_err(req, EIO);
+			return;
+		}
+		rfs_notify_write(ctx, req, fd, mem, segs, invals);
+		return;
+	}
+	struct fuse_bufvec *dst = segs_bufvec(segs, fd);
+	ssize_t res = fuse_buf_copy(dst, in, 0);
+	g_free(dst);
+	g_array_unref(segs);
+	if (res < 0) {
+		rfs_invals_free(ctx, invals);
+		fuse_reply_err(req, (int)-res);
+		return;
+	}
+	if (remapped) {
+		/* The view's size is its file's: a write through a remapped
+		 * page may have grown it past what the kernel computes. */
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_size > off + res) {
+			if (!invals)
+				invals = rfs_invals_new();
+			rfs_invals_add(ctx, invals, n, -1, 0);
+		}
+	}
+	fuse_reply_write(req, (size_t)res);
+	/* A writeback's aliases: fsync/msync waits for them (a barrier). */
+	if (invals)
+		rfs_notify_invals(ctx, invals);
+}
+

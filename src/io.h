@@ -1,0 +1,26 @@
+/* io.h - the data path: reads and writes of views through their maps.
+ *
+ * Reads reply with the backing file's pages spliced through a pipe (no
+ * copy in the daemon); writes go to the backing pages their view pages
+ * show, and make every alias of those pages coherent (see notify.h). */
+#pragma once
+#include "remapfs.h"
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+
+/* Replies to a read of size bytes at off of view node n, whose backing
+ * file is open as fd. */
+void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
+		 int fd, size_t size, off_t off);
+
+/* Writes in at off of view node n (backing open as fd) and replies, now
+ * or, when aliases must be invalidated first, from the notifier.
+ * writeback: the request is the kernel writing back cached pages. */
+void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
+		  int fd, struct fuse_bufvec *in, off_t off, bool writeback);
+
+/* Copies a request's data into new memory; *len gets its size. */
+char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len);
+
+/* Frees the calling thread's splice pipe (also done at thread exit). */
+void rfs_io_thread_done(void);
