@@ -254,12 +254,15 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_attr(req, &st, ctx->opts.attr_timeout);
 }
 
-/* Drops map runs of a mirrored view past its new size (a truncate). */
-static void view_truncated(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
+/* Drops map runs of a mirrored view past its new size (a truncate), and
+ * returns invalidations of the views over the file (they may have cached
+ * pages past its new end), or NULL. */
+static GArray *view_truncated(struct rfs_ctx *ctx, struct rfs_node *n,
+			      off_t size)
 {
 	uint64_t pages =
 	    ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
-	GPtrArray *viewers = g_ptr_array_new();
+	GArray *invals = NULL;
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	if (n->view && !n->view->is_virtual && n->view->pinned) {
 		rfs_pagemap_reset(n->view->map, pages, UINT64_MAX - pages);
@@ -268,18 +271,12 @@ static void view_truncated(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 	}
 	for (guint i = 0; n->viewers && i < n->viewers->len; i++) {
 		struct rfs_view *v = n->viewers->pdata[i];
-		rfs_node_ref(&ctx->nodes, v->node);
-		g_ptr_array_add(viewers, v->node);
+		if (!invals)
+			invals = rfs_invals_new();
+		rfs_invals_add(ctx, invals, v->node, 0, 0);
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
-	/* Views over this file may have cached pages past its new end. */
-	GArray *invals = rfs_invals_new();
-	for (guint i = 0; i < viewers->len; i++) {
-		rfs_invals_add(ctx, invals, viewers->pdata[i], 0, 0);
-		rfs_node_unref(&ctx->nodes, viewers->pdata[i]);
-	}
-	g_ptr_array_unref(viewers);
-	rfs_notify_invals(ctx, invals);
+	return invals;
 }
 
 /* Resizes a virtual view to size bytes (a multiple of the page size). */
@@ -303,7 +300,7 @@ static int virtual_truncate(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 /* Applies setattr's changes to a node. */
 static int do_setattr(struct rfs_ctx *ctx, struct rfs_node *n,
 		      const struct stat *attr, int valid,
-		      struct fuse_file_info *fi)
+		      struct fuse_file_info *fi, GArray **invals)
 {
 	char path[64];
 	struct rfs_node *target = n;
@@ -342,7 +339,7 @@ static int do_setattr(struct rfs_ctx *ctx, struct rfs_node *n,
 			if ((fi ? ftruncate((int)fi->fh, attr->st_size)
 				: truncate(path, attr->st_size)) < 0)
 				return errno;
-			view_truncated(ctx, n, attr->st_size);
+			*invals = view_truncated(ctx, n, attr->st_size);
 		}
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
@@ -369,19 +366,48 @@ static int do_setattr(struct rfs_ctx *ctx, struct rfs_node *n,
 	return 0;
 }
 
+/* A setattr whose reply waits for invalidations of other views. */
+struct setattr_reply {
+	struct rfs_ctx *ctx;
+	fuse_req_t req;
+	struct rfs_node *node; /* a daemon reference */
+};
+
+/* Replies a setattr with the node's attributes (notifier callback). */
+static void setattr_done(void *data)
+{
+	struct setattr_reply *r = data;
+	struct stat st;
+	int err = node_stat(r->ctx, r->node, &st);
+	if (err)
+		fuse_reply_err(r->req, err);
+	else
+		fuse_reply_attr(r->req, &st, r->ctx->opts.attr_timeout);
+	rfs_node_unref(&r->ctx->nodes, r->node);
+	g_free(r);
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int valid, struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = ctx_of(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	struct stat st;
-	int err = do_setattr(ctx, n, attr, valid, fi);
-	if (!err)
-		err = node_stat(ctx, n, &st);
-	if (err)
+	GArray *invals = NULL;
+	int err = do_setattr(ctx, n, attr, valid, fi, &invals);
+	if (err) {
+		rfs_invals_free(ctx, invals);
 		fuse_reply_err(req, err);
+		return;
+	}
+	struct setattr_reply *r = g_new0(struct setattr_reply, 1);
+	r->ctx = ctx;
+	r->req = req;
+	r->node = n;
+	rfs_node_ref(&ctx->nodes, n);
+	if (invals) /* other views drop what is past the new end first */
+		rfs_notify_then(ctx, invals, setattr_done, r);
 	else
-		fuse_reply_attr(req, &st, ctx->opts.attr_timeout);
+		setattr_done(r);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)

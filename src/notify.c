@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-enum nf_kind { NF_INVALS, NF_WRITE, NF_BARRIER, NF_STOP };
+enum nf_kind { NF_INVALS, NF_WRITE, NF_CALL, NF_BARRIER, NF_STOP };
 
 struct nf_job {
 	enum nf_kind kind;
@@ -17,6 +17,8 @@ struct nf_job {
 	int fd;
 	char *data;
 	GArray *segs;
+	void (*done)(void *arg); /* NF_CALL */
+	void *arg;
 };
 
 struct rfs_notifier {
@@ -138,6 +140,10 @@ static bool run_job(struct rfs_ctx *ctx, struct nf_job *j)
 			fuse_reply_write(j->req, (size_t)res);
 		break;
 	}
+	case NF_CALL:
+		rfs_invals_send(ctx, j->invals);
+		j->done(j->arg);
+		break;
 	case NF_BARRIER:
 		fuse_reply_err(j->req, 0);
 		break;
@@ -215,6 +221,17 @@ void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req, int fd,
 	j->data = data;
 	j->segs = segs;
 	j->invals = invals;
+	push(ctx, j);
+}
+
+void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,
+		     void (*done)(void *data), void *data)
+{
+	struct nf_job *j = g_new0(struct nf_job, 1);
+	j->kind = NF_CALL;
+	j->invals = invals;
+	j->done = done;
+	j->arg = data;
 	push(ctx, j);
 }
 

@@ -43,5 +43,9 @@ void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals);
  * invals again, then replies to req.  Takes over data, segs and invals. */
 void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req, int fd,
 		      char *data, GArray *segs, GArray *invals);
+/* Sends invals (taken over), then calls done(data) on the notifier
+ * thread (which replies to whatever request waits). */
+void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,
+		     void (*done)(void *data), void *data);
 /* Replies 0 to req (an fsync) once everything queued before is done. */
 void rfs_notify_barrier(struct rfs_ctx *ctx, fuse_req_t req);

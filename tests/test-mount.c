@@ -799,6 +799,46 @@ static void test_coherence_watch_sees_outside_writes(Fixture *f,
 	g_free(sf);
 }
 
+static void test_coherence_truncated_and_deleted_backing(Fixture *f,
+							 gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	char *sg = rfs_src(m, "g"), *mg = rfs_mnt(m, "g");
+	char *mv = rfs_mnt(m, "v"), *mf = rfs_mnt(m, "f");
+	rfs_write_tagged(sg, 16, PS, 700);
+	g_assert_cmpint(rfs_ctl(m, "create v g 16\nremap v 0 15\n"), ==, 0);
+	int vfd = open(mv, O_RDONLY);
+	uint8_t *vmap = mmap(NULL, 16 * PS, PROT_READ, MAP_SHARED, vfd, 0);
+	g_assert_true(vmap != MAP_FAILED);
+	g_assert_true(rfs_page_is(vmap, PS, 715, "v 0 before"));
+	/* Truncated through the mount: views of it drop what is past the
+	 * end, and read zeros there. */
+	g_assert_cmpint(truncate(mg, 4 * PS), ==, 0);
+	g_assert_true(rfs_page_is(vmap, PS, 0, "v 0 past the new end"));
+	g_assert_true(rfs_page_is(vmap + 2 * PS, PS, 702, "v 2 kept"));
+	char buf[65536];
+	g_assert_true(read_page(mv, 10, buf));
+	g_assert_true(rfs_page_is(buf, PS, 0, "v 10 read"));
+	/* Truncated outside, then invalidated: the same. */
+	g_assert_cmpint(truncate(sg, PS), ==, 0);
+	g_assert_cmpint(rfs_ctl(m, "invalidate v\n"), ==, 0);
+	g_assert_true(rfs_page_is(vmap + 2 * PS, PS, 0, "v 2 after outside"));
+	/* Deleted: the view keeps showing the file, as an open file does;
+	 * other views are unaffected. */
+	g_assert_cmpint(unlink(sg), ==, 0);
+	g_assert_true(rfs_page_is(vmap + 0 * PS, PS, 0, "v 0 after unlink"));
+	g_assert_true(read_page(mv, 0, buf));
+	g_assert_true(read_page(mf, 3, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1003, "another file"));
+	g_assert_cmpint(rfs_ctl(m, "remap v 1 0\n"), ==, 0);
+	munmap(vmap, 16 * PS);
+	close(vfd);
+	g_free(sg);
+	g_free(mg);
+	g_free(mv);
+	g_free(mf);
+}
+
 /* ---- command line ---- */
 
 static void test_cmdline_errors_are_one_clear_line(void)
@@ -967,6 +1007,8 @@ int main(int argc, char **argv)
 	    test_coherence_write_reaches_every_alias, opts_single);
 	ADD("/coherence/watch-sees-outside-writes",
 	    test_coherence_watch_sees_outside_writes, opts_watch);
+	ADD("/coherence/truncated-and-deleted-backing",
+	    test_coherence_truncated_and_deleted_backing, opts_default);
 	g_test_add_func("/cmdline/errors-are-one-clear-line",
 			test_cmdline_errors_are_one_clear_line);
 	g_test_add_func("/cmdline/pagesize-option-sets-view-pages",
