@@ -50,6 +50,7 @@ struct rfs_control {
 	struct rfs_ctx *ctx;
 	GAsyncQueue *queue; /* jobs; has its own lock */
 	GThread *thread;
+	bool state_dirty; /* the state file is behind; control thread only */
 };
 
 /* A directory entry the kernel may cache and must forget. */
@@ -722,13 +723,28 @@ static void handle_set_error(struct rfs_control_handle *h, const char *msg)
 	g_mutex_unlock(&h->lock);
 }
 
-/* Runs a transaction job and replies to its request. */
-static void do_txn_job(struct rfs_ctx *ctx, struct job *j)
+/* Writes the state to -o state=FILE, atomically (a new file renamed over
+ * the old one). */
+static void save_state(struct rfs_ctx *ctx)
+{
+	GError *error = NULL;
+	GString *dump = rfs_control_dump(ctx);
+	if (!g_file_set_contents(ctx->opts.state_file, dump->str,
+				 (gssize)dump->len, &error)) {
+		g_warning("state: %s", error->message);
+		g_error_free(error);
+	}
+	g_string_free(dump, TRUE);
+}
+
+/* Runs a transaction job and replies to its request; returns its errno. */
+static int do_txn_job(struct rfs_ctx *ctx, struct job *j)
 {
 	GString *msg = g_string_new(NULL);
 	int err = run_txn(ctx, j->text, j->len, msg);
 	if (err) {
-		g_message("control: error: %s", msg->str);
+		if (j->reply != REPLY_WAIT) /* the waiter reports it */
+			g_message("control: error: %s", msg->str);
 		if (j->h)
 			handle_set_error(j->h, msg->str);
 	}
@@ -755,22 +771,35 @@ static void do_txn_job(struct rfs_ctx *ctx, struct job *j)
 		break;
 	}
 	g_string_free(msg, TRUE);
+	return err;
 }
 
-/* The control thread: runs jobs in order until JOB_STOP. */
+/* The control thread: runs jobs in order until JOB_STOP; with a state
+ * file, saves the state once no job has come for half a second. */
 static gpointer control_thread(gpointer data)
 {
 	struct rfs_control *ctl = data;
+	const char *state = ctl->ctx->opts.state_file;
 	for (;;) {
-		struct job *j = g_async_queue_pop(ctl->queue);
+		struct job *j = state && ctl->state_dirty
+					? g_async_queue_timeout_pop(ctl->queue,
+								    500000)
+					: g_async_queue_pop(ctl->queue);
+		if (!j) {
+			save_state(ctl->ctx);
+			ctl->state_dirty = false;
+			continue;
+		}
 		enum job_kind kind = j->kind;
-		if (kind == JOB_TXN)
-			do_txn_job(ctl->ctx, j);
+		if (kind == JOB_TXN && do_txn_job(ctl->ctx, j) == 0)
+			ctl->state_dirty = true;
 		g_free(j->text);
 		g_free(j);
 		if (kind == JOB_STOP)
 			break;
 	}
+	if (state && ctl->state_dirty)
+		save_state(ctl->ctx);
 	return NULL;
 }
 

@@ -122,6 +122,37 @@ static int check_mountpoint(const char *mp)
 	return 0;
 }
 
+/* Applies -o state=FILE, if it exists, before mounting (the daemon
+ * leaves the working directory when it goes to the background, so the
+ * name is made absolute first).  Returns 0, or 1 after saying why. */
+static int load_state(struct rfs_ctx *ctx)
+{
+	char *abs = g_canonicalize_filename(ctx->opts.state_file, NULL);
+	g_free(ctx->opts.state_file);
+	ctx->opts.state_file = abs;
+	char *text = NULL;
+	gsize len = 0;
+	GError *error = NULL;
+	if (!g_file_get_contents(abs, &text, &len, &error)) {
+		bool missing = g_error_matches(error, G_FILE_ERROR,
+					       G_FILE_ERROR_NOENT);
+		if (!missing)
+			fail("state file '%s': %s", abs, error->message);
+		g_error_free(error);
+		return missing ? 0 : 1;
+	}
+	GString *msg = g_string_new(NULL);
+	ctx->ctl = rfs_control_start(ctx);
+	int err = rfs_control_apply_text(ctx, text, len, msg);
+	rfs_control_stop(ctx->ctl);
+	ctx->ctl = NULL;
+	if (err)
+		fail("state file '%s': %s", abs, msg->str);
+	g_string_free(msg, TRUE);
+	g_free(text);
+	return err ? 1 : 0;
+}
+
 /* Sets up the context for the given options and SOURCE descriptor. */
 static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 {
@@ -216,6 +247,9 @@ int main(int argc, char *argv[])
 		g_warning("SOURCE has an entry named %s; the control file "
 			  "hides it in the mount",
 			  RFS_CONTROL_NAME);
+
+	if (ctx.opts.state_file && load_state(&ctx) != 0)
+		goto out_ctx;
 
 	ctx.se = fuse_session_new(&args, &rfs_fs_ops, sizeof(rfs_fs_ops), &ctx);
 	if (!ctx.se)

@@ -18,6 +18,7 @@ enum {
 	KEY_ENTRY_TIMEOUT,
 	KEY_RO,
 	KEY_WATCH,
+	KEY_STATE,
 	KEY_READAHEAD,
 	KEY_DIRTY_RATIO,
 	KEY_RW,
@@ -31,6 +32,7 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("entry_timeout=%s", KEY_ENTRY_TIMEOUT),
     FUSE_OPT_KEY("ro", KEY_RO),
     FUSE_OPT_KEY("watch", KEY_WATCH),
+    FUSE_OPT_KEY("state=%s", KEY_STATE),
     FUSE_OPT_KEY("readahead_kb=%s", KEY_READAHEAD),
     FUSE_OPT_KEY("dirty_ratio=%s", KEY_DIRTY_RATIO),
     FUSE_OPT_KEY("rw", KEY_RW),
@@ -144,6 +146,14 @@ static int opt_proc(void *data, const char *arg, int key,
 			ps->opts->dirty_ratio = (unsigned)v;
 		return 0;
 	}
+	case KEY_STATE:
+		if (!*val) {
+			ps->err = g_strdup("state: a file name is needed");
+			return 0;
+		}
+		g_free(ps->opts->state_file);
+		ps->opts->state_file = g_strdup(val);
+		return 0;
 	case KEY_WATCH:
 		ps->opts->watch = true;
 		return 0;
@@ -215,6 +225,9 @@ void rfs_options_usage(const char *progname)
 	    "mount may\n"
 	    "                           use, without strict_limit (20; 0: the "
 	    "kernel's)\n"
+	    "    -o state=FILE          keep the state (maps, virtual views) in "
+	    "FILE:\n"
+	    "                           loaded at mount, saved after changes\n"
 	    "    -o watch               notice programs that change SOURCE "
 	    "directly\n"
 	    "                           and invalidate the views of what "
@@ -227,5 +240,6 @@ void rfs_options_free(struct rfs_options *opts)
 {
 	g_free(opts->source);
 	g_free(opts->mountpoint);
-	opts->source = opts->mountpoint = NULL;
+	g_free(opts->state_file);
+	opts->source = opts->mountpoint = opts->state_file = NULL;
 }

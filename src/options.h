@@ -15,6 +15,7 @@ struct rfs_options {
 	double entry_timeout; /* -o entry_timeout=SECONDS */
 	unsigned readahead_kb; /* -o readahead_kb=N; 0: the kernel's */
 	unsigned dirty_ratio;  /* -o dirty_ratio=N (percent); 0: the kernel's */
+	char *state_file;      /* -o state=FILE: kept across mounts */
 	bool watch;	     /* -o watch: notice outside changes to SOURCE */
 	bool read_only;	      /* -o ro: views refuse changes; .control works */
 };

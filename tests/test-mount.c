@@ -915,6 +915,47 @@ static void test_cmdline_pagesize_option_sets_view_pages(void)
 	rfs_test_free(m);
 }
 
+static void test_cmdline_state_option_keeps_state_across_mounts(void)
+{
+	struct rfs_test_mount *m = rfs_test_prepare();
+	char *sf = rfs_src(m, "f");
+	rfs_write_tagged(sf, 8, PS, 0);
+	char *state = g_build_filename(m->base, "state.txt", NULL);
+	char *opt = g_strdup_printf("state=%s", state);
+	const char *const opts[] = {"-o", opt, NULL};
+	g_assert_true(rfs_test_start(m, opts));
+	g_assert_cmpint(rfs_ctl(m, "create v f 4\nremap f 0 7\n"), ==, 0);
+	char *dump = rfs_dump(m);
+	rfs_test_stop(m); /* saved at unmount at the latest */
+	g_assert_true(rfs_test_start(m, opts));
+	char *again = rfs_dump(m);
+	g_assert_cmpstr(again, ==, dump);
+	char buf[65536];
+	char *mf = rfs_mnt(m, "f");
+	g_assert_true(read_page(mf, 0, buf));
+	g_assert_true(rfs_page_is(buf, PS, 7, "restored remap"));
+	rfs_test_stop(m);
+	/* A bad state file: one clear line, no mount. */
+	g_assert_true(g_file_set_contents(state, "remap nosuch 0 1\n", -1, NULL));
+	char *cmd = g_strdup_printf("%s -f -o %s %s %s", g_getenv("REMAPFS"),
+				    opt, m->src, m->mnt);
+	char *err = NULL;
+	int status = 0;
+	g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status,
+						NULL));
+	g_assert_cmpint(status, !=, 0);
+	g_assert_nonnull(strstr(err, "line 1: remap: no such view"));
+	g_free(cmd);
+	g_free(err);
+	g_free(mf);
+	g_free(dump);
+	g_free(again);
+	g_free(state);
+	g_free(opt);
+	g_free(sf);
+	rfs_test_free(m);
+}
+
 static void test_cmdline_mount_fuse3_and_ro(void)
 {
 	struct rfs_test_mount *m = rfs_test_prepare();
@@ -1013,6 +1054,8 @@ int main(int argc, char **argv)
 			test_cmdline_errors_are_one_clear_line);
 	g_test_add_func("/cmdline/pagesize-option-sets-view-pages",
 			test_cmdline_pagesize_option_sets_view_pages);
+	g_test_add_func("/cmdline/state-option-keeps-state-across-mounts",
+			test_cmdline_state_option_keeps_state_across_mounts);
 	char *mount_fuse3 = g_find_program_in_path("mount.fuse3");
 	if (mount_fuse3)
 		g_test_add_func("/cmdline/mount-fuse3-and-ro",
