@@ -95,10 +95,13 @@ static int node_stat(struct rfs_ctx *ctx, struct rfs_node *n, struct stat *st)
 		st->st_nlink = 1;
 		st->st_size = (off_t)(pages << ctx->page_shift);
 		st->st_blocks = st->st_size / 512;
+		st->st_blksize = (blksize_t)ctx->pagesize;
 		return 0;
 	}
 	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return errno;
+	if (S_ISREG(st->st_mode)) /* views: their page size */
+		st->st_blksize = (blksize_t)ctx->pagesize;
 	return 0;
 }
 
@@ -209,7 +212,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Requests of up to 1 MiB less 4 pages: a reply and its header then
 	 * fit the 1 MiB pipes that splicing goes through (fs.pipe-max-size),
 	 * so that large replies are spliced instead of copied. */
-	conn->max_write = (1u << 20) - 4 * (unsigned)getpagesize();
+	conn->max_write = RFS_MAX_TRANSACTION;
 	conn->max_readahead = conn->max_write;
 	(void)ctx;
 }

@@ -16,6 +16,11 @@ struct rfs_watch;
 
 #define RFS_CONTROL_NAME ".control"
 
+/* The largest FUSE request: 1 MiB less 4 pages of 4 KiB, so that a reply
+ * and its header fit a 1 MiB pipe (fs.pipe-max-size) and can be spliced.
+ * A write to .control of up to this many bytes is one transaction. */
+#define RFS_MAX_TRANSACTION ((1u << 20) - 4 * 4096u)
+
 struct rfs_ctx {
 	struct fuse_session *se;
 	struct rfs_options opts;
