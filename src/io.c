@@ -391,9 +391,11 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			rfs_invals_add(ctx, invals, n, -1, 0);
 		}
 	}
-	fuse_reply_write(req, (size_t)res);
-	/* A writeback's aliases: fsync/msync waits for them (a barrier). */
+	/* A writeback's aliases are invalidated later, but queued before
+	 * the reply: an fsync or msync that follows queues its barrier
+	 * behind them, and so returns only after they are done. */
 	if (invals)
 		rfs_notify_invals(ctx, invals);
+	fuse_reply_write(req, (size_t)res);
 }
 
