@@ -1215,7 +1215,7 @@ static void parse_options(struct bench *b, int argc, char **argv)
 		exit(2);
 	}
 	b->runs = runs > 0 ? (uint64_t)runs : b->quick ? 100000 : 1000000;
-	b->repeat = repeat > 0 ? repeat : b->quick ? 1 : 5;
+	b->repeat = repeat > 0 ? MIN(repeat, 1000) : b->quick ? 1 : 5;
 	b->samples = samples > 0 ? (size_t)samples : b->quick ? 300 : 2000;
 	b->seed = (uint64_t)seed;
 	b->only = only ? parse_only(only) : ((1u << (NSECTIONS + 1)) - 2);
