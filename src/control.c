@@ -774,6 +774,23 @@ static int do_txn_job(struct rfs_ctx *ctx, struct job *j)
 	return err;
 }
 
+/* How long a worker thread looks for more work before it sleeps: waking
+ * a sleeping thread on another CPU costs tens of microseconds, more than
+ * a small transaction, and programs often send the next one right away. */
+#define RFS_SPIN_US 200
+
+/* A job from the queue if one comes within RFS_SPIN_US, else NULL. */
+static struct job *next_job(GAsyncQueue *queue)
+{
+	gint64 until = g_get_monotonic_time() + RFS_SPIN_US;
+	do {
+		struct job *j = g_async_queue_try_pop(queue);
+		if (j)
+			return j;
+	} while (g_get_monotonic_time() < until);
+	return NULL;
+}
+
 /* The control thread: runs jobs in order until JOB_STOP; with a state
  * file, saves the state once no job has come for half a second. */
 static gpointer control_thread(gpointer data)
@@ -781,10 +798,12 @@ static gpointer control_thread(gpointer data)
 	struct rfs_control *ctl = data;
 	const char *state = ctl->ctx->opts.state_file;
 	for (;;) {
-		struct job *j = state && ctl->state_dirty
-					? g_async_queue_timeout_pop(ctl->queue,
-								    500000)
-					: g_async_queue_pop(ctl->queue);
+		struct job *j = next_job(ctl->queue);
+		if (!j)
+			j = state && ctl->state_dirty
+				    ? g_async_queue_timeout_pop(ctl->queue,
+								500000)
+				    : g_async_queue_pop(ctl->queue);
 		if (!j) {
 			save_state(ctl->ctx);
 			ctl->state_dirty = false;

@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 #include "io.h"
+#include "fmap.h"
 #include "notify.h"
 #include "views.h"
 
@@ -130,6 +131,77 @@ static int fill_pipe(struct rfs_ctx *ctx, struct io_pipe *ip, int fd,
 	return 0;
 }
 
+/* Fills the pipe with the segments in one vmsplice: backing bytes from the
+ * file's mapping (the page cache's own pages, not copied), zeros from the
+ * context's zero pages.  Returns 0, or an errno (the pipe is drained). */
+static int fill_pipe_mapped(struct rfs_ctx *ctx, struct io_pipe *ip,
+			    const struct rfs_fmap *fm, GArray *segs)
+{
+	struct iovec iov[1024];
+	int n = 0;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		for (size_t done = 0; done < s->len;) {
+			size_t len = s->zero ? MIN(s->len - done, ctx->zeros_len)
+					     : s->len;
+			if (n == G_N_ELEMENTS(iov))
+				return E2BIG;
+			iov[n].iov_base =
+			    s->zero ? (void *)ctx->zeros
+				    : (void *)(fm->addr + s->foff);
+			iov[n++].iov_len = len;
+			done += len;
+		}
+	}
+	struct iovec *v = iov;
+	while (n > 0) {
+		ssize_t got = vmsplice(ip->w, v, (unsigned long)n, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) { /* e.g. EFAULT: the file shrank meanwhile */
+			int err = got < 0 ? errno : EIO;
+			io_pipe_drain(ip);
+			return err;
+		}
+		while (n > 0 && (size_t)got >= v->iov_len) {
+			got -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + got;
+			v->iov_len -= (size_t)got;
+		}
+	}
+	return 0;
+}
+
+/* The mapping of n's backing file covering what segs read, or NULL. */
+static const struct rfs_fmap *segs_fmap(struct rfs_ctx *ctx,
+					struct rfs_node *n, GArray *segs)
+{
+	size_t end = 0;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		if (!s->zero)
+			end = MAX(end, (size_t)s->foff + s->len);
+	}
+	/* A virtual view's backing never changes once it is made. */
+	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
+	return end ? rfs_fmap_get(&ctx->nodes, b, end) : NULL;
+}
+
+/* Fills the pipe with the segments, through the file's mapping when it can
+ * be had, else with a splice per segment.  Returns 0 or an errno. */
+static int fill_pipe_any(struct rfs_ctx *ctx, struct io_pipe *ip,
+			 struct rfs_node *n, int fd, GArray *segs)
+{
+	const struct rfs_fmap *fm = segs_fmap(ctx, n, segs);
+	if (fm && fill_pipe_mapped(ctx, ip, fm, segs) == 0)
+		return 0;
+	return fill_pipe(ctx, ip, fd, segs);
+}
+
 /* Replies with the segments copied into memory (small or odd replies). */
 static void reply_copy(struct rfs_ctx *ctx, fuse_req_t req, int fd,
 		       GArray *segs, size_t total)
@@ -185,7 +257,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		fuse_reply_data(req, &bv, 0);
 	} else if (total >= 2 * (size_t)getpagesize() &&
 		   (ip = io_pipe_get()) && total <= ip->cap &&
-		   fill_pipe(ctx, ip, fd, segs) == 0) {
+		   fill_pipe_any(ctx, ip, n, fd, segs) == 0) {
 		/* Many pieces: gathered in this thread's pipe, then spliced
 		 * on to the kernel in one reply. */
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(total);

@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 #include "nodes.h"
+#include "fmap.h"
 
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ void rfs_nodes_init(struct rfs_nodes *nodes, int root_fd)
 {
 	struct stat st;
 	g_mutex_init(&nodes->lock);
+	g_mutex_init(&nodes->fmap_lock);
 	nodes->table = g_hash_table_new(node_hash, node_equal);
 	nodes->next_ino = RFS_SYNTHETIC_INO_BASE;
 	nodes->root = g_new0(struct rfs_node, 1);
@@ -56,6 +58,7 @@ static void node_free(struct rfs_nodes *nodes, struct rfs_node *n)
 	if (n->viewers)
 		g_ptr_array_unref(n->viewers);
 	g_free(n->name);
+	rfs_fmap_free(n->fmap);
 	if (n->fd >= 0)
 		close(n->fd);
 	g_free(n);
@@ -85,6 +88,7 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 		if (n->viewers)
 			g_ptr_array_unref(n->viewers);
 		g_free(n->name);
+		rfs_fmap_free(n->fmap);
 		if (n->fd >= 0)
 			close(n->fd);
 		g_free(n);
@@ -92,6 +96,7 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 	g_ptr_array_unref(all);
 	g_hash_table_unref(nodes->table);
 	g_mutex_clear(&nodes->lock);
+	g_mutex_clear(&nodes->fmap_lock);
 }
 
 struct rfs_node *rfs_nodes_get(struct rfs_nodes *nodes, int fd,

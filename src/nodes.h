@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 struct rfs_view;
+struct rfs_fmap;
 
 enum rfs_node_kind {
 	RFS_NODE_SOURCE,  /* a file, directory or symlink of SOURCE */
@@ -34,10 +35,14 @@ struct rfs_node {
 	char *name;		 /* directories: name in parent */
 	GHashTable *virtuals;	 /* directories: name -> struct rfs_view * */
 	GPtrArray *viewers;	 /* regular files: virtual views over it */
+	/* Regular files: a mapping for read replies (fmap.h); read without
+	 * a lock, grown under rfs_nodes.fmap_lock. */
+	struct rfs_fmap *fmap;
 };
 
 struct rfs_nodes {
 	GMutex lock;	   /* protects table and every node's nlookup/refs */
+	GMutex fmap_lock;  /* serializes making and growing nodes' fmaps */
 	GHashTable *table; /* (dev, ino) -> SOURCE node */
 	struct rfs_node *root;
 	uint64_t next_ino; /* synthetic inode numbers; under lock */
