@@ -271,6 +271,27 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	g_array_unref(segs);
 }
 
+ssize_t rfs_io_write_segs(int fd, const char *data, GArray *segs)
+{
+	size_t done = 0;
+	for (guint i = 0; i < segs->len; i++) {
+		const struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		size_t left = s->len;
+		while (left) {
+			ssize_t n = pwrite(fd, data + done, left,
+					   s->foff + (off_t)(s->len - left));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return done ? (ssize_t)done
+					    : (n < 0 ? -errno : -EIO);
+			left -= (size_t)n;
+			done += (size_t)n;
+		}
+	}
+	return (ssize_t)done;
+}
+
 char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len)
 {
 	size_t size = fuse_buf_size(in);
@@ -444,9 +465,20 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		rfs_notify_write(ctx, req, fd, mem, segs, invals);
 		return;
 	}
-	struct fuse_bufvec *dst = segs_bufvec(segs, fd);
-	ssize_t res = fuse_buf_copy(dst, in, 0);
-	g_free(dst);
+	ssize_t res;
+	if (segs->len <= 2) {
+		/* One or two pieces: spliced straight from the request. */
+		struct fuse_bufvec *dst = segs_bufvec(segs, fd);
+		res = fuse_buf_copy(dst, in, 0);
+		g_free(dst);
+	} else {
+		/* Many pieces: a pwrite each from memory is cheaper than a
+		 * splice each out of the request's pipe. */
+		size_t len;
+		char *mem = rfs_buf_to_mem(in, &len);
+		res = len < covered ? -EIO : rfs_io_write_segs(fd, mem, segs);
+		g_free(mem);
+	}
 	g_array_unref(segs);
 	if (res < 0) {
 		rfs_invals_free(ctx, invals);

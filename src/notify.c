@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 #include "notify.h"
+#include "io.h"
 #include "views.h"
 
 #include <errno.h>
@@ -99,28 +100,6 @@ void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals)
 	}
 }
 
-/* Writes data to fd at the offsets of segs; returns bytes or -errno. */
-static ssize_t write_segs(int fd, const char *data, GArray *segs)
-{
-	size_t done = 0;
-	for (guint i = 0; i < segs->len; i++) {
-		const struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-		size_t left = s->len;
-		while (left) {
-			ssize_t n = pwrite(fd, data + done, left,
-					   s->foff + (off_t)(s->len - left));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return done ? (ssize_t)done
-					    : (n < 0 ? -errno : -EIO);
-			left -= (size_t)n;
-			done += (size_t)n;
-		}
-	}
-	return (ssize_t)done;
-}
-
 /* Runs one job; returns false at NF_STOP. */
 static bool run_job(struct rfs_ctx *ctx, struct nf_job *j)
 {
@@ -132,7 +111,7 @@ static bool run_job(struct rfs_ctx *ctx, struct nf_job *j)
 		/* Dirty alias pages go first, so that their (whole-page)
 		 * writeback cannot land after these bytes. */
 		rfs_invals_send(ctx, j->invals);
-		ssize_t res = write_segs(j->fd, j->data, j->segs);
+		ssize_t res = rfs_io_write_segs(j->fd, j->data, j->segs);
 		rfs_invals_send(ctx, j->invals);
 		if (res < 0)
 			fuse_reply_err(j->req, (int)-res);
