@@ -452,15 +452,27 @@ static int check_new_name(struct rfs_ctx *ctx, struct rfs_node *dir,
 	return name_taken(ctx, dir, name) ? EEXIST : 0;
 }
 
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
+/* What make_entry makes. */
+enum new_kind { NEW_NODE, NEW_DIR, NEW_SYMLINK };
+
+/* Makes name in parent as the caller (mknod, mkdir or symlink), replies. */
+static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       enum new_kind kind, mode_t mode, dev_t rdev,
+		       const char *link)
 {
 	struct rfs_ctx *ctx = ctx_of(req);
 	struct rfs_node *dir = rfs_node_of(ctx, parent);
 	int err = check_new_name(ctx, dir, name);
 	if (!err) {
+		int res;
 		creds_enter(req);
-		if (mknodat(dir->fd, name, mode, rdev) < 0)
+		if (kind == NEW_NODE)
+			res = mknodat(dir->fd, name, mode, rdev);
+		else if (kind == NEW_DIR)
+			res = mkdirat(dir->fd, name, mode);
+		else
+			res = symlinkat(link, dir->fd, name);
+		if (res < 0)
 			err = errno;
 		creds_leave();
 	}
@@ -468,42 +480,24 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, err);
 	else
 		reply_new_entry(req, dir, name);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	make_entry(req, parent, name, NEW_NODE, mode, rdev, NULL);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *dir = rfs_node_of(ctx, parent);
-	int err = check_new_name(ctx, dir, name);
-	if (!err) {
-		creds_enter(req);
-		if (mkdirat(dir->fd, name, mode) < 0)
-			err = errno;
-		creds_leave();
-	}
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		reply_new_entry(req, dir, name);
+	make_entry(req, parent, name, NEW_DIR, mode, 0, NULL);
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *dir = rfs_node_of(ctx, parent);
-	int err = check_new_name(ctx, dir, name);
-	if (!err) {
-		creds_enter(req);
-		if (symlinkat(link, dir->fd, name) < 0)
-			err = errno;
-		creds_leave();
-	}
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		reply_new_entry(req, dir, name);
+	make_entry(req, parent, name, NEW_SYMLINK, 0, 0, link);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
