@@ -435,7 +435,8 @@ static void apply_reset(struct txn *t, struct rfs_view *v, uint64_t vpage,
 			break;
 		from = last->vpage + last->count;
 	}
-	for (guint i = 0; i < ranges->len; i++) {
+	bool cached = rfs_node_known(&t->ctx->nodes, v->node);
+	for (guint i = 0; cached && i < ranges->len; i++) {
 		rfs_run *r = &g_array_index(ranges, rfs_run, i);
 		rfs_view_route_pin(v, r->vpage, r->count);
 		add_inval_pages(t, v, r->vpage, r->count);
@@ -455,10 +456,16 @@ static void apply_remap(struct txn *t, struct rfs_view *v, uint64_t vpage,
 {
 	if (rfs_view_maps_to(v, vpage, fpage, count, false))
 		return;
-	rfs_view_route_pin(v, vpage, count);
+	/* A node the kernel does not know has nothing cached, and no read
+	 * of it is in flight (reading needs an open file, which holds a
+	 * lookup): then there is nothing to route or invalidate. */
+	bool cached = rfs_node_known(&t->ctx->nodes, v->node);
+	if (cached)
+		rfs_view_route_pin(v, vpage, count);
 	rfs_pagemap_set(v->map, vpage, fpage, count);
 	rfs_view_map_changed(v);
-	add_inval_pages(t, v, vpage, count);
+	if (cached)
+		add_inval_pages(t, v, vpage, count);
 	touch(t, v);
 }
 

@@ -423,8 +423,18 @@ static int path_normalize(const char *in, const char *root, char **out,
 	return 0;
 }
 
+/* Puts "COMMAND: ARGUMENT: " before the message in msg; returns rc. */
+static int arg_error(const struct cmd_desc *d, const struct arg_desc *a,
+		     GString *msg, int rc)
+{
+	char *prefix = g_strdup_printf("%s: %s: ", d->name, a->name);
+	g_string_prepend(msg, prefix);
+	g_free(prefix);
+	return rc;
+}
+
 /* Parses token s as argument a of command d into c; 0 or an errno with a
- * message naming the command and the argument. */
+ * message naming the command and the argument (formatted only then). */
 static int parse_arg(const struct cmd_desc *d, const struct arg_desc *a,
 		     const char *s, rfs_cmd *c, GString *msg)
 {
@@ -432,36 +442,35 @@ static int parse_arg(const struct cmd_desc *d, const struct arg_desc *a,
 	uint64_t v = 0;
 	int rc;
 
-	g_string_printf(msg, "%s: %s: ", d->name, a->name);
+	g_string_truncate(msg, 0);
 	if (a->path) {
 		char *path;
 
 		rc = path_normalize(s, a->root, &path, msg);
 		if (rc)
-			return rc;
+			return arg_error(d, a, msg, rc);
 		memcpy(field, &path, sizeof(path));
 	} else {
 		rc = parse_number(s, &v);
 		if (rc == EINVAL) {
 			g_string_append(msg, "not a number: ");
 			show(msg, s);
-			return rc;
+			return arg_error(d, a, msg, rc);
 		}
 		if (rc == ERANGE) {
 			g_string_append(msg,
 					"number does not fit in 64 bits: ");
 			show(msg, s);
-			return rc;
+			return arg_error(d, a, msg, rc);
 		}
 		if (v < a->min) {
 			g_string_append_printf(
 			    msg, "must be at least %" G_GUINT64_FORMAT, a->min);
-			return ERANGE;
+			return arg_error(d, a, msg, ERANGE);
 		}
 		memcpy(field, &v, sizeof(v));
 	}
 	c->has |= a->has;
-	g_string_truncate(msg, 0);
 	return 0;
 }
 
