@@ -14,9 +14,14 @@
  * file's end may grow it a little more than the stored bytes.  The model
  * then takes the backing file's size from SOURCE, after checking it is
  * within what the stores allow (contents are exact either way: the extra
- * bytes are zeros).  Stores never hit one backing byte through two view
- * pages between two syncs: which of the two writebacks lands last is not
- * defined, so the exerciser syncs in between. */
+ * bytes are zeros).  Stores never reach one backing page through two view
+ * pages between two syncs: the kernel writes back whole pages and the
+ * contract lets the last one win, so the exerciser syncs in between.
+ *
+ * With several processes, each keeps to its slice [lo, hi) of backing
+ * pages and to the same window of view pages in every view it uses (the
+ * mirrored view, and its own virtual views, whose pages below lo are left
+ * alone): no process can change what another one reads. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -37,13 +42,20 @@
 #include <unistd.h>
 
 const char *const ex_op_names[EX_NOPS] = {
-    [EX_READ] = "read",		    [EX_WRITE] = "write",
-    [EX_MREAD] = "mread",	    [EX_MWRITE] = "mwrite",
-    [EX_MIXED] = "mixed",	    [EX_TRUNCATE] = "truncate",
-    [EX_RESIZE] = "resize",	    [EX_REMAP] = "remap",
-    [EX_ALIAS] = "alias",	    [EX_RESET] = "reset",
-    [EX_CREATE] = "create",	    [EX_REMOVE] = "remove",
-    [EX_INVALIDATE] = "invalidate", [EX_OUTSIDE] = "outside",
+    [EX_READ] = "read",
+    [EX_WRITE] = "write",
+    [EX_MREAD] = "mread",
+    [EX_MWRITE] = "mwrite",
+    [EX_MIXED] = "mixed",
+    [EX_TRUNCATE] = "truncate",
+    [EX_RESIZE] = "resize",
+    [EX_REMAP] = "remap",
+    [EX_ALIAS] = "alias",
+    [EX_RESET] = "reset",
+    [EX_CREATE] = "create",
+    [EX_REMOVE] = "remove",
+    [EX_INVALIDATE] = "invalidate",
+    [EX_OUTSIDE] = "outside",
 };
 
 #define U(x) ((unsigned long long)(x))
@@ -128,7 +140,7 @@ static double now(void)
 /* Starts the log line of the current operation. */
 static void G_GNUC_PRINTF(2, 3) oplog(struct ex *ex, const char *fmt, ...)
 {
-	char *line = ex->log[ex->logn++ % EX_LOG_LEN];
+	char *line = ex->res->log[ex->res->logn % EX_LOG_LEN];
 	int n = snprintf(line, EX_LOG_LINE, "#%llu %s ", U(ex->opno),
 			 ex_op_names[ex->cur]);
 	va_list ap;
@@ -136,17 +148,32 @@ static void G_GNUC_PRINTF(2, 3) oplog(struct ex *ex, const char *fmt, ...)
 	if (n > 0 && n < EX_LOG_LINE)
 		vsnprintf(line + n, EX_LOG_LINE - (size_t)n, fmt, ap);
 	va_end(ap);
+	__atomic_store_n(&ex->res->logn, ex->res->logn + 1, __ATOMIC_RELEASE);
 	if (ex->cfg->verbose)
 		fprintf(stderr, "[p%u] %s\n", ex->proc, line);
 }
 
-/* Prints the last operations, oldest first. */
-static void print_log(struct ex *ex)
+void ex_print_log(FILE *out, const struct ex_result *res, unsigned proc)
 {
-	unsigned n = ex->logn < EX_LOG_LEN ? ex->logn : EX_LOG_LEN;
-	fprintf(stderr, "last %u operations (of process %u):\n", n, ex->proc);
-	for (unsigned i = ex->logn - n; i < ex->logn; i++)
-		fprintf(stderr, "  %s\n", ex->log[i % EX_LOG_LEN]);
+	unsigned logn = __atomic_load_n(&res->logn, __ATOMIC_ACQUIRE);
+	unsigned n = logn < EX_LOG_LEN ? logn : EX_LOG_LEN;
+	fprintf(out, "last %u operations (of process %u):\n", n, proc);
+	for (unsigned i = logn - n; i < logn; i++)
+		fprintf(out, "  %.*s\n", EX_LOG_LINE, res->log[i % EX_LOG_LEN]);
+}
+
+/* The report being written: a memory stream, written out in one piece so
+ * that the reports of processes failing at once do not mix. */
+static FILE *report_stream;
+static char *report_buf;
+static size_t report_len;
+
+/* The stream of the report. */
+static FILE *rep(void)
+{
+	if (!report_stream)
+		report_stream = open_memstream(&report_buf, &report_len);
+	return report_stream ? report_stream : stderr;
 }
 
 /* Reports a failure of the current operation and exits the process. */
@@ -155,33 +182,46 @@ ex_fail(struct ex *ex, const char *fmt, ...)
 {
 	const struct ex_config *cfg = ex->cfg;
 	va_list ap;
+	if (ex->res && __atomic_load_n(&ex->res->quiet, __ATOMIC_ACQUIRE))
+		_exit(1); /* the parent is stopping everything */
 	fflush(stdout);
-	fprintf(stderr,
+	fprintf(rep(),
 		"\nexerciser: FAILED: seed %llu, process %u, operation #%llu "
 		"(%s)\n",
 		U(cfg->seed), ex->proc, U(ex->opno), ex_op_names[ex->cur]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(rep(), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
-	print_log(ex);
-	fprintf(stderr,
+	fprintf(rep(), "\n");
+	ex_print_log(rep(), ex->res, ex->proc);
+	fprintf(rep(),
 		"reproduce: exerciser --seed %llu --ops-count %llu --size %llu "
 		"--pagesize %llu",
 		U(cfg->seed), U(ex->opno), U(cfg->size), U(ex->ps));
 	if (cfg->cmdline_ops)
-		fprintf(stderr, " --ops %s", cfg->cmdline_ops);
+		fprintf(rep(), " --ops %s", cfg->cmdline_ops);
 	if (cfg->procs > 1)
-		fprintf(stderr, " --procs %u", cfg->procs);
+		fprintf(rep(), " --procs %u", cfg->procs);
 	if (cfg->watch)
-		fprintf(stderr, " --watch");
+		fprintf(rep(), " --watch");
 	for (guint i = 0; cfg->daemon_args && i < cfg->daemon_args->len; i++)
-		fprintf(stderr, " --daemon-arg %s",
+		fprintf(rep(), " --daemon-arg %s",
 			(char *)cfg->daemon_args->pdata[i]);
-	fprintf(stderr, "%s\n",
+	fprintf(rep(), "%s\n",
 		cfg->procs > 1 ? "  (processes interleave differently on "
 				 "every run)"
 			       : "");
+	if (report_stream) {
+		fclose(report_stream);
+		report_stream = NULL;
+		for (size_t done = 0; done < report_len;) {
+			ssize_t n =
+			    write(2, report_buf + done, report_len - done);
+			if (n <= 0)
+				break;
+			done += (size_t)n;
+		}
+	}
 	fflush(stderr);
 	if (ex->res) {
 		ex->res->status = 1;
@@ -223,8 +263,8 @@ static uint64_t boff(const struct ex *ex, const struct ex_view *v, uint64_t x)
 }
 
 /* The model's bytes of v over [off, off+len) (all inside the view). */
-static void expected(const struct ex *ex, const struct ex_view *v,
-		     uint64_t off, uint8_t *out, uint64_t len)
+static void expected(const struct ex *ex, const struct ex_view *v, uint64_t off,
+		     uint8_t *out, uint64_t len)
 {
 	uint64_t i = 0;
 	while (i < len) {
@@ -287,16 +327,16 @@ static void hex_line(const char *tag, uint64_t pos, const uint8_t *p,
 		     uint64_t base, uint64_t a, uint64_t b,
 		     const uint8_t *other)
 {
-	fprintf(stderr, "  %s %#08llx:", tag, U(pos));
+	fprintf(rep(), "  %s %#08llx:", tag, U(pos));
 	for (uint64_t x = pos; x < pos + 16; x++) {
 		if (x < a || x >= b)
-			fprintf(stderr, " ..");
+			fprintf(rep(), " ..");
 		else
-			fprintf(stderr, "%s%02x",
+			fprintf(rep(), "%s%02x",
 				p[x - base] != other[x - base] ? "*" : " ",
 				p[x - base]);
 	}
-	fprintf(stderr, "\n");
+	fprintf(rep(), "\n");
 }
 
 /* Reports that seen differs from the model over [off, off+len) of v (as
@@ -315,21 +355,22 @@ report_mismatch(struct ex *ex, const struct ex_view *v, const char *how,
 	uint64_t x = off + i, vp = x / ex->ps, ps = ex->ps;
 	uint64_t b = boff(ex, v, x);
 	uint64_t pa = MAX(vp * ps, off), pb = MIN(vp * ps + ps, off + len);
-	fprintf(stderr,
-		"\nMISMATCH: %s of view '%s' (%s, %llu bytes, fd %d) over "
-		"[%#llx, +%#llx)\n"
-		"  %llu bytes differ; the first at view offset %#llx: view page "
-		"%llu + %#llx, which shows backing page %llu (backing offset "
-		"%#llx; the backing file has %llu bytes)\n"
-		"  expected %02x there (%s%u), saw %02x\n"
-		"  view page %llu, lines that differ (offsets in the view; "
-		"'-' expected, '+' seen, '*' differs):\n",
-		how, v->name, v->virt ? "virtual" : "mirrored",
-		U(vsize(ex, v)), v->fd, U(off), U(len), U(bad), U(x), U(vp),
-		U(x % ps), U(v->map[vp]), U(b), U(ex->size), exp[i],
-		ex->who[b] ? "written by operation #"
-			   : "initial content: operation #",
-		ex->who[b], seen[i], U(vp));
+	fprintf(
+	    rep(),
+	    "\nMISMATCH: %s of view '%s' (%s, %llu bytes, fd %d) over "
+	    "[%#llx, +%#llx)\n"
+	    "  %llu bytes differ; the first at view offset %#llx: view page "
+	    "%llu + %#llx, which shows backing page %llu (backing offset "
+	    "%#llx; the backing file has %llu bytes)\n"
+	    "  expected %02x there (%s%u), saw %02x\n"
+	    "  view page %llu, lines that differ (offsets in the view; "
+	    "'-' expected, '+' seen, '*' differs):\n",
+	    how, v->name, v->virt ? "virtual" : "mirrored", U(vsize(ex, v)),
+	    v->fd, U(off), U(len), U(bad), U(x), U(vp), U(x % ps),
+	    U(v->map[vp]), U(b), U(ex->size), exp[i],
+	    ex->who[b] ? "written by operation #"
+		       : "initial content: operation #",
+	    ex->who[b], seen[i], U(vp));
 	unsigned lines = 0, more = 0;
 	for (uint64_t l = pa / 16 * 16; l < pb; l += 16) {
 		bool differs = false;
@@ -345,29 +386,49 @@ report_mismatch(struct ex *ex, const struct ex_view *v, const char *how,
 		hex_line("+", l, seen, off, pa, pb, exp);
 	}
 	if (more)
-		fprintf(stderr, "  ... and %u more lines that differ\n", more);
-	/* Hints: where the bytes seen might come from. */
+		fprintf(rep(), "  ... and %u more lines that differ\n", more);
+	/* Hints: what SOURCE holds, where the bytes seen might come from. */
+	uint64_t plen = pb - pa, pboff = boff(ex, v, pa);
+	uint8_t *src = g_malloc0(plen);
+	ssize_t got = pread(ex->srcfd, src, plen, (off_t)pboff);
+	if (got >= 0) {
+		uint64_t de = 0, ds = 0;
+		for (uint64_t y = 0; y < plen; y++) {
+			de += src[y] != exp[pa - off + y];
+			ds += src[y] != seen[pa - off + y];
+		}
+		fprintf(rep(),
+			"  the backing file in SOURCE, read directly (%zd of "
+			"%llu bytes there), %s\n",
+			got, U(plen),
+			de == 0	  ? "holds the expected bytes: a cached copy "
+				    "is stale"
+			: ds == 0 ? "holds the bytes seen: the backing file "
+				    "itself is wrong"
+				  : "differs from both");
+	}
+	g_free(src);
 	bool zero = true;
 	for (uint64_t y = pa; y < pb && zero; y++)
 		zero = seen[y - off] == 0;
 	if (zero)
-		fprintf(stderr, "  the bytes seen there are all zeros\n");
+		fprintf(rep(), "  the bytes seen there are all zeros\n");
 	unsigned hits = 0;
 	for (uint64_t f = 0; f < ex->maxpages && hits < 4; f++) {
 		const uint8_t *fp = ex->data + f * ps + (pa - vp * ps);
 		if (!zero && memcmp(fp, seen + (pa - off), pb - pa) == 0) {
-			fprintf(stderr,
+			fprintf(rep(),
 				"  the bytes seen equal the model's backing "
 				"page %llu there\n",
 				U(f));
 			hits++;
 		}
 	}
-	fprintf(stderr, "  map of '%s' around page %llu:", v->name, U(vp));
-	for (uint64_t p = vp >= 4 ? vp - 4 : 0;
-	     p < MIN(vp + 5, ex->maxpages); p++)
-		fprintf(stderr, " %llu->%llu", U(p), U(v->map[p]));
-	fprintf(stderr, "\n");
+	fprintf(rep(), "  map of '%s' around page %llu:", v->name, U(vp));
+	for (uint64_t p = vp >= 4 ? vp - 4 : 0; p < MIN(vp + 5, ex->maxpages);
+	     p++)
+		fprintf(rep(), " %llu->%llu", U(p), U(v->map[p]));
+	fprintf(rep(), "\n");
 	g_free(exp);
 	ex_fail(ex, "%s of '%s' returned bytes the model does not expect", how,
 		v->name);
@@ -383,9 +444,8 @@ static bool bytes_ok(struct ex *ex, const struct ex_view *v, uint64_t off,
 }
 
 /* Checks bytes read from v against the model; reports and exits if not. */
-static void check_bytes(struct ex *ex, const struct ex_view *v,
-			const char *how, uint64_t off, const uint8_t *seen,
-			uint64_t len)
+static void check_bytes(struct ex *ex, const struct ex_view *v, const char *how,
+			uint64_t off, const uint8_t *seen, uint64_t len)
 {
 	if (!bytes_ok(ex, v, off, seen, len))
 		report_mismatch(ex, v, how, off, seen, len);
@@ -478,9 +538,8 @@ static void ctl_must(struct ex *ex, const GString *t)
 /* The text of a transaction for the log: lines joined by "; ". */
 static char *txn_text(const GString *t)
 {
-	char *s = g_strndup(t->str, t->len && t->str[t->len - 1] == '\n'
-					? t->len - 1
-					: t->len);
+	char *s = g_strndup(
+	    t->str, t->len && t->str[t->len - 1] == '\n' ? t->len - 1 : t->len);
 	for (char *p = s; *p; p++)
 		if (*p == '\n')
 			*p = ';';
@@ -505,7 +564,8 @@ static void __attribute__((noreturn)) bus_fail(const void *addr)
 {
 	struct ex *ex = bus.ex;
 	const struct ex_view *v = bus.v;
-	uint64_t x = bus.base_off + (uint64_t)((const uint8_t *)addr - bus.base);
+	uint64_t x =
+	    bus.base_off + (uint64_t)((const uint8_t *)addr - bus.base);
 	uint64_t got = 0;
 	bool ok = size_ok(ex, v, &got);
 	ex_fail(ex,
@@ -561,9 +621,8 @@ static void unguard(void)
 
 /* Copies len bytes at view offset off from a mapping of v (base is the
  * mapping, at view offset base_off) into dst. */
-static void mm_read(struct ex *ex, const struct ex_view *v,
-		    const uint8_t *base, uint64_t base_off, uint64_t off,
-		    uint8_t *dst, uint64_t len)
+static void mm_read(struct ex *ex, const struct ex_view *v, const uint8_t *base,
+		    uint64_t base_off, uint64_t off, uint8_t *dst, uint64_t len)
 {
 	guard(ex, v, base, base_off, "reading");
 	memcpy(dst, base + (off - base_off), len);
@@ -577,8 +636,8 @@ static uint8_t *mm_fresh(struct ex *ex, const struct ex_view *v, uint64_t off,
 {
 	*base_off = off / ex->sysps * ex->sysps;
 	*maplen = (size_t)(off + len - *base_off);
-	void *p = mmap(NULL, *maplen, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       v->fd, (off_t)*base_off);
+	void *p = mmap(NULL, *maplen, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
+		       (off_t)*base_off);
 	if (p == MAP_FAILED)
 		ex_fail(ex, "mmap of view '%s' [%#llx, +%#zx): %s", v->name,
 			U(*base_off), *maplen, strerror(errno));
@@ -610,24 +669,16 @@ static void mm_sync(struct ex *ex, const struct ex_view *v, uint8_t *base,
  * backing file's size changed from size_before. */
 static void self_invalidate(struct ex *ex, uint64_t size_before)
 {
-	if (!ex->cfg->inval_aliases) {
-		if (getenv("EXHACK_NOGROW") && ex->size != size_before) {
-			GString *h = g_string_new(NULL);
-			cmd_add(h, RFS_OP_INVALIDATE, ex->views[0].name, 0, 0,
-				0, 0, NULL, 0);
-			ctl_must(ex, h);
-			g_string_free(h, TRUE);
-		}
+	if (!ex->cfg->inval_aliases)
 		return;
-	}
 	GString *t = g_string_new(NULL);
 	for (unsigned i = 0; i < EX_NVIEWS; i++) {
 		const struct ex_view *v = &ex->views[i];
 		if (!v->live)
 			continue;
 		if (!v->virt && ex->size != size_before) {
-			cmd_add(t, RFS_OP_INVALIDATE, v->name, 0, 0, 0, 0,
-				NULL, 0);
+			cmd_add(t, RFS_OP_INVALIDATE, v->name, 0, 0, 0, 0, NULL,
+				0);
 			continue;
 		}
 		uint64_t end = pend(ex, v);
@@ -771,10 +822,10 @@ static uint64_t store_range(struct ex *ex, const struct ex_view *v,
 		if (!on)
 			continue;
 		uint64_t b = boff(ex, v, x), f = b / ex->ps;
-		bool other_page = ex->pclaim[f] == ex->claim_gen &&
-				  ex->pclaim_by[f] != (uint64_t)(v - ex->views) *
-							      ex->maxpages +
-							  x / ex->ps;
+		bool other_page =
+		    ex->pclaim[f] == ex->claim_gen &&
+		    ex->pclaim_by[f] !=
+			(uint64_t)(v - ex->views) * ex->maxpages + x / ex->ps;
 		if (claimed(ex, b) || other_page) {
 			if (skip_claimed)
 				continue;
@@ -903,6 +954,27 @@ static void check_view(struct ex *ex, struct ex_view *v, const char *why)
 	check_bytes(ex, v, why, a, ex->buf, e - a);
 }
 
+/* Reads [off, off+len) of v (clipped to this process's readable bytes)
+ * with read() and through its mapping, and checks both. */
+static void check_range(struct ex *ex, struct ex_view *v, uint64_t off,
+			uint64_t len, const char *why)
+{
+	check_size(ex, v);
+	uint64_t e = MIN(off + len, rend(ex, v));
+	if (e <= off)
+		return;
+	ssize_t n = pread(v->fd, ex->buf, e - off, (off_t)off);
+	if (n != (ssize_t)(e - off))
+		ex_fail(ex, "%s: pread of '%s' [%#llx, %#llx) returned %zd: %s",
+			why, v->name, U(off), U(e), n,
+			n < 0 ? strerror(errno) : "short");
+	check_bytes(ex, v, why, off, ex->buf, e - off);
+	mm_read(ex, v, v->mm, 0, off, ex->buf, e - off);
+	char *how = g_strconcat("mmap ", why, NULL);
+	check_bytes(ex, v, how, off, ex->buf, e - off);
+	g_free(how);
+}
+
 /* Compares the daemon's state dump with the model's views and maps (this
  * process's views, and its window of the mirrored view). */
 static void check_state(struct ex *ex)
@@ -967,8 +1039,8 @@ static void check_state(struct ex *ex)
 				"the state dump gives '%s' %llu pages, the "
 				"model %llu:\n%s",
 				v->name, U(pages[i]), U(v->pages), text);
-		uint64_t a = v->virt ? 0 : ex->lo, e = v->virt ? ex->maxpages
-							       : ex->hi;
+		uint64_t a = v->virt ? 0 : ex->lo,
+			 e = v->virt ? ex->maxpages : ex->hi;
 		for (uint64_t p = a; p < e; p++)
 			if (maps[i * ex->maxpages + p] != v->map[p])
 				ex_fail(ex,
@@ -1040,14 +1112,6 @@ static void pick_write(struct ex *ex, const struct ex_view *v, uint64_t *off,
 	} else {
 		*off = pick_off(ex, 0, size);
 		*len = pick_len(ex, ex->maxsize - *off);
-	}
-	if (getenv("EXHACK_NOSELF")) { /* TEMPORARY exploration hack */
-		uint64_t e = *off + *len;
-		for (uint64_t p = *off / ps + 1; p * ps < e; p++)
-			for (uint64_t q = *off / ps; q < p; q++)
-				if (v->map[q] == v->map[p] && p * ps < e)
-					e = p * ps;
-		*len = e - *off;
 	}
 	*want = (int64_t)(v->virt ? MIN(*len, size - *off) : *len);
 }
@@ -1161,8 +1225,7 @@ static bool op_mwrite(struct ex *ex)
 		if (n != (ssize_t)len)
 			ex_fail(ex, "pread of '%s' after stores: %zd", v->name,
 				n);
-		check_bytes(ex, v, "read after mmap stores", off, ex->buf,
-			    len);
+		check_bytes(ex, v, "read after mmap stores", off, ex->buf, len);
 	}
 	return true;
 }
@@ -1191,8 +1254,6 @@ static bool op_mixed(struct ex *ex)
 				blen = MIN(blen, rend(ex, b) > boff_
 						     ? rend(ex, b) - boff_
 						     : 0);
-				if (getenv("EXHACK_NOSELF") && boff_ + blen > (p + 1) * ex->ps)
-					blen = (p + 1) * ex->ps - boff_;
 				want = (int64_t)blen;
 				break;
 			}
@@ -1207,17 +1268,14 @@ static bool op_mixed(struct ex *ex)
 	fill_random(ex, wbuf, blen);
 	for (uint64_t i = 0; i < blen && i < (uint64_t)want; i++)
 		ex->claim[boff(ex, b, boff_ + i)] = ex->claim_gen;
-	uint64_t stored = store_range(ex, a, a->mm, 0, aoff, alen, true, &sb,
-				      false);
+	store_range(ex, a, a->mm, 0, aoff, alen, true, &sb, false);
 	do_write(ex, b, boff_, blen, want, wbuf);
 	mm_sync(ex, a, a->mm, 0, aoff, aoff + alen);
 	batch_end(ex, &sb);
 	batch_free(&sb);
 	g_free(wbuf);
-	(void)stored;
-	check_view(ex, a, "read after mixed stores and write");
-	if (b != a)
-		check_view(ex, b, "read after mixed stores and write");
+	check_range(ex, a, aoff, alen, "read after mixed stores and write");
+	check_range(ex, b, boff_, blen, "read after mixed stores and write");
 	return true;
 }
 
@@ -1334,8 +1392,8 @@ static bool op_remap(struct ex *ex)
 			ex_fail(ex,
 				"a transaction with a bad last line returned "
 				"%s, not %s:\n%s  daemon: %s",
-				err ? strerror(err) : "success",
-				strerror(bad), t->str, msg->str);
+				err ? strerror(err) : "success", strerror(bad),
+				t->str, msg->str);
 		g_string_free(msg, TRUE);
 	}
 	g_string_free(t, TRUE);
@@ -1352,8 +1410,8 @@ static void touch_pages(struct ex *ex, struct ex_view *v, uint64_t vp,
 		return;
 	ssize_t got = pread(v->fd, ex->buf, e - a, (off_t)a);
 	if (got != (ssize_t)(e - a))
-		ex_fail(ex, "pread of '%s' [%#llx, %#llx): %zd", v->name,
-			U(a), U(e), got);
+		ex_fail(ex, "pread of '%s' [%#llx, %#llx): %zd", v->name, U(a),
+			U(e), got);
 	check_bytes(ex, v, why, a, ex->buf, e - a);
 	mm_read(ex, v, v->mm, 0, a, ex->buf, e - a);
 	check_bytes(ex, v, why, a, ex->buf, e - a);
@@ -1478,10 +1536,10 @@ static bool op_remove(struct ex *ex)
 	if (after && pick_mapped(ex, v, &off, &len)) {
 		ssize_t n = pread(v->fd, ex->buf, len, (off_t)off);
 		if (n != (ssize_t)len)
-			ex_fail(ex, "pread of removed '%s' [%#llx, +%#llx): %zd",
+			ex_fail(ex,
+				"pread of removed '%s' [%#llx, +%#llx): %zd",
 				v->name, U(off), U(len), n);
-		check_bytes(ex, v, "read of a removed view", off, ex->buf,
-			    len);
+		check_bytes(ex, v, "read of a removed view", off, ex->buf, len);
 	}
 	struct stat st;
 	if (stat(v->path, &st) == 0 || errno != ENOENT)
@@ -1617,8 +1675,8 @@ static bool op_outside(struct ex *ex)
 	uint64_t ps = ex->ps, old = ex->size, fa, fb;
 	const char *what;
 	if (!ex->shared && one_in(ex, 5)) {
-		uint64_t size = between(ex, outside_min_size(ex),
-					ex->maxsize + 1);
+		uint64_t size =
+		    between(ex, outside_min_size(ex), ex->maxsize + 1);
 		oplog(ex, "ftruncate %s to %llu (from %llu)", ex->backing,
 		      U(size), U(old));
 		if (ftruncate(ex->srcfd, (off_t)size) < 0)
@@ -1677,7 +1735,7 @@ static bool op_outside(struct ex *ex)
 	double t0 = now(), limit = ex->cfg->watch_ms / 1000.0;
 	while (!views_show(ex, fa, fb, false)) {
 		if (now() - t0 > limit) {
-			fprintf(stderr,
+			fprintf(rep(),
 				"exerciser: the views still differ %u ms "
 				"after an outside %s (-o watch)\n",
 				ex->cfg->watch_ms, what);
@@ -1694,13 +1752,20 @@ static bool op_outside(struct ex *ex)
 typedef bool (*op_fn)(struct ex *ex);
 
 static const op_fn op_table[EX_NOPS] = {
-    [EX_READ] = op_read,	     [EX_WRITE] = op_write,
-    [EX_MREAD] = op_mread,	     [EX_MWRITE] = op_mwrite,
-    [EX_MIXED] = op_mixed,	     [EX_TRUNCATE] = op_truncate,
-    [EX_RESIZE] = op_resize,	     [EX_REMAP] = op_remap,
-    [EX_ALIAS] = op_alias,	     [EX_RESET] = op_reset,
-    [EX_CREATE] = op_create,	     [EX_REMOVE] = op_remove,
-    [EX_INVALIDATE] = op_invalidate, [EX_OUTSIDE] = op_outside,
+    [EX_READ] = op_read,
+    [EX_WRITE] = op_write,
+    [EX_MREAD] = op_mread,
+    [EX_MWRITE] = op_mwrite,
+    [EX_MIXED] = op_mixed,
+    [EX_TRUNCATE] = op_truncate,
+    [EX_RESIZE] = op_resize,
+    [EX_REMAP] = op_remap,
+    [EX_ALIAS] = op_alias,
+    [EX_RESET] = op_reset,
+    [EX_CREATE] = op_create,
+    [EX_REMOVE] = op_remove,
+    [EX_INVALIDATE] = op_invalidate,
+    [EX_OUTSIDE] = op_outside,
 };
 
 /* A random operation kind by weight. */
@@ -1751,8 +1816,8 @@ void ex_init(struct ex *ex, const struct ex_config *cfg, unsigned proc,
 		if (i == 0)
 			v->name = g_strdup(ex->backing);
 		else if (ex->shared)
-			v->name = g_strdup_printf("%sp%u-v%u", ex->prefix,
-						  proc, i);
+			v->name =
+			    g_strdup_printf("%sp%u-v%u", ex->prefix, proc, i);
 		else
 			v->name = g_strdup_printf("%sv%u", ex->prefix, i);
 		v->path = g_build_filename(ex->mnt, v->name, NULL);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,10 +30,9 @@
 
 /* Default weights of the operations (--ops all). */
 static const unsigned default_weights[EX_NOPS] = {
-    [EX_READ] = 20,    [EX_WRITE] = 15,	     [EX_MREAD] = 15,
-    [EX_MWRITE] = 10,  [EX_MIXED] = 5,	     [EX_TRUNCATE] = 3,
-    [EX_RESIZE] = 2,   [EX_REMAP] = 8,	     [EX_ALIAS] = 6,
-    [EX_RESET] = 4,    [EX_CREATE] = 2,	     [EX_REMOVE] = 2,
+    [EX_READ] = 20,	 [EX_WRITE] = 15,   [EX_MREAD] = 15, [EX_MWRITE] = 10,
+    [EX_MIXED] = 5,	 [EX_TRUNCATE] = 3, [EX_RESIZE] = 2, [EX_REMAP] = 8,
+    [EX_ALIAS] = 6,	 [EX_RESET] = 4,    [EX_CREATE] = 2, [EX_REMOVE] = 2,
     [EX_INVALIDATE] = 3, [EX_OUTSIDE] = 3,
 };
 
@@ -82,12 +82,20 @@ static void usage(FILE *out)
 		"3 x --seconds\n"
 		"                     + 120, none without --seconds)\n"
 		"  --invalidate-aliases\n"
-		"                     after every write and sync, invalidate "
-		"the view pages\n"
-		"                     that show the written backing pages "
-		"(the behaviour\n"
-		"                     documented before issue 4; no mixed "
-		"operation then)\n"
+		"                     after every write and sync, also "
+		"invalidate the view\n"
+		"                     pages that show the written backing "
+		"pages (and the\n"
+		"                     mirrored view if its size changed): "
+		"a failure that\n"
+		"                     goes away with it is in the daemon's "
+		"own invalidation\n"
+		"  --stall S          fail when no operation ends for S "
+		"seconds (a hang;\n"
+		"                     default 60; 0: never)\n"
+		"  --keep             after a failure, keep the directory of "
+		"the mount\n"
+		"                     (SOURCE, the daemon's log)\n"
 		"  --verbose          log every operation\n"
 		"Mounting needs $REMAPFS (the daemon) and fusermount3; mounts "
 		"go under\n$RFS_TEST_BASE (or $TMPDIR).\n");
@@ -159,8 +167,9 @@ static bool parse_ops(struct ex_config *cfg, const char *list)
 			ok = false;
 			break;
 		}
-		cfg->weights[k] =
-		    drop ? 0 : eq ? (unsigned)w : default_weights[k];
+		cfg->weights[k] = drop ? 0
+				  : eq ? (unsigned)w
+				       : default_weights[k];
 	}
 	g_strfreev(items);
 	return ok;
@@ -222,6 +231,52 @@ static void print_daemon_log(const char *log)
 	fprintf(stderr, "--- end of daemon log ---\n");
 	g_strfreev(lines);
 	g_free(text);
+}
+
+/* Whether path (in a directory outside the mount) is a mount point, from
+ * /proc/self/mountinfo: unlike stat, this also sees a mount whose
+ * connection is dead, and never hangs on one that is stuck. */
+static bool in_mountinfo(const char *path)
+{
+	char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
+	char *real = realpath(dir, NULL);
+	char *want = real ? g_build_filename(real, base, NULL) : NULL;
+	char *text = NULL;
+	bool found = false;
+	if (want &&
+	    g_file_get_contents("/proc/self/mountinfo", &text, NULL, NULL)) {
+		char **lines = g_strsplit(text, "\n", -1);
+		for (char **l = lines; *l && !found; l++) {
+			char point[4096];
+			found =
+			    sscanf(*l, "%*s %*s %*s %*s %4095s", point) == 1 &&
+			    strcmp(point, want) == 0;
+		}
+		g_strfreev(lines);
+	}
+	g_free(text);
+	g_free(want);
+	free(real);
+	g_free(dir);
+	g_free(base);
+	return found;
+}
+
+/* Unmounts our own mount: rfs_test_stop, then a lazy unmount if a dead
+ * connection is left mounted (rfs_test_stop does not see those). */
+static void stop_mount(struct rfs_test_mount *m)
+{
+	rfs_test_stop(m);
+	if (in_mountinfo(m->mnt)) {
+		const char *prog = g_getenv("FUSERMOUNT");
+		char *argv[] = {(char *)(prog && *prog ? prog : "fusermount3"),
+				"-uz", m->mnt, NULL};
+		g_spawn_sync(NULL, argv, NULL,
+			     G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+			     NULL, NULL, NULL, NULL, NULL, NULL);
+	}
+	if (in_mountinfo(m->mnt))
+		fprintf(stderr, "exerciser: %s is still mounted\n", m->mnt);
 }
 
 /* Removes a directory tree (the test base of our own mount). */
@@ -286,8 +341,8 @@ static void summary(const struct ex_config *cfg, struct ex_result *res,
 	for (int k = 0; k < EX_NOPS; k++)
 		if (counts[k] || cfg->weights[k])
 			printf("%s %llu, ", ex_op_names[k], U(counts[k]));
-	printf("(%llu picks had nothing to do); %.1f MiB checked\n",
-	       U(skipped), (double)bytes / (1 << 20));
+	printf("(%llu picks had nothing to do); %.1f MiB checked\n", U(skipped),
+	       (double)bytes / (1 << 20));
 	fflush(stdout);
 }
 
@@ -311,6 +366,8 @@ static void parse_args(int argc, char **argv, struct ex_config *cfg)
 		O_CHECK_EVERY,
 		O_TIMEOUT,
 		O_INVAL_ALIASES,
+		O_STALL,
+		O_KEEP,
 		O_HELP,
 	};
 	static const struct option opts[] = {
@@ -330,6 +387,8 @@ static void parse_args(int argc, char **argv, struct ex_config *cfg)
 	    {"check-every", required_argument, NULL, O_CHECK_EVERY},
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"invalidate-aliases", no_argument, NULL, O_INVAL_ALIASES},
+	    {"stall", required_argument, NULL, O_STALL},
+	    {"keep", no_argument, NULL, O_KEEP},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -392,6 +451,13 @@ static void parse_args(int argc, char **argv, struct ex_config *cfg)
 			ok = parse_size(arg, &v) && v <= UINT32_MAX;
 			cfg->timeout = (unsigned)v;
 			timeout_given = true;
+			break;
+		case O_STALL:
+			ok = parse_size(arg, &v) && v <= UINT32_MAX;
+			cfg->stall = (unsigned)v;
+			break;
+		case O_KEEP:
+			cfg->keep = true;
 			break;
 		case O_INVAL_ALIASES:
 			cfg->inval_aliases = true;
@@ -465,8 +531,6 @@ static void check_geometry(struct ex_config *cfg)
 	}
 	if (cfg->procs > 1)
 		cfg->weights[EX_TRUNCATE] = 0;
-	if (cfg->inval_aliases)
-		cfg->weights[EX_MIXED] = 0;
 	unsigned total = 0;
 	for (int k = 0; k < EX_NOPS; k++)
 		total += cfg->weights[k];
@@ -479,8 +543,8 @@ static void check_geometry(struct ex_config *cfg)
 /* Runs one exercising process; never returns. */
 static void __attribute__((noreturn))
 child(const struct ex_config *cfg, unsigned proc, struct ex_result *res,
-      const char *mnt, const char *src, const char *prefix,
-      const char *backing, const uint8_t *initial, uint64_t initial_size)
+      const char *mnt, const char *src, const char *prefix, const char *backing,
+      const uint8_t *initial, uint64_t initial_size)
 {
 	struct ex ex;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -501,28 +565,82 @@ child(const struct ex_config *cfg, unsigned proc, struct ex_result *res,
 	_exit(rc);
 }
 
-/* Waits for the processes; on a failure or a stop, kills the rest.
- * Returns true when all passed. */
-static bool wait_children(const struct ex_config *cfg, pid_t *pids)
+/* Seconds on a monotonic clock. */
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Aborts the FUSE connection of the mount at mnt (whose parent directory
+ * is not in it), so that processes stuck in it get errors and can die:
+ * through /sys/fs/fuse/connections, else umount -f.  Never touches the
+ * mount point itself (that could hang too). */
+static void abort_mount(const char *mnt)
+{
+	char *dir = g_path_get_dirname(mnt), *base = g_path_get_basename(mnt);
+	char *real = realpath(dir, NULL);
+	char *path = real ? g_build_filename(real, base, NULL) : NULL;
+	char *text = NULL;
+	bool done = false;
+	if (path &&
+	    g_file_get_contents("/proc/self/mountinfo", &text, NULL, NULL)) {
+		char **lines = g_strsplit(text, "\n", -1);
+		for (char **l = lines; *l && !done; l++) {
+			char dev[64], point[4096];
+			if (sscanf(*l, "%*s %*s %63s %*s %4095s", dev, point) !=
+				2 ||
+			    strcmp(point, path) != 0)
+				continue;
+			const char *minor = strchr(dev, ':');
+			char *abort_file =
+			    g_strdup_printf("/sys/fs/fuse/connections/%s/abort",
+					    minor ? minor + 1 : dev);
+			done = g_file_set_contents(abort_file, "1", 1, NULL);
+			if (done)
+				fprintf(stderr,
+					"exerciser: aborted the "
+					"connection (%s)\n",
+					abort_file);
+			g_free(abort_file);
+		}
+		g_strfreev(lines);
+	}
+	if (!done && path && umount2(path, MNT_FORCE) == 0)
+		done = true;
+	if (!done && path && errno == EBUSY)
+		done = true; /* MNT_FORCE aborted it, then found it busy */
+	if (done)
+		fprintf(stderr,
+			"exerciser: aborted the FUSE connection of %s\n", mnt);
+	else
+		fprintf(stderr,
+			"exerciser: cannot abort the FUSE connection of %s "
+			"(not root?); processes may stay stuck\n",
+			mnt);
+	g_free(text);
+	g_free(path);
+	free(real);
+	g_free(dir);
+	g_free(base);
+}
+
+/* Waits for the processes; on a failure, a signal, --timeout or a stall
+ * (no operation finished for --stall seconds), kills the rest, and if they
+ * stay stuck in the file system, aborts the mount's connection (our own
+ * mount only: m).  Returns true when all passed. */
+static bool wait_children(const struct ex_config *cfg, pid_t *pids,
+			  struct ex_result *res, struct rfs_test_mount *m)
 {
 	unsigned alive = cfg->procs;
-	bool ok = true, killed = false;
+	bool ok = true, killed = false, aborted = false;
+	double killed_at = 0, progress_at = mono();
+	uint64_t last_ops = UINT64_MAX;
 	while (alive) {
 		int st;
-		pid_t pid = waitpid(-1, &st, 0);
-		if (pid < 0) {
-			if (errno != EINTR)
-				break;
-			if (stop_signal && !killed) {
-				fprintf(stderr,
-					"exerciser: %s: stopping the "
-					"processes\n",
-					stop_signal == SIGALRM
-					    ? "timed out (a hang?)"
-					    : strsignal(stop_signal));
-				ok = false;
-			}
-		} else {
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+		if (pid > 0) {
 			alive--;
 			for (unsigned p = 0; p < cfg->procs; p++)
 				if (pids[p] == pid)
@@ -534,17 +652,60 @@ static bool wait_children(const struct ex_config *cfg, pid_t *pids)
 					WTERMSIG(st), strsignal(WTERMSIG(st)));
 			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 				ok = false;
+			continue;
 		}
-		if ((!ok || stop_signal) && !killed) {
+		if (pid < 0 && errno != EINTR)
+			break;
+		double t = mono();
+		uint64_t ops = 0;
+		for (unsigned p = 0; p < cfg->procs; p++)
+			ops += __atomic_load_n(&res[p].logn, __ATOMIC_ACQUIRE);
+		if (ops != last_ops) {
+			last_ops = ops;
+			progress_at = t;
+		}
+		const char *why = NULL;
+		if (stop_signal == SIGALRM)
+			why = "--timeout passed";
+		else if (stop_signal)
+			why = strsignal(stop_signal);
+		else if (cfg->stall && t - progress_at > cfg->stall)
+			why = "no operation finished for --stall seconds";
+		if (why && !killed) {
+			fprintf(stderr,
+				"\nexerciser: FAILED: %s: stopping (a hang in "
+				"the file system?)\n",
+				why);
+			for (unsigned p = 0; p < cfg->procs; p++)
+				if (pids[p] > 0)
+					ex_print_log(stderr, &res[p], p);
+			ok = false;
+		}
+		if ((!ok || why) && !killed) {
 			killed = true;
+			killed_at = t;
+			for (unsigned p = 0; p < cfg->procs; p++)
+				__atomic_store_n(&res[p].quiet, 1,
+						 __ATOMIC_RELEASE);
 			for (unsigned p = 0; p < cfg->procs; p++)
 				if (pids[p] > 0)
 					kill(pids[p], SIGKILL);
 		}
+		if (killed && !aborted && t - killed_at > 3) {
+			aborted = true;
+			fprintf(stderr, "exerciser: processes stuck in the "
+					"file system\n");
+			abort_mount(m ? m->mnt : cfg->mount);
+			if (m)
+				rfs_test_kill_all();
+		}
+		usleep(20000);
 	}
 	return ok;
 }
 
+/* Mounts (or takes --mount), writes the backing file, runs the processes,
+ * unmounts and prints the summary; exits 0 when every check passed. */
 int main(int argc, char **argv)
 {
 	struct ex_config cfg = {
@@ -553,6 +714,7 @@ int main(int argc, char **argv)
 	    .procs = 1,
 	    .watch_ms = 200,
 	    .check_every = 1000,
+	    .stall = 60,
 	};
 	memcpy(cfg.weights, default_weights, sizeof(cfg.weights));
 	cfg.daemon_args = g_ptr_array_new();
@@ -593,19 +755,20 @@ int main(int argc, char **argv)
 	if (m) {
 		GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
 		g_ptr_array_add(args, g_strdup("-o"));
-		g_ptr_array_add(args, g_strdup_printf("pagesize=%llu",
-						      U(cfg.pagesize)));
+		g_ptr_array_add(
+		    args, g_strdup_printf("pagesize=%llu", U(cfg.pagesize)));
 		if (cfg.watch) {
 			g_ptr_array_add(args, g_strdup("-o"));
 			g_ptr_array_add(args, g_strdup("watch"));
 		}
 		for (guint i = 0; i < cfg.daemon_args->len; i++)
-			g_ptr_array_add(args, g_strdup(cfg.daemon_args->pdata[i]));
+			g_ptr_array_add(args,
+					g_strdup(cfg.daemon_args->pdata[i]));
 		g_ptr_array_add(args, NULL);
 		if (!rfs_test_start(m, (const char *const *)args->pdata)) {
 			fprintf(stderr, "exerciser: could not mount remapfs "
 					"(is $REMAPFS set?)\n");
-			rfs_test_stop(m);
+			stop_mount(m);
 			remove_tree(m->base);
 			return 1;
 		}
@@ -646,7 +809,7 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	bool ok = wait_children(&cfg, pids) && !stop_signal;
+	bool ok = wait_children(&cfg, pids, res, m) && !stop_signal;
 	for (unsigned p = 0; p < cfg.procs; p++)
 		ok = ok && res[p].status == 0;
 	alarm(0);
@@ -656,10 +819,13 @@ int main(int argc, char **argv)
 
 	if (m) {
 		/* Not rfs_test_free: it prints the log outside GTest. */
-		rfs_test_stop(m);
+		stop_mount(m);
 		if (!ok)
 			print_daemon_log(m->log);
-		remove_tree(m->base);
+		if (!ok && cfg.keep)
+			fprintf(stderr, "exerciser: kept %s\n", m->base);
+		else if (!in_mountinfo(m->mnt))
+			remove_tree(m->base);
 	} else {
 		cleanup_given_mount(mnt, prefix, backing_src);
 	}

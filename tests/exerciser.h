@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* The kinds of operations, in the order of the --ops names. */
@@ -59,9 +60,11 @@ struct ex_config {
 	bool watch;	    /* the daemon runs with -o watch */
 	unsigned watch_ms;  /* how long to wait for -o watch */
 	bool verbose;
+	bool keep;	      /* keep our mount's directory after a failure */
 	bool inval_aliases;   /* invalidate aliases after writes ourselves */
 	unsigned check_every; /* full check every N operations (0: never) */
 	unsigned timeout;     /* parent: kill everything after N s (0: no) */
+	unsigned stall;	      /* ... or when no operation ends for N s */
 	GPtrArray *daemon_args;
 	char *cmdline_ops; /* --ops as given, for the reproducer line */
 };
@@ -86,7 +89,15 @@ struct ex_result {
 	uint64_t skipped;
 	uint64_t checked_bytes;
 	int status; /* 0 pass, 1 mismatch or error */
+	int quiet;  /* set by the parent: fail without a report */
+	/* The last operations, so that the parent can show them when the
+	 * process hangs in the file system. */
+	char log[EX_LOG_LEN][EX_LOG_LINE];
+	unsigned logn;
 };
+
+/* Prints the last operations of a process, oldest first. */
+void ex_print_log(FILE *out, const struct ex_result *res, unsigned proc);
 
 /* One exercising process. */
 struct ex {
@@ -113,8 +124,6 @@ struct ex {
 	uint64_t opno;
 	enum ex_op cur;
 	unsigned wtotal;
-	char log[EX_LOG_LEN][EX_LOG_LINE];
-	unsigned logn;
 
 	uint8_t *buf, *buf2; /* scratch, maxsize + pagesize bytes */
 	uint32_t *claim;     /* backing byte -> claim generation */
