@@ -202,6 +202,27 @@ static int fill_pipe_any(struct rfs_ctx *ctx, struct io_pipe *ip,
 	return fill_pipe(ctx, ip, fd, segs);
 }
 
+/* The pipe buffers the segments take (one per system page touched).
+ * libfuse splices a reply into a pipe sized for its bytes plus three
+ * pages, so more buffers than that would cut the reply short. */
+static size_t pipe_slots(const struct rfs_ctx *ctx, GArray *segs)
+{
+	const size_t sys = (size_t)getpagesize();
+	size_t slots = 0;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		if (s->zero) {
+			size_t chunk = MIN(s->len, ctx->zeros_len);
+			slots += (s->len / chunk) * ((chunk + sys - 1) / sys) +
+				 ((s->len % chunk + sys - 1) / sys);
+		} else {
+			slots += ((size_t)s->foff + s->len - 1) / sys -
+				 (size_t)s->foff / sys + 1;
+		}
+	}
+	return slots;
+}
+
 /* Replies with the segments copied into memory (small or odd replies). */
 static void reply_copy(struct rfs_ctx *ctx, fuse_req_t req, int fd,
 		       GArray *segs, size_t total)
@@ -256,6 +277,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		bv.buf[0].pos = first->foff;
 		fuse_reply_data(req, &bv, 0);
 	} else if (total >= 2 * (size_t)getpagesize() &&
+		   pipe_slots(ctx, segs) <= total / (size_t)getpagesize() + 2 &&
 		   (ip = io_pipe_get()) && total <= ip->cap &&
 		   fill_pipe_any(ctx, ip, n, fd, segs) == 0) {
 		/* Many pieces: gathered in this thread's pipe, then spliced
@@ -301,6 +323,48 @@ char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len)
 	ssize_t res = fuse_buf_copy(&dst, in, 0);
 	*len = res < 0 ? 0 : (size_t)res;
 	return mem;
+}
+
+/* One past the last backing byte the segments write. */
+static off_t segs_end(GArray *segs)
+{
+	off_t end = 0;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		end = MAX(end, s->foff + (off_t)s->len);
+	}
+	return end;
+}
+
+/* A write() whose pieces meet in one backing page (two of its view pages
+ * show the same backing page) would leave the kernel's copy of the first
+ * of them stale, and that page is locked by the write itself: such a
+ * write is cut short before the piece that meets an earlier one (the
+ * caller writes the rest with a second write(), whose pages are then
+ * aliases like any other).  Returns the bytes kept, trimming segs. */
+static size_t cut_self_alias(struct rfs_ctx *ctx, GArray *segs,
+			     size_t covered)
+{
+	GHashTable *seen = g_hash_table_new(NULL, NULL); /* backing pages */
+	size_t kept = 0;
+	guint i;
+	for (i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
+		uint64_t f1 = ((uint64_t)s->foff + s->len - 1) >> ctx->page_shift;
+		bool meets = false;
+		for (uint64_t f = f0; f <= f1 && !meets; f++)
+			meets = g_hash_table_contains(seen, GSIZE_TO_POINTER(f));
+		if (meets && kept > 0)
+			break;
+		for (uint64_t f = f0; f <= f1; f++)
+			g_hash_table_add(seen, GSIZE_TO_POINTER(f));
+		kept += s->len;
+	}
+	g_hash_table_unref(seen);
+	if (i < segs->len)
+		g_array_set_size(segs, i);
+	return MIN(kept, covered);
 }
 
 /* Translates a view range for a write under the state lock. */
@@ -449,7 +513,29 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			fuse_reply_write(req, 0);
 		return;
 	}
-	GArray *invals = alias_invals(ctx, n, off, covered, segs);
+	/* Every page of the request stays locked by the kernel until the
+	 * reply, also those a cut leaves unwritten. */
+	size_t locked = MAX(size, covered);
+	if (!writeback && segs->len > 1)
+		covered = cut_self_alias(ctx, segs, covered);
+	struct stat pre;
+	bool grows = remapped && fstat(fd, &pre) == 0 &&
+		     segs_end(segs) > pre.st_size;
+	GArray *invals = alias_invals(ctx, n, off, locked, segs);
+	if (grows) {
+		/* The view's size is its file's: its old last page, cached
+		 * with zeros past the old end, will show backing bytes. */
+		off_t last = (pre.st_size - 1) & ~(off_t)(ctx->pagesize - 1);
+		if (pre.st_size > 0 && (pre.st_size & (off_t)(ctx->pagesize - 1)) &&
+		    (last + (off_t)ctx->pagesize <= off ||
+		     last >= off + (off_t)locked)) {
+			if (!invals)
+				invals = rfs_invals_new();
+			rfs_invals_add(ctx, invals, n, last,
+				       (off_t)ctx->pagesize);
+			rfs_invals_add(ctx, invals, n, -1, 0);
+		}
+	}
 	if (invals && !writeback) {
 		/* write(): the aliases must show the bytes when it returns;
 		 * the notifier finishes it. */
@@ -462,7 +548,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			fuse_reply_err(req, EIO);
 			return;
 		}
-		rfs_notify_write(ctx, req, fd, mem, segs, invals);
+		rfs_notify_write(ctx, req, n, off, locked, fd, mem, segs,
+				 invals);
 		return;
 	}
 	ssize_t res;

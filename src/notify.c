@@ -15,6 +15,12 @@ struct nf_job {
 	enum nf_kind kind;
 	fuse_req_t req;
 	GArray *invals;
+	/* NF_WRITE: the view bytes the write covers, whose pages the kernel
+	 * keeps locked until the reply, and invalidations of them that other
+	 * jobs left for after it (under the notifier's pending_lock). */
+	struct rfs_node *node;
+	off_t off, len;
+	GArray *after;
 	int fd;
 	char *data;
 	GArray *segs;
@@ -26,6 +32,8 @@ struct rfs_notifier {
 	struct rfs_ctx *ctx;
 	GAsyncQueue *queue; /* struct nf_job *; has its own lock */
 	GThread *thread;
+	GMutex pending_lock; /* protects pending and every job's after */
+	GPtrArray *pending;  /* NF_WRITE jobs queued and not yet replied */
 };
 
 GArray *rfs_invals_new(void)
@@ -100,27 +108,95 @@ void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals)
 	}
 }
 
-/* Runs one job; returns false at NF_STOP. */
-static bool run_job(struct rfs_ctx *ctx, struct nf_job *j)
+/* Orders queued writes by their first byte. */
+static gint pending_cmp(gconstpointer x, gconstpointer y)
 {
+	const struct nf_job *a = *(struct nf_job *const *)x;
+	const struct nf_job *b = *(struct nf_job *const *)y;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* Sends invals from the notifier thread.  Pages that a queued write keeps
+ * locked until its reply (which this thread gives later) cannot be
+ * invalidated now without deadlock: those parts are left on that write's
+ * after list, sent right after its reply.  self: the job sending, whose
+ * own pages are not avoided. */
+static void send_avoiding(struct rfs_notifier *nf, GArray *invals,
+			  struct nf_job *self)
+{
+	struct rfs_ctx *ctx = nf->ctx;
+	GArray *now = rfs_invals_new();
+	GPtrArray *hits = g_ptr_array_new();
+	g_mutex_lock(&nf->pending_lock);
+	for (guint i = 0; i < invals->len; i++) {
+		struct rfs_inval iv = g_array_index(invals, struct rfs_inval, i);
+		off_t a = iv.off, b = iv.len ? iv.off + iv.len : G_MAXINT64;
+		g_ptr_array_set_size(hits, 0);
+		for (guint k = 0; iv.off >= 0 && k < nf->pending->len; k++) {
+			struct nf_job *w = nf->pending->pdata[k];
+			if (w != self && w->node == iv.node &&
+			    w->off + w->len > a && w->off < b)
+				g_ptr_array_add(hits, w);
+		}
+		if (iv.off < 0 || !hits->len) {
+			rfs_invals_add(ctx, now, iv.node, iv.off, iv.len);
+			continue;
+		}
+		/* Sweep [a, b) past the locked ranges, in order. */
+		g_ptr_array_sort(hits, pending_cmp);
+		for (guint k = 0; k < hits->len && a < b; k++) {
+			struct nf_job *w = hits->pdata[k];
+			off_t ia = MAX(a, w->off), ib = MIN(b, w->off + w->len);
+			if (ia >= ib)
+				continue;
+			if (a < ia)
+				rfs_invals_add(ctx, now, iv.node, a, ia - a);
+			if (!w->after)
+				w->after = rfs_invals_new();
+			rfs_invals_add(ctx, w->after, iv.node, ia, ib - ia);
+			a = MAX(a, ib);
+		}
+		if (a < b)
+			rfs_invals_add(ctx, now, iv.node, a,
+				       b == G_MAXINT64 ? 0 : b - a);
+	}
+	g_mutex_unlock(&nf->pending_lock);
+	g_ptr_array_unref(hits);
+	rfs_invals_send(ctx, now);
+	rfs_invals_free(ctx, now);
+}
+
+/* Runs one job; returns false at NF_STOP. */
+static bool run_job(struct rfs_notifier *nf, struct nf_job *j)
+{
+	struct rfs_ctx *ctx = nf->ctx;
 	switch (j->kind) {
 	case NF_INVALS:
-		rfs_invals_send(ctx, j->invals);
+		send_avoiding(nf, j->invals, NULL);
 		break;
 	case NF_WRITE: {
 		/* Dirty alias pages go first, so that their (whole-page)
 		 * writeback cannot land after these bytes. */
-		rfs_invals_send(ctx, j->invals);
+		send_avoiding(nf, j->invals, j);
 		ssize_t res = rfs_io_write_segs(j->fd, j->data, j->segs);
-		rfs_invals_send(ctx, j->invals);
+		send_avoiding(nf, j->invals, j);
 		if (res < 0)
 			fuse_reply_err(j->req, (int)-res);
 		else
 			fuse_reply_write(j->req, (size_t)res);
+		g_mutex_lock(&nf->pending_lock);
+		g_ptr_array_remove(nf->pending, j);
+		GArray *after = j->after;
+		j->after = NULL;
+		g_mutex_unlock(&nf->pending_lock);
+		if (after) { /* its pages are unlocked once the reply is read */
+			send_avoiding(nf, after, NULL);
+			rfs_invals_free(ctx, after);
+		}
 		break;
 	}
 	case NF_CALL:
-		rfs_invals_send(ctx, j->invals);
+		send_avoiding(nf, j->invals, NULL);
 		j->done(j->arg);
 		break;
 	case NF_BARRIER:
@@ -136,6 +212,9 @@ static bool run_job(struct rfs_ctx *ctx, struct nf_job *j)
 static void job_free(struct rfs_ctx *ctx, struct nf_job *j)
 {
 	rfs_invals_free(ctx, j->invals);
+	rfs_invals_free(ctx, j->after);
+	if (j->node)
+		rfs_node_unref(&ctx->nodes, j->node);
 	if (j->segs)
 		g_array_unref(j->segs);
 	g_free(j->data);
@@ -149,7 +228,7 @@ static gpointer notifier_thread(gpointer data)
 	bool more = true;
 	while (more) {
 		struct nf_job *j = g_async_queue_pop(nf->queue);
-		more = run_job(nf->ctx, j);
+		more = run_job(nf, j);
 		job_free(nf->ctx, j);
 	}
 	return NULL;
@@ -160,6 +239,8 @@ struct rfs_notifier *rfs_notifier_start(struct rfs_ctx *ctx)
 	struct rfs_notifier *nf = g_new0(struct rfs_notifier, 1);
 	nf->ctx = ctx;
 	nf->queue = g_async_queue_new();
+	g_mutex_init(&nf->pending_lock);
+	nf->pending = g_ptr_array_new();
 	nf->thread = g_thread_new("remapfs-notify", notifier_thread, nf);
 	return nf;
 }
@@ -179,6 +260,8 @@ void rfs_notifier_stop(struct rfs_notifier *nf)
 	g_async_queue_push(nf->queue, j);
 	g_thread_join(nf->thread);
 	g_async_queue_unref(nf->queue);
+	g_ptr_array_unref(nf->pending);
+	g_mutex_clear(&nf->pending_lock);
 	g_free(nf);
 }
 
@@ -190,11 +273,21 @@ void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals)
 	push(ctx, j);
 }
 
-void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req, int fd,
+void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
+		      struct rfs_node *node, off_t off, size_t len, int fd,
 		      char *data, GArray *segs, GArray *invals)
 {
 	struct nf_job *j = g_new0(struct nf_job, 1);
 	j->kind = NF_WRITE;
+	j->node = node;
+	rfs_node_ref(&ctx->nodes, node);
+	/* Whole pages: the kernel locks every page the write touches. */
+	j->off = off & ~(off_t)(ctx->pagesize - 1);
+	j->len = (off_t)(((uint64_t)(off + (off_t)len) + ctx->pagesize - 1) &
+			 ~(ctx->pagesize - 1)) - j->off;
+	g_mutex_lock(&ctx->notifier->pending_lock);
+	g_ptr_array_add(ctx->notifier->pending, j);
+	g_mutex_unlock(&ctx->notifier->pending_lock);
 	j->req = req;
 	j->fd = fd;
 	j->data = data;

@@ -37,11 +37,14 @@ void rfs_notifier_stop(struct rfs_notifier *nf);
 
 /* Queues invals (taken over) to be sent; nobody waits for them. */
 void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals);
-/* Queues a write that must wait for its aliases: invalidates invals (so
+/* Queues a write of len bytes at off of view node that must wait for its
+ * aliases (the kernel keeps those pages locked until the reply, so other
+ * invalidations of them wait until after it): invalidates invals (so
  * that dirty alias pages are written back first), writes data to fd at
  * the backing offsets of segs (GArray of struct rfs_seg), invalidates
  * invals again, then replies to req.  Takes over data, segs and invals. */
-void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req, int fd,
+void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
+		      struct rfs_node *node, off_t off, size_t len, int fd,
 		      char *data, GArray *segs, GArray *invals);
 /* Sends invals (taken over), then calls done(data) on the notifier
  * thread (which replies to whatever request waits). */

@@ -1133,6 +1133,14 @@ static uint64_t do_write(struct ex *ex, const struct ex_view *v, uint64_t off,
 	if (n < 0)
 		ex_fail(ex, "pwrite of '%s' [%#llx, +%#llx): %s", v->name,
 			U(off), U(len), strerror(errno));
+	/* A short write is legal; the rest follows, as programs do. */
+	while (n > 0 && n < want) {
+		ssize_t more = pwrite(v->fd, src + n, len - (uint64_t)n,
+				      (off_t)(off + (uint64_t)n));
+		if (more <= 0)
+			break;
+		n += more;
+	}
 	if (n != want)
 		ex_fail(ex,
 			"pwrite of '%s' [%#llx, +%#llx) wrote %zd bytes, the "
