@@ -107,8 +107,8 @@ static int fill_pipe(struct rfs_ctx *ctx, struct io_pipe *ip, int fd,
 			ssize_t n;
 			if (s->zero) {
 				struct iovec iov = {
-					.iov_base = (void *)ctx->zeros,
-					.iov_len = MIN(left, ctx->zeros_len)};
+				    .iov_base = (void *)ctx->zeros,
+				    .iov_len = MIN(left, ctx->zeros_len)};
 				n = vmsplice(ip->w, &iov, 1, 0);
 			} else {
 				n = splice(fd, &pos, ip->w, NULL, left,
@@ -142,13 +142,14 @@ static int fill_pipe_mapped(struct rfs_ctx *ctx, struct io_pipe *ip,
 	for (guint i = 0; i < segs->len; i++) {
 		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
 		for (size_t done = 0; done < s->len;) {
-			size_t len = s->zero ? MIN(s->len - done, ctx->zeros_len)
-					     : s->len;
+			size_t len = s->zero
+					 ? MIN(s->len - done, ctx->zeros_len)
+					 : s->len;
 			if (n == G_N_ELEMENTS(iov))
 				return E2BIG;
-			iov[n].iov_base =
-			    s->zero ? (void *)ctx->zeros
-				    : (void *)(fm->addr + s->foff);
+			iov[n].iov_base = s->zero
+					      ? (void *)ctx->zeros
+					      : (void *)(fm->addr + s->foff);
 			iov[n++].iov_len = len;
 			done += len;
 		}
@@ -177,8 +178,8 @@ static int fill_pipe_mapped(struct rfs_ctx *ctx, struct io_pipe *ip,
 }
 
 /* The mapping of n's backing file covering what segs read, or NULL. */
-static const struct rfs_fmap *segs_fmap(struct rfs_ctx *ctx,
-					struct rfs_node *n, GArray *segs)
+static const struct rfs_fmap *segs_fmap(struct rfs_ctx *ctx, struct rfs_node *n,
+					GArray *segs)
 {
 	size_t end = 0;
 	for (guint i = 0; i < segs->len; i++) {
@@ -263,8 +264,8 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	}
 	GArray *segs =
 	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
-	size_t total = translate_read_locked(ctx, n, off, size, st.st_size,
-					     segs);
+	size_t total =
+	    translate_read_locked(ctx, n, off, size, st.st_size, segs);
 	struct rfs_seg *first = &g_array_index(segs, struct rfs_seg, 0);
 	struct io_pipe *ip;
 	if (total == 0) {
@@ -297,7 +298,8 @@ ssize_t rfs_io_write_segs(int fd, const char *data, GArray *segs)
 {
 	size_t done = 0;
 	for (guint i = 0; i < segs->len; i++) {
-		const struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		const struct rfs_seg *s =
+		    &g_array_index(segs, struct rfs_seg, i);
 		size_t left = s->len;
 		while (left) {
 			ssize_t n = pwrite(fd, data + done, left,
@@ -342,8 +344,7 @@ static off_t segs_end(GArray *segs)
  * write is cut short before the piece that meets an earlier one (the
  * caller writes the rest with a second write(), whose pages are then
  * aliases like any other).  Returns the bytes kept, trimming segs. */
-static size_t cut_self_alias(struct rfs_ctx *ctx, GArray *segs,
-			     size_t covered)
+static size_t cut_self_alias(struct rfs_ctx *ctx, GArray *segs, size_t covered)
 {
 	GHashTable *seen = g_hash_table_new(NULL, NULL); /* backing pages */
 	size_t kept = 0;
@@ -351,10 +352,12 @@ static size_t cut_self_alias(struct rfs_ctx *ctx, GArray *segs,
 	for (i = 0; i < segs->len; i++) {
 		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
 		uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
-		uint64_t f1 = ((uint64_t)s->foff + s->len - 1) >> ctx->page_shift;
+		uint64_t f1 =
+		    ((uint64_t)s->foff + s->len - 1) >> ctx->page_shift;
 		bool meets = false;
 		for (uint64_t f = f0; f <= f1 && !meets; f++)
-			meets = g_hash_table_contains(seen, GSIZE_TO_POINTER(f));
+			meets =
+			    g_hash_table_contains(seen, GSIZE_TO_POINTER(f));
 		if (meets && kept > 0)
 			break;
 		for (uint64_t f = f0; f <= f1; f++)
@@ -417,8 +420,8 @@ static void add_pages(struct rfs_ctx *ctx, GArray **invals,
 /* Collects invalidations of every cached view page, in any view, that
  * shows a backing page the segments write, except the pages of n written
  * ([off, off+len)).  Returns NULL when there are none. */
-static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n,
-			    off_t off, size_t len, GArray *segs)
+static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n, off_t off,
+			    size_t len, GArray *segs)
 {
 	GArray *cands = g_array_new(FALSE, FALSE, sizeof(struct candidate));
 	GArray *vr = g_array_new(FALSE, FALSE, sizeof(rfs_run));
@@ -431,7 +434,8 @@ static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n,
 	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
 	candidates(ctx, b, cands);
 	for (guint c = 0; c < cands->len && !writer; c++) {
-		struct candidate *cd = &g_array_index(cands, struct candidate, c);
+		struct candidate *cd =
+		    &g_array_index(cands, struct candidate, c);
 		writer = rfs_view_rev_stale(cd->view);
 	}
 	if (writer) { /* a reverse index to rebuild first */
@@ -441,19 +445,22 @@ static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n,
 		candidates(ctx, b, cands);
 		for (guint c = 0; c < cands->len; c++) {
 			struct candidate *cd =
-				&g_array_index(cands, struct candidate, c);
+			    &g_array_index(cands, struct candidate, c);
 			if (rfs_view_rev_stale(cd->view))
 				rfs_view_rev_update(cd->view);
 		}
 	}
 	for (guint c = 0; c < cands->len; c++) {
-		struct candidate *cd = &g_array_index(cands, struct candidate, c);
+		struct candidate *cd =
+		    &g_array_index(cands, struct candidate, c);
 		g_array_set_size(vr, 0);
 		for (guint i = 0; i < segs->len; i++) {
-			struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+			struct rfs_seg *s =
+			    &g_array_index(segs, struct rfs_seg, i);
 			uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
 			uint64_t f1 = (((uint64_t)s->foff + s->len - 1) >>
-				       ctx->page_shift) + 1;
+				       ctx->page_shift) +
+				      1;
 			rfs_view_aliases(cd->view, cd->pages, f0, f1 - f0, vr);
 		}
 		for (guint i = 0; i < vr->len; i++) {
@@ -482,9 +489,9 @@ static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n,
 /* Builds the bufvec of backing-file pieces a write goes to. */
 static struct fuse_bufvec *segs_bufvec(GArray *segs, int fd)
 {
-	struct fuse_bufvec *dst = g_malloc0(
-		sizeof(*dst) + (segs->len ? segs->len : 1) *
-				       sizeof(struct fuse_buf));
+	struct fuse_bufvec *dst =
+	    g_malloc0(sizeof(*dst) +
+		      (segs->len ? segs->len : 1) * sizeof(struct fuse_buf));
 	dst->count = segs->len;
 	for (guint i = 0; i < segs->len; i++) {
 		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
@@ -501,10 +508,10 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 {
 	size_t size = fuse_buf_size(in);
 	bool remapped;
-	GArray *segs = g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg),
-					  8);
-	size_t covered = translate_write_locked(ctx, n, off, size, segs,
-						&remapped);
+	GArray *segs =
+	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
+	size_t covered =
+	    translate_write_locked(ctx, n, off, size, segs, &remapped);
 	if (covered == 0) {
 		g_array_unref(segs);
 		if (size)
@@ -518,23 +525,28 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	size_t locked = MAX(size, covered);
 	if (!writeback && segs->len > 1)
 		covered = cut_self_alias(ctx, segs, covered);
+	/* A write through a virtual view, or through a remapped page, may
+	 * grow the backing file where the kernel does not see it: the size
+	 * of the file's own view is the file's, and that view's old last
+	 * page, cached with zeros past the old end, now shows bytes. */
+	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
+	bool watch_size =
+	    (b != n || remapped) && rfs_node_known(&ctx->nodes, b);
 	struct stat pre;
-	bool grows = remapped && fstat(fd, &pre) == 0 &&
-		     segs_end(segs) > pre.st_size;
+	bool grows =
+	    watch_size && fstat(fd, &pre) == 0 && segs_end(segs) > pre.st_size;
 	GArray *invals = alias_invals(ctx, n, off, locked, segs);
 	if (grows) {
-		/* The view's size is its file's: its old last page, cached
-		 * with zeros past the old end, will show backing bytes. */
 		off_t last = (pre.st_size - 1) & ~(off_t)(ctx->pagesize - 1);
-		if (pre.st_size > 0 && (pre.st_size & (off_t)(ctx->pagesize - 1)) &&
-		    (last + (off_t)ctx->pagesize <= off ||
-		     last >= off + (off_t)locked)) {
-			if (!invals)
-				invals = rfs_invals_new();
-			rfs_invals_add(ctx, invals, n, last,
+		bool own = b == n && last < off + (off_t)locked &&
+			   last + (off_t)ctx->pagesize > off;
+		if (!invals)
+			invals = rfs_invals_new();
+		rfs_invals_add(ctx, invals, b, -1, 0);
+		if (pre.st_size > 0 &&
+		    (pre.st_size & (off_t)(ctx->pagesize - 1)) && !own)
+			rfs_invals_add(ctx, invals, b, last,
 				       (off_t)ctx->pagesize);
-			rfs_invals_add(ctx, invals, n, -1, 0);
-		}
 	}
 	if (invals && !writeback) {
 		/* write(): the aliases must show the bytes when it returns;
@@ -589,4 +601,3 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		rfs_notify_invals(ctx, invals);
 	fuse_reply_write(req, (size_t)res);
 }
-

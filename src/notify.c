@@ -75,7 +75,7 @@ static void send_one(struct rfs_ctx *ctx, struct rfs_node *node, off_t off,
 	if (!ctx->se || !rfs_node_known(&ctx->nodes, node))
 		return;
 	int res = fuse_lowlevel_notify_inval_inode(
-		ctx->se, rfs_ino_of(ctx, node), off, len);
+	    ctx->se, rfs_ino_of(ctx, node), off, len);
 	if (res < 0 && res != -ENOENT)
 		g_debug("invalidating inode %p [%lld, +%lld): %s", (void *)node,
 			(long long)off, (long long)len, g_strerror(-res));
@@ -86,21 +86,21 @@ void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals)
 	g_array_sort(invals, inval_cmp);
 	for (guint i = 0; i < invals->len;) {
 		struct rfs_inval *iv =
-			&g_array_index(invals, struct rfs_inval, i);
+		    &g_array_index(invals, struct rfs_inval, i);
 		off_t off = iv->off, len = iv->len;
 		guint j = i + 1;
 		/* Merge what overlaps or touches (len 0 runs to the end). */
 		while (off >= 0 && j < invals->len) {
 			struct rfs_inval *nx =
-				&g_array_index(invals, struct rfs_inval, j);
+			    &g_array_index(invals, struct rfs_inval, j);
 			if (nx->node != iv->node || nx->off < 0 ||
 			    (len > 0 && nx->off > off + len))
 				break;
 			if (len > 0)
-				len = nx->len == 0 ? 0
-						   : MAX(off + len,
-							 nx->off + nx->len) -
-							     off;
+				len = nx->len == 0
+					  ? 0
+					  : MAX(off + len, nx->off + nx->len) -
+						off;
 			j++;
 		}
 		send_one(ctx, iv->node, off, len);
@@ -129,7 +129,8 @@ static void send_avoiding(struct rfs_notifier *nf, GArray *invals,
 	GPtrArray *hits = g_ptr_array_new();
 	g_mutex_lock(&nf->pending_lock);
 	for (guint i = 0; i < invals->len; i++) {
-		struct rfs_inval iv = g_array_index(invals, struct rfs_inval, i);
+		struct rfs_inval iv =
+		    g_array_index(invals, struct rfs_inval, i);
 		off_t a = iv.off, b = iv.len ? iv.off + iv.len : G_MAXINT64;
 		g_ptr_array_set_size(hits, 0);
 		for (guint k = 0; iv.off >= 0 && k < nf->pending->len; k++) {
@@ -284,7 +285,8 @@ void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 	/* Whole pages: the kernel locks every page the write touches. */
 	j->off = off & ~(off_t)(ctx->pagesize - 1);
 	j->len = (off_t)(((uint64_t)(off + (off_t)len) + ctx->pagesize - 1) &
-			 ~(ctx->pagesize - 1)) - j->off;
+			 ~(ctx->pagesize - 1)) -
+		 j->off;
 	g_mutex_lock(&ctx->notifier->pending_lock);
 	g_ptr_array_add(ctx->notifier->pending, j);
 	g_mutex_unlock(&ctx->notifier->pending_lock);
