@@ -50,11 +50,6 @@ static struct io_pipe *io_pipe_get(void)
 	return ip;
 }
 
-void rfs_io_thread_done(void)
-{
-	g_private_replace(&thread_pipe, NULL);
-}
-
 /* Empties a pipe (after a failed or partial reply). */
 static void io_pipe_drain(struct io_pipe *ip)
 {

@@ -25,6 +25,3 @@ ssize_t rfs_io_write_segs(int fd, const char *data, GArray *segs);
 
 /* Copies a request's data into new memory; *len gets its size. */
 char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len);
-
-/* Frees the calling thread's splice pipe (also done at thread exit). */
-void rfs_io_thread_done(void);
