@@ -771,9 +771,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	struct rfs_node *b = n;
-	if (n->kind == RFS_NODE_VIRTUAL)
-		b = n->view->backing; /* never changes */
+	struct rfs_node *b = rfs_view_backing(n);
 	proc_path(path, b->fd);
 	int fd = open(path, backing_open_flags(fi->flags));
 	if (fd < 0) {
@@ -831,9 +829,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rfs_io_read(ctx, req, n, (int)fi->fh, size, off);
 }
 
-static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
-			 struct fuse_bufvec *in, off_t off,
-			 struct fuse_file_info *fi)
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+			 off_t off, struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = ctx_of(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
@@ -844,8 +841,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino,
 				  len);
 		g_free(mem);
 	} else {
-		rfs_io_write(ctx, req, n, (int)fi->fh, in, off,
-			     fi->writepage);
+		rfs_io_write(ctx, req, n, (int)fi->fh, in, off, fi->writepage);
 	}
 }
 

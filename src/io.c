@@ -182,9 +182,7 @@ static const struct rfs_fmap *segs_fmap(struct rfs_ctx *ctx, struct rfs_node *n,
 		if (!s->zero)
 			end = MAX(end, (size_t)s->foff + s->len);
 	}
-	/* A virtual view's backing never changes once it is made. */
-	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
-	return end ? rfs_fmap_get(&ctx->nodes, b, end) : NULL;
+	return end ? rfs_fmap_get(&ctx->nodes, rfs_view_backing(n), end) : NULL;
 }
 
 /* Fills the pipe with the segments, through the file's mapping when it can
@@ -426,7 +424,7 @@ static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n, off_t off,
 	bool writer = false;
 
 	g_rw_lock_reader_lock(&ctx->state_lock);
-	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
+	struct rfs_node *b = rfs_view_backing(n);
 	candidates(ctx, b, cands);
 	for (guint c = 0; c < cands->len && !writer; c++) {
 		struct candidate *cd =
@@ -524,7 +522,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	 * grow the backing file where the kernel does not see it: the size
 	 * of the file's own view is the file's, and that view's old last
 	 * page, cached with zeros past the old end, now shows bytes. */
-	struct rfs_node *b = n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
+	struct rfs_node *b = rfs_view_backing(n);
 	bool watch_size =
 	    (b != n || remapped) && rfs_node_known(&ctx->nodes, b);
 	struct stat pre;

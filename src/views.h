@@ -5,6 +5,7 @@
  * views show a backing file under another name with their own size.  All
  * fields of a view are protected by the context's state_lock. */
 #pragma once
+#include "nodes.h"
 #include "pagemap.h"
 #include <glib.h>
 #include <stdbool.h>
@@ -109,6 +110,13 @@ void rfs_view_update_pin(struct rfs_ctx *ctx, struct rfs_view *view);
 /* The view of a regular-file node, created (identity) when missing.
  * state_lock held for writing. */
 struct rfs_view *rfs_node_view(struct rfs_node *node);
+
+/* The node whose file holds the bytes of view node n: a virtual view's
+ * backing file (which never changes once the view is made), else n. */
+static inline struct rfs_node *rfs_view_backing(struct rfs_node *n)
+{
+	return n->kind == RFS_NODE_VIRTUAL ? n->view->backing : n;
+}
 
 /* Records that the view's map changed (the reverse index is stale). */
 static inline void rfs_view_map_changed(struct rfs_view *view)
