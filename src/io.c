@@ -331,38 +331,6 @@ static off_t segs_end(GArray *segs)
 	return end;
 }
 
-/* A write() whose pieces meet in one backing page (two of its view pages
- * show the same backing page) would leave the kernel's copy of the first
- * of them stale, and that page is locked by the write itself: such a
- * write is cut short before the piece that meets an earlier one (the
- * caller writes the rest with a second write(), whose pages are then
- * aliases like any other).  Returns the bytes kept, trimming segs. */
-static size_t cut_self_alias(struct rfs_ctx *ctx, GArray *segs, size_t covered)
-{
-	GHashTable *seen = g_hash_table_new(NULL, NULL); /* backing pages */
-	size_t kept = 0;
-	guint i;
-	for (i = 0; i < segs->len; i++) {
-		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-		uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
-		uint64_t f1 =
-		    ((uint64_t)s->foff + s->len - 1) >> ctx->page_shift;
-		bool meets = false;
-		for (uint64_t f = f0; f <= f1 && !meets; f++)
-			meets =
-			    g_hash_table_contains(seen, GSIZE_TO_POINTER(f));
-		if (meets && kept > 0)
-			break;
-		for (uint64_t f = f0; f <= f1; f++)
-			g_hash_table_add(seen, GSIZE_TO_POINTER(f));
-		kept += s->len;
-	}
-	g_hash_table_unref(seen);
-	if (i < segs->len)
-		g_array_set_size(segs, i);
-	return MIN(kept, covered);
-}
-
 /* Translates a view range for a write under the state lock. */
 static size_t translate_write_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 				     off_t off, size_t size, GArray *segs,
@@ -408,6 +376,53 @@ static void add_pages(struct rfs_ctx *ctx, GArray **invals,
 		*invals = rfs_invals_new();
 	rfs_invals_add(ctx, *invals, node, (off_t)(a << ctx->page_shift),
 		       (off_t)((e - a) << ctx->page_shift));
+}
+
+/* Collects invalidations of the pages of view node n, written from off
+ * through segs, that show a backing page the write also writes through
+ * another of its view pages: the bytes written last win, and the copies
+ * the kernel holds of the others are stale.  NULL when there are none. */
+static GArray *own_stale(struct rfs_ctx *ctx, struct rfs_node *n, off_t off,
+			 GArray *segs)
+{
+	if (segs->len < 2)
+		return NULL;
+	GHashTable *count = g_hash_table_new(NULL, NULL); /* fpage -> segs */
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
+		uint64_t f1 =
+		    ((uint64_t)s->foff + s->len - 1) >> ctx->page_shift;
+		for (uint64_t f = f0; f <= f1; f++) {
+			gpointer k = GSIZE_TO_POINTER(f);
+			g_hash_table_insert(
+			    count, k,
+			    GSIZE_TO_POINTER(
+				GPOINTER_TO_SIZE(
+				    g_hash_table_lookup(count, k)) +
+				1));
+		}
+	}
+	GArray *own = NULL;
+	off_t vcur = off;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
+		uint64_t f1 =
+		    ((uint64_t)s->foff + s->len - 1) >> ctx->page_shift;
+		for (uint64_t f = f0; f <= f1; f++) {
+			if (GPOINTER_TO_SIZE(g_hash_table_lookup(
+				count, GSIZE_TO_POINTER(f))) < 2)
+				continue;
+			off_t b = MAX((off_t)(f << ctx->page_shift), s->foff);
+			uint64_t vp =
+			    (uint64_t)(vcur + (b - s->foff)) >> ctx->page_shift;
+			add_pages(ctx, &own, n, vp, vp + 1);
+		}
+		vcur += (off_t)s->len;
+	}
+	g_hash_table_unref(count);
+	return own;
 }
 
 /* Collects invalidations of every cached view page, in any view, that
@@ -513,11 +528,9 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			fuse_reply_write(req, 0);
 		return;
 	}
-	/* Every page of the request stays locked by the kernel until the
-	 * reply, also those a cut leaves unwritten. */
-	size_t locked = MAX(size, covered);
-	if (!writeback && segs->len > 1)
-		covered = cut_self_alias(ctx, segs, covered);
+	/* When two of the write's view pages show one backing page, the
+	 * kernel's copy of the one written first is stale. */
+	GArray *own = own_stale(ctx, n, off, segs);
 	/* A write through a virtual view, or through a remapped page, may
 	 * grow the backing file where the kernel does not see it: the size
 	 * of the file's own view is the file's, and that view's old last
@@ -528,34 +541,43 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	struct stat pre;
 	bool grows =
 	    watch_size && fstat(fd, &pre) == 0 && segs_end(segs) > pre.st_size;
-	GArray *invals = alias_invals(ctx, n, off, locked, segs);
-	if (grows) {
+	GArray *invals = alias_invals(ctx, n, off, MAX(size, covered), segs);
+	if (grows && (pre.st_size & (off_t)(ctx->pagesize - 1))) {
+		/* The view's old last page holds zeros past the old end, also
+		 * when this write covers part of it.  In the writer's own
+		 * view it may be the page the kernel keeps locked. */
 		off_t last = (pre.st_size - 1) & ~(off_t)(ctx->pagesize - 1);
-		bool own = b == n && last < off + (off_t)locked &&
-			   last + (off_t)ctx->pagesize > off;
-		if (!invals)
-			invals = rfs_invals_new();
-		rfs_invals_add(ctx, invals, b, -1, 0);
-		if (pre.st_size > 0 &&
-		    (pre.st_size & (off_t)(ctx->pagesize - 1)) && !own)
-			rfs_invals_add(ctx, invals, b, last,
-				       (off_t)ctx->pagesize);
+		GArray **to = b == n && !writeback ? &own : &invals;
+		if (!*to)
+			*to = rfs_invals_new();
+		rfs_invals_add(ctx, *to, b, last, (off_t)ctx->pagesize);
 	}
-	if (invals && !writeback) {
+	if ((invals || own) && !writeback) {
 		/* write(): the aliases must show the bytes when it returns;
-		 * the notifier finishes it. */
+		 * a pool thread finishes it. */
 		size_t len;
 		char *mem = rfs_buf_to_mem(in, &len);
 		if (len < covered) {
 			g_free(mem);
 			g_array_unref(segs);
 			rfs_invals_free(ctx, invals);
+			rfs_invals_free(ctx, own);
 			fuse_reply_err(req, EIO);
 			return;
 		}
-		rfs_notify_write(ctx, req, n, off, locked, fd, mem, segs,
-				 invals);
+		rfs_notify_write(ctx, req, n, off, size, fd, mem, segs, invals,
+				 own, grows ? b : NULL);
 		return;
+	}
+	if (own) { /* a writeback: its own stale pages go with its aliases */
+		if (!invals)
+			invals = rfs_invals_new();
+		for (guint i = 0; i < own->len; i++) {
+			struct rfs_inval *iv =
+			    &g_array_index(own, struct rfs_inval, i);
+			rfs_invals_add(ctx, invals, iv->node, iv->off, iv->len);
+		}
+		rfs_invals_free(ctx, own);
 	}
 	ssize_t res;
 	if (segs->len <= 2) {
@@ -577,20 +599,12 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		fuse_reply_err(req, (int)-res);
 		return;
 	}
-	if (remapped) {
-		/* The view's size is its file's: a write through a remapped
-		 * page may have grown it past what the kernel computes. */
-		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_size > off + res) {
-			if (!invals)
-				invals = rfs_invals_new();
-			rfs_invals_add(ctx, invals, n, -1, 0);
-		}
-	}
 	/* A writeback's aliases are invalidated later, but queued before
 	 * the reply: an fsync or msync that follows queues its barrier
 	 * behind them, and so returns only after they are done. */
-	if (invals)
+	if (grows)
+		rfs_notify_grown(ctx, invals, b);
+	else if (invals)
 		rfs_notify_invals(ctx, invals);
 	fuse_reply_write(req, (size_t)res);
 }

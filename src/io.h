@@ -14,7 +14,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		 int fd, size_t size, off_t off);
 
 /* Writes in at off of view node n (backing open as fd) and replies, now
- * or, when aliases must be invalidated first, from the notifier.
+ * or, when aliases must be invalidated first, from a pool thread.
  * writeback: the request is the kernel writing back cached pages. */
 void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		  int fd, struct fuse_bufvec *in, off_t off, bool writeback);

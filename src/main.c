@@ -134,8 +134,8 @@ static int load_state(struct rfs_ctx *ctx)
 	gsize len = 0;
 	GError *error = NULL;
 	if (!g_file_get_contents(abs, &text, &len, &error)) {
-		bool missing = g_error_matches(error, G_FILE_ERROR,
-					       G_FILE_ERROR_NOENT);
+		bool missing =
+		    g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
 		if (!missing)
 			fail("state file '%s': %s", abs, error->message);
 		g_error_free(error);
@@ -159,6 +159,7 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->pagesize = pagesize;
 	ctx->page_shift = (unsigned)__builtin_ctzll(pagesize);
 	ctx->page_limit = (uint64_t)INT64_MAX >> ctx->page_shift;
+	ctx->sys_pagesize = (size_t)getpagesize();
 	ctx->owner = getuid();
 	ctx->owner_gid = getgid();
 	g_rw_lock_init(&ctx->state_lock);

@@ -9,18 +9,21 @@
 #include <errno.h>
 #include <unistd.h>
 
-enum nf_kind { NF_INVALS, NF_WRITE, NF_CALL, NF_BARRIER, NF_STOP };
+enum nf_kind { NF_INVALS, NF_GROWN, NF_WRITE, NF_CALL, NF_BARRIER, NF_STOP };
 
 struct nf_job {
 	enum nf_kind kind;
 	fuse_req_t req;
 	GArray *invals;
-	/* NF_WRITE: the view bytes the write covers, whose pages the kernel
-	 * keeps locked until the reply, and invalidations of them that other
-	 * jobs left for after it (under the notifier's pending_lock). */
+	/* NF_WRITE: the system page of node the kernel may keep locked until
+	 * the reply (lock < 0: none), invalidations of it that other writes
+	 * left for after the reply (under the notifier's pending_lock), and
+	 * the writer's own pages that the write leaves stale. */
 	struct rfs_node *node;
-	off_t off, len;
+	off_t lock;
 	GArray *after;
+	GArray *own;
+	struct rfs_node *grown; /* a view whose file the write may grow */
 	int fd;
 	char *data;
 	GArray *segs;
@@ -28,12 +31,26 @@ struct nf_job {
 	void *arg;
 };
 
+/* An invalidation sent by a pool thread while another waits for it a
+ * bounded time; freed by whichever of the two is last. */
+struct nf_timed {
+	GMutex lock; /* protects done and refs */
+	GCond cond;
+	bool done;
+	int refs;
+	GArray *invals;
+};
+
 struct rfs_notifier {
 	struct rfs_ctx *ctx;
 	GAsyncQueue *queue; /* struct nf_job *; has its own lock */
 	GThread *thread;
+	/* Runs NF_WRITE jobs and timed sends, each on a thread of its own
+	 * while it waits for the kernel (no limit: a write's invalidation may
+	 * wait for a later write's page). */
+	GThreadPool *writers;
 	GMutex pending_lock; /* protects pending and every job's after */
-	GPtrArray *pending;  /* NF_WRITE jobs queued and not yet replied */
+	GPtrArray *pending;  /* NF_WRITE jobs with a lock page, not replied */
 };
 
 GArray *rfs_invals_new(void)
@@ -108,101 +125,193 @@ void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals)
 	}
 }
 
-/* Orders queued writes by their first byte. */
-static gint pending_cmp(gconstpointer x, gconstpointer y)
-{
-	const struct nf_job *a = *(struct nf_job *const *)x;
-	const struct nf_job *b = *(struct nf_job *const *)y;
-	return a->off < b->off ? -1 : a->off > b->off;
-}
-
-/* Sends invals from the notifier thread.  Pages that a queued write keeps
- * locked until its reply (which this thread gives later) cannot be
- * invalidated now without deadlock: those parts are left on that write's
- * after list, sent right after its reply.  self: the job sending, whose
- * own pages are not avoided. */
+/* Sends invals from a write job (self).  A system page that another
+ * write in flight, registered before, may keep locked until its reply is
+ * not waited for (that could deadlock two writes that alias each other);
+ * a locked page is not up to date, so it needs no invalidation before
+ * then, and it is left on that write's after list, sent after its reply.
+ * Waits only for writes registered later, so no cycle of waits forms. */
 static void send_avoiding(struct rfs_notifier *nf, GArray *invals,
 			  struct nf_job *self)
 {
 	struct rfs_ctx *ctx = nf->ctx;
+	const off_t sys = (off_t)ctx->sys_pagesize;
 	GArray *now = rfs_invals_new();
-	GPtrArray *hits = g_ptr_array_new();
 	g_mutex_lock(&nf->pending_lock);
 	for (guint i = 0; i < invals->len; i++) {
 		struct rfs_inval iv =
 		    g_array_index(invals, struct rfs_inval, i);
 		off_t a = iv.off, b = iv.len ? iv.off + iv.len : G_MAXINT64;
-		g_ptr_array_set_size(hits, 0);
-		for (guint k = 0; iv.off >= 0 && k < nf->pending->len; k++) {
+		for (guint k = 0; iv.off >= 0 && k < nf->pending->len && a < b;
+		     k++) {
 			struct nf_job *w = nf->pending->pdata[k];
-			if (w != self && w->node == iv.node &&
-			    w->off + w->len > a && w->off < b)
-				g_ptr_array_add(hits, w);
-		}
-		if (iv.off < 0 || !hits->len) {
-			rfs_invals_add(ctx, now, iv.node, iv.off, iv.len);
-			continue;
-		}
-		/* Sweep [a, b) past the locked ranges, in order. */
-		g_ptr_array_sort(hits, pending_cmp);
-		for (guint k = 0; k < hits->len && a < b; k++) {
-			struct nf_job *w = hits->pdata[k];
-			off_t ia = MAX(a, w->off), ib = MIN(b, w->off + w->len);
-			if (ia >= ib)
+			if (w == self || w->node != iv.node ||
+			    w->lock + sys <= a || w->lock >= b)
 				continue;
-			if (a < ia)
-				rfs_invals_add(ctx, now, iv.node, a, ia - a);
+			if (a < w->lock)
+				rfs_invals_add(ctx, now, iv.node, a,
+					       w->lock - a);
 			if (!w->after)
 				w->after = rfs_invals_new();
-			rfs_invals_add(ctx, w->after, iv.node, ia, ib - ia);
-			a = MAX(a, ib);
+			rfs_invals_add(ctx, w->after, iv.node, w->lock, sys);
+			/* Pending locks are on distinct pages in any order:
+			 * what is left past this one is checked again. */
+			a = w->lock + sys;
+			k = (guint)-1;
 		}
-		if (a < b)
+		if (iv.off < 0 || a < b)
 			rfs_invals_add(ctx, now, iv.node, a,
-				       b == G_MAXINT64 ? 0 : b - a);
+				       iv.off < 0	 ? iv.len
+				       : b == G_MAXINT64 ? 0
+							 : b - a);
 	}
 	g_mutex_unlock(&nf->pending_lock);
-	g_ptr_array_unref(hits);
 	rfs_invals_send(ctx, now);
 	rfs_invals_free(ctx, now);
 }
 
-/* Runs one job; returns false at NF_STOP. */
+/* Drops a reference on a timed send. */
+static void timed_unref(struct rfs_ctx *ctx, struct nf_timed *t)
+{
+	g_mutex_lock(&t->lock);
+	bool last = --t->refs == 0;
+	g_mutex_unlock(&t->lock);
+	if (!last)
+		return;
+	rfs_invals_free(ctx, t->invals);
+	g_mutex_clear(&t->lock);
+	g_cond_clear(&t->cond);
+	g_free(t);
+}
+
+/* How long a write waits for the invalidation of its own last page, which
+ * the kernel keeps locked until the reply if it was not up to date (and
+ * then needs none); an up-to-date page is never locked that long. */
+#define RFS_OWN_LOCK_WAIT_US 20000
+
+/* Sends a copy of invals on another pool thread, waiting for it at most
+ * RFS_OWN_LOCK_WAIT_US; returns whether it was done by then. */
+static bool send_timed(struct rfs_notifier *nf, GArray *invals)
+{
+	struct nf_timed *t = g_new0(struct nf_timed, 1);
+	g_mutex_init(&t->lock);
+	g_cond_init(&t->cond);
+	t->refs = 2;
+	t->invals = rfs_invals_new();
+	for (guint i = 0; i < invals->len; i++) {
+		struct rfs_inval *iv =
+		    &g_array_index(invals, struct rfs_inval, i);
+		rfs_invals_add(nf->ctx, t->invals, iv->node, iv->off, iv->len);
+	}
+	struct nf_job *j = g_new0(struct nf_job, 1);
+	j->kind = NF_CALL;
+	j->arg = t;
+	g_thread_pool_push(nf->writers, j, NULL);
+	gint64 until = g_get_monotonic_time() + RFS_OWN_LOCK_WAIT_US;
+	g_mutex_lock(&t->lock);
+	while (!t->done && g_cond_wait_until(&t->cond, &t->lock, until))
+		;
+	bool done = t->done;
+	g_mutex_unlock(&t->lock);
+	timed_unref(nf->ctx, t);
+	return done;
+}
+
+/* Splits a write job's own stale pages into those the kernel does not
+ * hold locked (*rest) and the one it may (*mine, or NULL). */
+static void split_own(struct rfs_ctx *ctx, struct nf_job *j, GArray **rest,
+		      GArray **mine)
+{
+	const off_t sys = (off_t)ctx->sys_pagesize;
+	*rest = rfs_invals_new();
+	*mine = NULL;
+	for (guint i = 0; i < j->own->len; i++) {
+		struct rfs_inval iv =
+		    g_array_index(j->own, struct rfs_inval, i);
+		off_t b = iv.off + iv.len;
+		if (j->lock < 0 || j->lock + sys <= iv.off || j->lock >= b) {
+			rfs_invals_add(ctx, *rest, iv.node, iv.off, iv.len);
+			continue;
+		}
+		if (iv.off < j->lock)
+			rfs_invals_add(ctx, *rest, iv.node, iv.off,
+				       j->lock - iv.off);
+		if (j->lock + sys < b)
+			rfs_invals_add(ctx, *rest, iv.node, j->lock + sys,
+				       b - j->lock - sys);
+		if (!*mine)
+			*mine = rfs_invals_new();
+		rfs_invals_add(ctx, *mine, iv.node, j->lock, sys);
+	}
+}
+
+/* Runs a write job: invalidates the aliases and the writer's own stale
+ * pages (so that dirty ones are written back first, their whole pages
+ * landing before these bytes), writes, invalidates them again, tells the
+ * kernel a grown size, replies, then sends what other writes left for
+ * after the reply. */
+static void run_write(struct rfs_notifier *nf, struct nf_job *j)
+{
+	struct rfs_ctx *ctx = nf->ctx;
+	GArray *rest = NULL, *mine = NULL;
+	bool locked = false;
+	if (j->own)
+		split_own(ctx, j, &rest, &mine);
+	send_avoiding(nf, j->invals, j);
+	if (rest)
+		send_avoiding(nf, rest, j);
+	/* The page the kernel may hold: not waited for past a bound (if it
+	 * is held it is not up to date, so neither dirty nor stale). */
+	if (mine)
+		locked = !send_timed(nf, mine);
+	ssize_t res = rfs_io_write_segs(j->fd, j->data, j->segs);
+	send_avoiding(nf, j->invals, j);
+	if (rest)
+		send_avoiding(nf, rest, j);
+	if (mine && !locked)
+		send_timed(nf, mine);
+	rfs_invals_free(ctx, rest);
+	rfs_invals_free(ctx, mine);
+	/* The kernel asks for the new size (before the write returns: an
+	 * invalidation racing with a getattr makes the kernel drop the size
+	 * it brings). */
+	if (j->grown)
+		send_one(ctx, j->grown, -1, 0);
+	if (res < 0)
+		fuse_reply_err(j->req, (int)-res);
+	else
+		fuse_reply_write(j->req, (size_t)res);
+	g_mutex_lock(&nf->pending_lock);
+	g_ptr_array_remove(nf->pending, j);
+	GArray *after = j->after;
+	j->after = NULL;
+	g_mutex_unlock(&nf->pending_lock);
+	if (after) { /* its page is unlocked once the reply is read */
+		rfs_invals_send(ctx, after);
+		rfs_invals_free(ctx, after);
+	}
+}
+
+/* Runs one notifier job; returns false at NF_STOP. */
 static bool run_job(struct rfs_notifier *nf, struct nf_job *j)
 {
 	struct rfs_ctx *ctx = nf->ctx;
 	switch (j->kind) {
 	case NF_INVALS:
-		send_avoiding(nf, j->invals, NULL);
+		rfs_invals_send(ctx, j->invals);
 		break;
-	case NF_WRITE: {
-		/* Dirty alias pages go first, so that their (whole-page)
-		 * writeback cannot land after these bytes. */
-		send_avoiding(nf, j->invals, j);
-		ssize_t res = rfs_io_write_segs(j->fd, j->data, j->segs);
-		send_avoiding(nf, j->invals, j);
-		if (res < 0)
-			fuse_reply_err(j->req, (int)-res);
-		else
-			fuse_reply_write(j->req, (size_t)res);
-		g_mutex_lock(&nf->pending_lock);
-		g_ptr_array_remove(nf->pending, j);
-		GArray *after = j->after;
-		j->after = NULL;
-		g_mutex_unlock(&nf->pending_lock);
-		if (after) { /* its pages are unlocked once the reply is read */
-			send_avoiding(nf, after, NULL);
-			rfs_invals_free(ctx, after);
-		}
+	case NF_GROWN: /* pages first: see rfs_notify_grown */
+		rfs_invals_send(ctx, j->invals);
+		send_one(ctx, j->grown, -1, 0);
 		break;
-	}
 	case NF_CALL:
-		send_avoiding(nf, j->invals, NULL);
+		rfs_invals_send(ctx, j->invals);
 		j->done(j->arg);
 		break;
 	case NF_BARRIER:
 		fuse_reply_err(j->req, 0);
 		break;
+	case NF_WRITE: /* runs in the pool */
 	case NF_STOP:
 		return false;
 	}
@@ -214,8 +323,11 @@ static void job_free(struct rfs_ctx *ctx, struct nf_job *j)
 {
 	rfs_invals_free(ctx, j->invals);
 	rfs_invals_free(ctx, j->after);
+	rfs_invals_free(ctx, j->own);
 	if (j->node)
 		rfs_node_unref(&ctx->nodes, j->node);
+	if (j->grown)
+		rfs_node_unref(&ctx->nodes, j->grown);
 	if (j->segs)
 		g_array_unref(j->segs);
 	g_free(j->data);
@@ -235,6 +347,26 @@ static gpointer notifier_thread(gpointer data)
 	return NULL;
 }
 
+/* A pool thread: a write job, or a timed send (an NF_CALL whose arg is
+ * the struct nf_timed). */
+static void pool_run(gpointer data, gpointer user)
+{
+	struct rfs_notifier *nf = user;
+	struct nf_job *j = data;
+	if (j->kind == NF_WRITE) {
+		run_write(nf, j);
+	} else {
+		struct nf_timed *t = j->arg;
+		rfs_invals_send(nf->ctx, t->invals);
+		g_mutex_lock(&t->lock);
+		t->done = true;
+		g_cond_signal(&t->cond);
+		g_mutex_unlock(&t->lock);
+		timed_unref(nf->ctx, t);
+	}
+	job_free(nf->ctx, j);
+}
+
 struct rfs_notifier *rfs_notifier_start(struct rfs_ctx *ctx)
 {
 	struct rfs_notifier *nf = g_new0(struct rfs_notifier, 1);
@@ -242,6 +374,7 @@ struct rfs_notifier *rfs_notifier_start(struct rfs_ctx *ctx)
 	nf->queue = g_async_queue_new();
 	g_mutex_init(&nf->pending_lock);
 	nf->pending = g_ptr_array_new();
+	nf->writers = g_thread_pool_new(pool_run, nf, -1, FALSE, NULL);
 	nf->thread = g_thread_new("remapfs-notify", notifier_thread, nf);
 	return nf;
 }
@@ -260,6 +393,7 @@ void rfs_notifier_stop(struct rfs_notifier *nf)
 	j->kind = NF_STOP;
 	g_async_queue_push(nf->queue, j);
 	g_thread_join(nf->thread);
+	g_thread_pool_free(nf->writers, FALSE, TRUE);
 	g_async_queue_unref(nf->queue);
 	g_ptr_array_unref(nf->pending);
 	g_mutex_clear(&nf->pending_lock);
@@ -276,25 +410,47 @@ void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals)
 
 void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 		      struct rfs_node *node, off_t off, size_t len, int fd,
-		      char *data, GArray *segs, GArray *invals)
+		      char *data, GArray *segs, GArray *invals, GArray *own,
+		      struct rfs_node *grown)
 {
 	struct nf_job *j = g_new0(struct nf_job, 1);
+	const off_t sys = (off_t)ctx->sys_pagesize;
+	off_t end = off + (off_t)len;
 	j->kind = NF_WRITE;
 	j->node = node;
 	rfs_node_ref(&ctx->nodes, node);
-	/* Whole pages: the kernel locks every page the write touches. */
-	j->off = off & ~(off_t)(ctx->pagesize - 1);
-	j->len = (off_t)(((uint64_t)(off + (off_t)len) + ctx->pagesize - 1) &
-			 ~(ctx->pagesize - 1)) -
-		 j->off;
-	g_mutex_lock(&ctx->notifier->pending_lock);
-	g_ptr_array_add(ctx->notifier->pending, j);
-	g_mutex_unlock(&ctx->notifier->pending_lock);
+	/* The kernel keeps the request's last page locked until the reply
+	 * when the request covers it only in part and it was not up to date
+	 * (pages it fills whole, or that were up to date, it unlocks). */
+	off_t last = len ? (end - 1) & ~(sys - 1) : -1;
+	bool partial =
+	    len && ((end & (sys - 1)) || (off >= last && (off & (sys - 1))));
+	j->lock = partial ? last : -1;
 	j->req = req;
 	j->fd = fd;
 	j->data = data;
 	j->segs = segs;
-	j->invals = invals;
+	j->invals = invals ? invals : rfs_invals_new();
+	j->own = own;
+	j->grown = grown;
+	if (grown)
+		rfs_node_ref(&ctx->nodes, grown);
+	if (j->lock >= 0) {
+		g_mutex_lock(&ctx->notifier->pending_lock);
+		g_ptr_array_add(ctx->notifier->pending, j);
+		g_mutex_unlock(&ctx->notifier->pending_lock);
+	}
+	g_thread_pool_push(ctx->notifier->writers, j, NULL);
+}
+
+void rfs_notify_grown(struct rfs_ctx *ctx, GArray *invals,
+		      struct rfs_node *node)
+{
+	struct nf_job *j = g_new0(struct nf_job, 1);
+	j->kind = NF_GROWN;
+	j->invals = invals ? invals : rfs_invals_new();
+	j->grown = node;
+	rfs_node_ref(&ctx->nodes, node);
 	push(ctx, j);
 }
 

@@ -1,6 +1,7 @@
 /* notify.h - the notifier: a thread of its own that sends the kernel the
  * invalidations of aliases (view pages that show backing pages just
- * written) and finishes the writes and fsyncs that must wait for them.
+ * written) and answers the fsyncs that must wait for them, and a pool of
+ * threads that finish the write()s that must wait for their aliases.
  *
  * Request handlers never notify the kernel themselves: an invalidation
  * may make the kernel write dirty pages back through the daemon and wait
@@ -37,15 +38,28 @@ void rfs_notifier_stop(struct rfs_notifier *nf);
 
 /* Queues invals (taken over) to be sent; nobody waits for them. */
 void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals);
-/* Queues a write of len bytes at off of view node that must wait for its
- * aliases (the kernel keeps those pages locked until the reply, so other
- * invalidations of them wait until after it): invalidates invals (so
- * that dirty alias pages are written back first), writes data to fd at
- * the backing offsets of segs (GArray of struct rfs_seg), invalidates
- * invals again, then replies to req.  Takes over data, segs and invals. */
+/* Finishes a write() of len bytes at off of view node that must make its
+ * aliases coherent before it returns, on a pool thread of its own (never
+ * behind the notifier's queue, whose invalidations may wait for this
+ * write's locked page): invalidates invals (so that dirty alias pages
+ * are written back first), writes data to fd at the backing offsets of
+ * segs (GArray of struct rfs_seg), invalidates invals again and own (the
+ * writer's own pages that show a backing page the write wrote twice, or
+ * that held the old end of its file), drops the attributes of grown (if
+ * not NULL: a view whose file the write grew), then replies to req.  Takes over
+ * data, segs, invals and own (either may be NULL). */
 void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 		      struct rfs_node *node, off_t off, size_t len, int fd,
-		      char *data, GArray *segs, GArray *invals);
+		      char *data, GArray *segs, GArray *invals, GArray *own,
+		      struct rfs_node *grown);
+/* Queues invals (taken over; may be NULL), then an invalidation of the
+ * attributes of node, whose file grew where the kernel did not see it (a
+ * write through a remapped page or another view).  The page that held
+ * the old end must be among invals, dropped before the kernel learns the
+ * new size: it holds zeros past the old end, which a writeback with the
+ * new size would write. */
+void rfs_notify_grown(struct rfs_ctx *ctx, GArray *invals,
+		      struct rfs_node *node);
 /* Sends invals (taken over), then calls done(data) on the notifier
  * thread (which replies to whatever request waits). */
 void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,

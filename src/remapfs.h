@@ -11,8 +11,6 @@ struct fuse_session;
 struct rfs_control;
 struct rfs_notifier;
 struct rfs_watch;
-struct rfs_notifier;
-struct rfs_watch;
 
 #define RFS_CONTROL_NAME ".control"
 
@@ -27,6 +25,7 @@ struct rfs_ctx {
 	uint64_t pagesize;   /* view page size in bytes */
 	unsigned page_shift; /* log2(pagesize) */
 	uint64_t page_limit; /* pages below this have offsets that fit off_t */
+	size_t sys_pagesize; /* the kernel's page size */
 	uid_t owner;	     /* the user who mounted: owns .control */
 	gid_t owner_gid;
 	struct rfs_nodes nodes;	  /* node table; its own lock */
@@ -36,13 +35,13 @@ struct rfs_ctx {
 	 * parent/name, and file nodes' viewers.  Never held across blocking
 	 * I/O, a reply or a kernel notification. */
 	GRWLock state_lock;
-	GHashTable *views;	 /* views with state: virtual ones and
-				    mirrored ones with a non-identity map;
-				    under state_lock */
-	struct rfs_control *ctl; /* transaction thread and its queue */
-	struct rfs_notifier *notifier; /* alias invalidation thread */
-	struct rfs_watch *watch; /* -o watch: outside changes to SOURCE */
-	const char *zeros;	 /* read-only zero bytes, zeros_len long */
+	GHashTable *views;	       /* views with state: virtual ones and
+					  mirrored ones with a non-identity map;
+					  under state_lock */
+	struct rfs_control *ctl;       /* transaction thread and its queue */
+	struct rfs_notifier *notifier; /* invalidations, aliased writes */
+	struct rfs_watch *watch;       /* -o watch: outside changes to SOURCE */
+	const char *zeros; /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;
 };
 
