@@ -542,15 +542,21 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	bool grows =
 	    watch_size && fstat(fd, &pre) == 0 && segs_end(segs) > pre.st_size;
 	GArray *invals = alias_invals(ctx, n, off, MAX(size, covered), segs);
-	if (grows && (pre.st_size & (off_t)(ctx->pagesize - 1))) {
-		/* The view's old last page holds zeros past the old end, also
-		 * when this write covers part of it.  In the writer's own
-		 * view it may be the page the kernel keeps locked. */
-		off_t last = (pre.st_size - 1) & ~(off_t)(ctx->pagesize - 1);
+	if (grows) {
+		/* The kernel must learn the new size, but only once the view's
+		 * old last page is dropped: it holds zeros past the old end,
+		 * also when this write covers part of it (the attributes go
+		 * after the pages, see rfs_invals_send).  In the writer's own
+		 * view that page may be the one the kernel keeps locked. */
 		GArray **to = b == n && !writeback ? &own : &invals;
 		if (!*to)
 			*to = rfs_invals_new();
-		rfs_invals_add(ctx, *to, b, last, (off_t)ctx->pagesize);
+		if (pre.st_size & (off_t)(ctx->pagesize - 1))
+			rfs_invals_add(ctx, *to, b,
+				       (pre.st_size - 1) &
+					   ~(off_t)(ctx->pagesize - 1),
+				       (off_t)ctx->pagesize);
+		rfs_invals_add(ctx, *to, b, -1, 0);
 	}
 	if ((invals || own) && !writeback) {
 		/* write(): the aliases must show the bytes when it returns;
@@ -566,17 +572,13 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			return;
 		}
 		rfs_notify_write(ctx, req, n, off, size, fd, mem, segs, invals,
-				 own, grows ? b : NULL);
+				 own);
 		return;
 	}
 	if (own) { /* a writeback: its own stale pages go with its aliases */
 		if (!invals)
 			invals = rfs_invals_new();
-		for (guint i = 0; i < own->len; i++) {
-			struct rfs_inval *iv =
-			    &g_array_index(own, struct rfs_inval, i);
-			rfs_invals_add(ctx, invals, iv->node, iv->off, iv->len);
-		}
+		rfs_invals_append(ctx, invals, own);
 		rfs_invals_free(ctx, own);
 	}
 	ssize_t res;
@@ -602,9 +604,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	/* A writeback's aliases are invalidated later, but queued before
 	 * the reply: an fsync or msync that follows queues its barrier
 	 * behind them, and so returns only after they are done. */
-	if (grows)
-		rfs_notify_grown(ctx, invals, b);
-	else if (invals)
+	if (invals)
 		rfs_notify_invals(ctx, invals);
 	fuse_reply_write(req, (size_t)res);
 }

@@ -1,4 +1,5 @@
-/* notify.c - the notifier thread (see notify.h). */
+/* notify.c - the notifier thread and the pool that finishes aliased
+ * writes (see notify.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -9,7 +10,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-enum nf_kind { NF_INVALS, NF_GROWN, NF_WRITE, NF_CALL, NF_BARRIER, NF_STOP };
+enum nf_kind { NF_INVALS, NF_WRITE, NF_CALL, NF_BARRIER, NF_STOP };
 
 struct nf_job {
 	enum nf_kind kind;
@@ -23,7 +24,6 @@ struct nf_job {
 	off_t lock;
 	GArray *after;
 	GArray *own;
-	struct rfs_node *grown; /* a view whose file the write may grow */
 	int fd;
 	char *data;
 	GArray *segs;
@@ -66,6 +66,15 @@ void rfs_invals_add(struct rfs_ctx *ctx, GArray *invals, struct rfs_node *node,
 	g_array_append_val(invals, iv);
 }
 
+void rfs_invals_append(struct rfs_ctx *ctx, GArray *to, GArray *from)
+{
+	for (guint i = 0; i < from->len; i++) {
+		struct rfs_inval *iv =
+		    &g_array_index(from, struct rfs_inval, i);
+		rfs_invals_add(ctx, to, iv->node, iv->off, iv->len);
+	}
+}
+
 void rfs_invals_free(struct rfs_ctx *ctx, GArray *invals)
 {
 	if (!invals)
@@ -76,12 +85,17 @@ void rfs_invals_free(struct rfs_ctx *ctx, GArray *invals)
 	g_array_unref(invals);
 }
 
-/* Orders invalidations by node, then offset. */
+/* Orders invalidations by node, then offset, attributes last: the kernel
+ * learns a new size only after the pages are dropped (a page that held
+ * the old end has zeros past it, which a writeback with the new size
+ * would write). */
 static gint inval_cmp(gconstpointer a, gconstpointer b)
 {
 	const struct rfs_inval *x = a, *y = b;
 	if (x->node != y->node)
 		return x->node < y->node ? -1 : 1;
+	if ((x->off < 0) != (y->off < 0))
+		return x->off < 0 ? 1 : -1;
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
@@ -198,11 +212,7 @@ static bool send_timed(struct rfs_notifier *nf, GArray *invals)
 	g_cond_init(&t->cond);
 	t->refs = 2;
 	t->invals = rfs_invals_new();
-	for (guint i = 0; i < invals->len; i++) {
-		struct rfs_inval *iv =
-		    &g_array_index(invals, struct rfs_inval, i);
-		rfs_invals_add(nf->ctx, t->invals, iv->node, iv->off, iv->len);
-	}
+	rfs_invals_append(nf->ctx, t->invals, invals);
 	struct nf_job *j = g_new0(struct nf_job, 1);
 	j->kind = NF_CALL;
 	j->arg = t;
@@ -247,9 +257,8 @@ static void split_own(struct rfs_ctx *ctx, struct nf_job *j, GArray **rest,
 
 /* Runs a write job: invalidates the aliases and the writer's own stale
  * pages (so that dirty ones are written back first, their whole pages
- * landing before these bytes), writes, invalidates them again, tells the
- * kernel a grown size, replies, then sends what other writes left for
- * after the reply. */
+ * landing before these bytes), writes, invalidates them again, replies,
+ * then sends what other writes left for after the reply. */
 static void run_write(struct rfs_notifier *nf, struct nf_job *j)
 {
 	struct rfs_ctx *ctx = nf->ctx;
@@ -272,11 +281,6 @@ static void run_write(struct rfs_notifier *nf, struct nf_job *j)
 		send_timed(nf, mine);
 	rfs_invals_free(ctx, rest);
 	rfs_invals_free(ctx, mine);
-	/* The kernel asks for the new size (before the write returns: an
-	 * invalidation racing with a getattr makes the kernel drop the size
-	 * it brings). */
-	if (j->grown)
-		send_one(ctx, j->grown, -1, 0);
 	if (res < 0)
 		fuse_reply_err(j->req, (int)-res);
 	else
@@ -300,10 +304,6 @@ static bool run_job(struct rfs_notifier *nf, struct nf_job *j)
 	case NF_INVALS:
 		rfs_invals_send(ctx, j->invals);
 		break;
-	case NF_GROWN: /* pages first: see rfs_notify_grown */
-		rfs_invals_send(ctx, j->invals);
-		send_one(ctx, j->grown, -1, 0);
-		break;
 	case NF_CALL:
 		rfs_invals_send(ctx, j->invals);
 		j->done(j->arg);
@@ -326,8 +326,6 @@ static void job_free(struct rfs_ctx *ctx, struct nf_job *j)
 	rfs_invals_free(ctx, j->own);
 	if (j->node)
 		rfs_node_unref(&ctx->nodes, j->node);
-	if (j->grown)
-		rfs_node_unref(&ctx->nodes, j->grown);
 	if (j->segs)
 		g_array_unref(j->segs);
 	g_free(j->data);
@@ -410,8 +408,7 @@ void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals)
 
 void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 		      struct rfs_node *node, off_t off, size_t len, int fd,
-		      char *data, GArray *segs, GArray *invals, GArray *own,
-		      struct rfs_node *grown)
+		      char *data, GArray *segs, GArray *invals, GArray *own)
 {
 	struct nf_job *j = g_new0(struct nf_job, 1);
 	const off_t sys = (off_t)ctx->sys_pagesize;
@@ -432,26 +429,12 @@ void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 	j->segs = segs;
 	j->invals = invals ? invals : rfs_invals_new();
 	j->own = own;
-	j->grown = grown;
-	if (grown)
-		rfs_node_ref(&ctx->nodes, grown);
 	if (j->lock >= 0) {
 		g_mutex_lock(&ctx->notifier->pending_lock);
 		g_ptr_array_add(ctx->notifier->pending, j);
 		g_mutex_unlock(&ctx->notifier->pending_lock);
 	}
 	g_thread_pool_push(ctx->notifier->writers, j, NULL);
-}
-
-void rfs_notify_grown(struct rfs_ctx *ctx, GArray *invals,
-		      struct rfs_node *node)
-{
-	struct nf_job *j = g_new0(struct nf_job, 1);
-	j->kind = NF_GROWN;
-	j->invals = invals ? invals : rfs_invals_new();
-	j->grown = node;
-	rfs_node_ref(&ctx->nodes, node);
-	push(ctx, j);
 }
 
 void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,

@@ -26,10 +26,13 @@ GArray *rfs_invals_new(void);
 /* Appends an invalidation, taking a reference on node. */
 void rfs_invals_add(struct rfs_ctx *ctx, GArray *invals, struct rfs_node *node,
 		    off_t off, off_t len);
+/* Appends every invalidation of from to to, taking references. */
+void rfs_invals_append(struct rfs_ctx *ctx, GArray *to, GArray *from);
 /* Drops the references and frees the array. */
 void rfs_invals_free(struct rfs_ctx *ctx, GArray *invals);
-/* Sends the invalidations now (sorted, adjacent ranges merged), skipping
- * nodes the kernel does not know.  Never call with a lock held. */
+/* Sends the invalidations now (sorted, adjacent ranges merged, a node's
+ * attributes after its pages), skipping nodes the kernel does not know.
+ * Never call with a lock held. */
 void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals);
 
 /* Starts and stops the notifier thread (stop answers what is queued). */
@@ -45,21 +48,11 @@ void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals);
  * are written back first), writes data to fd at the backing offsets of
  * segs (GArray of struct rfs_seg), invalidates invals again and own (the
  * writer's own pages that show a backing page the write wrote twice, or
- * that held the old end of its file), drops the attributes of grown (if
- * not NULL: a view whose file the write grew), then replies to req.  Takes over
+ * that held the old end of its file), then replies to req.  Takes over
  * data, segs, invals and own (either may be NULL). */
 void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 		      struct rfs_node *node, off_t off, size_t len, int fd,
-		      char *data, GArray *segs, GArray *invals, GArray *own,
-		      struct rfs_node *grown);
-/* Queues invals (taken over; may be NULL), then an invalidation of the
- * attributes of node, whose file grew where the kernel did not see it (a
- * write through a remapped page or another view).  The page that held
- * the old end must be among invals, dropped before the kernel learns the
- * new size: it holds zeros past the old end, which a writeback with the
- * new size would write. */
-void rfs_notify_grown(struct rfs_ctx *ctx, GArray *invals,
-		      struct rfs_node *node);
+		      char *data, GArray *segs, GArray *invals, GArray *own);
 /* Sends invals (taken over), then calls done(data) on the notifier
  * thread (which replies to whatever request waits). */
 void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,
