@@ -494,6 +494,29 @@ static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n, off_t off,
 	return invals;
 }
 
+/* A writeback that ends inside a system page, short of the view's end:
+ * the kernel took an older, smaller size for the view's end, and zeroed
+ * its cached page past that point (which the view has bytes for).  Adds
+ * that page and the view's attributes to *invals: the page is read again
+ * and the kernel learns the size. */
+static void stale_end_page(struct rfs_ctx *ctx, struct rfs_node *n, int fd,
+			   off_t end, GArray **invals)
+{
+	struct stat st;
+	if (!(end & (off_t)(ctx->sys_pagesize - 1)) || fstat(fd, &st) < 0)
+		return;
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	off_t vsize = rfs_view_size(ctx, n->view, st.st_size);
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	if (end >= vsize)
+		return;
+	if (!*invals)
+		*invals = rfs_invals_new();
+	rfs_invals_add(ctx, *invals, n, end & ~(off_t)(ctx->pagesize - 1),
+		       (off_t)ctx->pagesize);
+	rfs_invals_add(ctx, *invals, n, -1, 0);
+}
+
 /* Builds the bufvec of backing-file pieces a write goes to. */
 static struct fuse_bufvec *segs_bufvec(GArray *segs, int fd)
 {
@@ -601,6 +624,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		fuse_reply_err(req, (int)-res);
 		return;
 	}
+	if (writeback)
+		stale_end_page(ctx, n, fd, off + res, &invals);
 	/* A writeback's aliases are invalidated later, but queued before
 	 * the reply: an fsync or msync that follows queues its barrier
 	 * behind them, and so returns only after they are done. */
