@@ -287,8 +287,12 @@ struct rfs_view *rfs_node_view(struct rfs_node *node)
 
 bool rfs_view_rev_stale(const struct rfs_view *view)
 {
-	return view && rfs_pagemap_nruns(view->map) &&
-	       (!view->rev || view->rev_gen != view->map_gen);
+	if (!view)
+		return false;
+	/* An index of runs since removed is stale too (it would add pages
+	 * that no longer show those backing pages). */
+	return view->rev ? view->rev_gen != view->map_gen
+			 : rfs_pagemap_nruns(view->map) > 0;
 }
 
 /* Appends a run to the reverse index (foreach callback). */
