@@ -281,15 +281,20 @@ static void run_write(struct rfs_notifier *nf, struct nf_job *j)
 		send_timed(nf, mine);
 	rfs_invals_free(ctx, rest);
 	rfs_invals_free(ctx, mine);
-	if (res < 0)
-		fuse_reply_err(j->req, (int)-res);
-	else
-		fuse_reply_write(j->req, (size_t)res);
+	/* Out of the registry before the reply: a write that comes after it
+	 * (the program saw this one return) must not leave its invalidations
+	 * on this job's after list, which is sent only after the reply.  One
+	 * that finds the page still locked waits for the reply below, which
+	 * waits for nothing. */
 	g_mutex_lock(&nf->pending_lock);
 	g_ptr_array_remove(nf->pending, j);
 	GArray *after = j->after;
 	j->after = NULL;
 	g_mutex_unlock(&nf->pending_lock);
+	if (res < 0)
+		fuse_reply_err(j->req, (int)-res);
+	else
+		fuse_reply_write(j->req, (size_t)res);
 	if (after) { /* its page is unlocked once the reply is read */
 		rfs_invals_send(ctx, after);
 		rfs_invals_free(ctx, after);
