@@ -19,10 +19,14 @@ struct rfs_watch {
 	struct rfs_ctx *ctx;
 	int fd;		/* fanotify or inotify descriptor */
 	bool fanotify;
+	bool fid; /* fanotify reports file handles (and so truncation) */
 	int stop_pipe[2]; /* written to stop the thread */
 	GThread *thread;
-	GMutex lock;	 /* protects wds */
+	GMutex lock;	 /* protects wds and handles */
 	GHashTable *wds; /* inotify: watch descriptor -> struct file_key * */
+	/* fanotify with file handles: handle (GBytes: type, then bytes) ->
+	 * struct file_key * */
+	GHashTable *handles;
 };
 
 /* Which file an inotify watch descriptor watches. */
@@ -50,6 +54,50 @@ static void invalidate_file(struct rfs_ctx *ctx, dev_t dev, ino_t ino)
 	rfs_notify_invals(ctx, invals);
 }
 
+/* The key of a file handle in the handles table. */
+static GBytes *handle_key(const struct file_handle *fh)
+{
+	GByteArray *a = g_byte_array_sized_new(4 + fh->handle_bytes);
+	g_byte_array_append(a, (const guint8 *)&fh->handle_type, 4);
+	g_byte_array_append(a, fh->f_handle, fh->handle_bytes);
+	return g_byte_array_free_to_bytes(a);
+}
+
+/* The file an event with a file handle is about, if it is watched. */
+static bool fid_event_file(struct rfs_watch *w,
+			   const struct fanotify_event_metadata *ev,
+			   struct file_key *key)
+{
+	const char *p = (const char *)ev + ev->metadata_len;
+	const char *end = (const char *)ev + ev->event_len;
+	while (p + sizeof(struct fanotify_event_info_header) <= end) {
+		const struct fanotify_event_info_header *h = (const void *)p;
+		if (h->len < sizeof(*h) || p + h->len > end)
+			break;
+		if (h->info_type == FAN_EVENT_INFO_TYPE_FID &&
+		    h->len >= sizeof(struct fanotify_event_info_fid) +
+				  sizeof(struct file_handle)) {
+			const struct fanotify_event_info_fid *fi =
+			    (const void *)p;
+			const struct file_handle *fh =
+			    (const void *)fi->handle;
+			if ((const char *)fh->f_handle + fh->handle_bytes >
+			    p + h->len)
+				break;
+			GBytes *k = handle_key(fh);
+			g_mutex_lock(&w->lock);
+			struct file_key *fk = g_hash_table_lookup(w->handles, k);
+			if (fk)
+				*key = *fk;
+			g_mutex_unlock(&w->lock);
+			g_bytes_unref(k);
+			return fk != NULL;
+		}
+		p += h->len;
+	}
+	return false;
+}
+
 /* Handles a buffer of fanotify events. */
 static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len)
 {
@@ -57,9 +105,15 @@ static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len)
 	pid_t self = getpid();
 	for (; FAN_EVENT_OK(ev, len); ev = FAN_EVENT_NEXT(ev, len)) {
 		struct stat st;
+		struct file_key key;
 		if (ev->mask & FAN_Q_OVERFLOW)
 			g_warning("watch: events were lost; run 'invalidate' "
 				  "on views of files changed outside");
+		if (w->fid) {
+			if (ev->pid != self && fid_event_file(w, ev, &key))
+				invalidate_file(w->ctx, key.dev, key.ino);
+			continue;
+		}
 		if (ev->fd < 0)
 			continue;
 		if (ev->pid != self && fstat(ev->fd, &st) == 0)
@@ -121,8 +175,16 @@ struct rfs_watch *rfs_watch_start(struct rfs_ctx *ctx, char **err)
 {
 	struct rfs_watch *w = g_new0(struct rfs_watch, 1);
 	w->ctx = ctx;
-	w->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
+	/* With file handles, fanotify also reports truncation (an event
+	 * without an open file, which a descriptor-reporting group drops). */
+	w->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+				  FAN_REPORT_FID,
 			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	w->fid = w->fd >= 0;
+	if (w->fd < 0)
+		w->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC |
+					  FAN_NONBLOCK,
+				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	w->fanotify = w->fd >= 0;
 	if (w->fd < 0) {
 		w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -144,6 +206,8 @@ struct rfs_watch *rfs_watch_start(struct rfs_ctx *ctx, char **err)
 	}
 	g_mutex_init(&w->lock);
 	w->wds = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	w->handles = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					   (GDestroyNotify)g_bytes_unref, g_free);
 	w->thread = g_thread_new("remapfs-watch", watch_thread, w);
 	return w;
 }
@@ -159,8 +223,33 @@ void rfs_watch_stop(struct rfs_watch *w)
 	close(w->stop_pipe[1]);
 	close(w->fd);
 	g_hash_table_unref(w->wds);
+	g_hash_table_unref(w->handles);
 	g_mutex_clear(&w->lock);
 	g_free(w);
+}
+
+/* Records the file handle of node's file (at path) for its events. */
+static void watch_handle_add(struct rfs_watch *w, struct rfs_node *node,
+			     const char *path)
+{
+	union {
+		struct file_handle fh;
+		char space[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} u;
+	int mount_id;
+	u.fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, &u.fh, &mount_id,
+			      AT_SYMLINK_FOLLOW) < 0) {
+		g_debug("watch: %s: no file handle: %s", path,
+			g_strerror(errno));
+		return;
+	}
+	struct file_key *k = g_new(struct file_key, 1);
+	k->dev = node->dev;
+	k->ino = node->ino;
+	g_mutex_lock(&w->lock);
+	g_hash_table_insert(w->handles, handle_key(&u.fh), k);
+	g_mutex_unlock(&w->lock);
 }
 
 void rfs_watch_add(struct rfs_ctx *ctx, struct rfs_node *node)
@@ -174,6 +263,8 @@ void rfs_watch_add(struct rfs_ctx *ctx, struct rfs_node *node)
 		if (fanotify_mark(w->fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD,
 				  path) < 0)
 			g_debug("watch: %s: %s", path, g_strerror(errno));
+		else if (w->fid)
+			watch_handle_add(w, node, path);
 		return;
 	}
 	int wd = inotify_add_watch(w->fd, path, IN_MODIFY);
