@@ -104,7 +104,7 @@ static int fill_pipe(struct rfs_ctx *ctx, struct io_pipe *ip, int fd,
 				struct iovec iov = {
 				    .iov_base = (void *)ctx->zeros,
 				    .iov_len = MIN(left, ctx->zeros_len)};
-				n = vmsplice(ip->w, &iov, 1, 0);
+				n = vmsplice(ip->w, &iov, 1, SPLICE_F_NONBLOCK);
 			} else {
 				n = splice(fd, &pos, ip->w, NULL, left,
 					   SPLICE_F_NONBLOCK);
@@ -128,7 +128,8 @@ static int fill_pipe(struct rfs_ctx *ctx, struct io_pipe *ip, int fd,
 
 /* Fills the pipe with the segments in one vmsplice: backing bytes from the
  * file's mapping (the page cache's own pages, not copied), zeros from the
- * context's zero pages.  Returns 0, or an errno (the pipe is drained). */
+ * context's zero pages.  Never blocks: a full pipe is EAGAIN.  Returns 0,
+ * or an errno (the pipe is drained). */
 static int fill_pipe_mapped(struct rfs_ctx *ctx, struct io_pipe *ip,
 			    const struct rfs_fmap *fm, GArray *segs)
 {
@@ -151,7 +152,8 @@ static int fill_pipe_mapped(struct rfs_ctx *ctx, struct io_pipe *ip,
 	}
 	struct iovec *v = iov;
 	while (n > 0) {
-		ssize_t got = vmsplice(ip->w, v, (unsigned long)n, 0);
+		ssize_t got = vmsplice(ip->w, v, (unsigned long)n,
+				     SPLICE_F_NONBLOCK);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) { /* e.g. EFAULT: the file shrank meanwhile */
@@ -261,6 +263,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	    translate_read_locked(ctx, n, off, size, st.st_size, segs);
 	struct rfs_seg *first = &g_array_index(segs, struct rfs_seg, 0);
 	struct io_pipe *ip;
+	size_t slots;
 	if (total == 0) {
 		fuse_reply_buf(req, NULL, 0);
 	} else if (segs->len == 1 && !first->zero) {
@@ -271,8 +274,10 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		bv.buf[0].pos = first->foff;
 		fuse_reply_data(req, &bv, 0);
 	} else if (total >= 2 * (size_t)getpagesize() &&
-		   pipe_slots(ctx, segs) <= total / (size_t)getpagesize() + 2 &&
+		   (slots = pipe_slots(ctx, segs)) <=
+		       total / (size_t)getpagesize() + 2 &&
 		   (ip = io_pipe_get()) && total <= ip->cap &&
+		   slots <= ip->cap / (size_t)getpagesize() &&
 		   fill_pipe_any(ctx, ip, n, fd, segs) == 0) {
 		/* Many pieces: gathered in this thread's pipe, then spliced
 		 * on to the kernel in one reply. */
