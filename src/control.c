@@ -615,12 +615,12 @@ static void send_invals(struct txn *t)
 	rfs_invals_send(ctx, t->invals);
 	for (guint i = 0; i < t->entries->len; i++) {
 		struct entry_inval *e =
-			&g_array_index(t->entries, struct entry_inval, i);
+		    &g_array_index(t->entries, struct entry_inval, i);
 		if (ctx->se && (e->dir == ctx->nodes.root ||
 				rfs_node_known(&ctx->nodes, e->dir)))
 			fuse_lowlevel_notify_inval_entry(
-				ctx->se, rfs_ino_of(ctx, e->dir), e->name,
-				strlen(e->name));
+			    ctx->se, rfs_ino_of(ctx, e->dir), e->name,
+			    strlen(e->name));
 	}
 }
 
@@ -808,9 +808,8 @@ static gpointer control_thread(gpointer data)
 		struct job *j = next_job(ctl->queue);
 		if (!j)
 			j = state && ctl->state_dirty
-				    ? g_async_queue_timeout_pop(ctl->queue,
-								500000)
-				    : g_async_queue_pop(ctl->queue);
+				? g_async_queue_timeout_pop(ctl->queue, 500000)
+				: g_async_queue_pop(ctl->queue);
 		if (!j) {
 			save_state(ctl->ctx);
 			ctl->state_dirty = false;

@@ -12,8 +12,8 @@
 /* The smallest mapping made: growing is rare for most files. */
 #define FMAP_MIN ((size_t)64 << 20)
 
-const struct rfs_fmap *rfs_fmap_get(struct rfs_nodes *nodes,
-				    struct rfs_node *n, size_t end)
+const struct rfs_fmap *rfs_fmap_get(struct rfs_nodes *nodes, struct rfs_node *n,
+				    size_t end)
 {
 	struct rfs_fmap *m = g_atomic_pointer_get(&n->fmap);
 	if (m && m->len >= end)
@@ -29,9 +29,9 @@ const struct rfs_fmap *rfs_fmap_get(struct rfs_nodes *nodes,
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", n->fd);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		void *addr = fd < 0 ? MAP_FAILED
-				    : mmap(NULL, len, PROT_READ, MAP_SHARED,
-					   fd, 0);
+		void *addr =
+		    fd < 0 ? MAP_FAILED
+			   : mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 		if (fd >= 0)
 			close(fd);
 		if (addr != MAP_FAILED) {

@@ -15,8 +15,8 @@ struct rfs_fmap {
 /* The mapping of node n's file covering [0, end), made or grown as
  * needed, or NULL when the file cannot be mapped.  Thread-safe.  Bytes
  * past the file's end must not be touched (vmsplice gets EFAULT). */
-const struct rfs_fmap *rfs_fmap_get(struct rfs_nodes *nodes,
-				    struct rfs_node *n, size_t end);
+const struct rfs_fmap *rfs_fmap_get(struct rfs_nodes *nodes, struct rfs_node *n,
+				    size_t end);
 
 /* Unmaps a chain of mappings (when its node dies). */
 void rfs_fmap_free(struct rfs_fmap *m);

@@ -152,8 +152,8 @@ static int fill_pipe_mapped(struct rfs_ctx *ctx, struct io_pipe *ip,
 	}
 	struct iovec *v = iov;
 	while (n > 0) {
-		ssize_t got = vmsplice(ip->w, v, (unsigned long)n,
-				     SPLICE_F_NONBLOCK);
+		ssize_t got =
+		    vmsplice(ip->w, v, (unsigned long)n, SPLICE_F_NONBLOCK);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) { /* e.g. EFAULT: the file shrank meanwhile */

@@ -136,10 +136,10 @@ static int opt_proc(void *data, const char *arg, int key,
 		uint64_t max = key == KEY_READAHEAD ? (1u << 20) : 100;
 		if (parse_size(val, &v) < 0 || v > max)
 			ps->err = g_strdup_printf(
-				"%s: '%s' is not a number from 0 to %" PRIu64,
-				key == KEY_READAHEAD ? "readahead_kb"
-						     : "dirty_ratio",
-				val, max);
+			    "%s: '%s' is not a number from 0 to %" PRIu64,
+			    key == KEY_READAHEAD ? "readahead_kb"
+						 : "dirty_ratio",
+			    val, max);
 		else if (key == KEY_READAHEAD)
 			ps->opts->readahead_kb = (unsigned)v;
 		else
@@ -225,7 +225,8 @@ void rfs_options_usage(const char *progname)
 	    "mount may\n"
 	    "                           use, without strict_limit (20; 0: the "
 	    "kernel's)\n"
-	    "    -o state=FILE          keep the state (maps, virtual views) in "
+	    "    -o state=FILE          keep the state (maps, virtual views) "
+	    "in "
 	    "FILE:\n"
 	    "                           loaded at mount, saved after changes\n"
 	    "    -o watch               notice programs that change SOURCE "

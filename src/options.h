@@ -8,16 +8,16 @@
 struct fuse_args;
 
 struct rfs_options {
-	char *source;	      /* SOURCE, as given (made absolute by main) */
-	char *mountpoint;     /* MOUNTPOINT, as given */
-	uint64_t pagesize;    /* -o pagesize=N; 0 = system page size */
-	double attr_timeout;  /* -o attr_timeout=SECONDS */
-	double entry_timeout; /* -o entry_timeout=SECONDS */
+	char *source;	       /* SOURCE, as given (made absolute by main) */
+	char *mountpoint;      /* MOUNTPOINT, as given */
+	uint64_t pagesize;     /* -o pagesize=N; 0 = system page size */
+	double attr_timeout;   /* -o attr_timeout=SECONDS */
+	double entry_timeout;  /* -o entry_timeout=SECONDS */
 	unsigned readahead_kb; /* -o readahead_kb=N; 0: the kernel's */
 	unsigned dirty_ratio;  /* -o dirty_ratio=N (percent); 0: the kernel's */
 	char *state_file;      /* -o state=FILE: kept across mounts */
-	bool watch;	     /* -o watch: notice outside changes to SOURCE */
-	bool read_only;	      /* -o ro: views refuse changes; .control works */
+	bool watch;	       /* -o watch: notice outside changes to SOURCE */
+	bool read_only;	       /* -o ro: views refuse changes; .control works */
 };
 
 /* Takes remapfs's own options and SOURCE out of args into opts; what

@@ -338,7 +338,8 @@ void rfs_view_aliases(const struct rfs_view *view, uint64_t pages,
 	/* Identity: page f shows f where no run covers it. */
 	for (uint64_t v = fpage; v < end && v < pages;) {
 		uint64_t f, span = UINT64_MAX - v;
-		bool covered = view && rfs_pagemap_find(view->map, v, &f, &span);
+		bool covered =
+		    view && rfs_pagemap_find(view->map, v, &f, &span);
 		uint64_t n = MIN(span, end - v);
 		if (!covered)
 			alias_push(out, v, n, pages);
@@ -348,9 +349,8 @@ void rfs_view_aliases(const struct rfs_view *view, uint64_t pages,
 		return;
 	/* Runs whose backing pages meet [fpage, end): they start after
 	 * fpage - rev_maxcount, and before end. */
-	uint64_t from = fpage >= view->rev_maxcount
-				? fpage - view->rev_maxcount + 1
-				: 0;
+	uint64_t from =
+	    fpage >= view->rev_maxcount ? fpage - view->rev_maxcount + 1 : 0;
 	guint lo = 0, hi = view->rev->len;
 	while (lo < hi) {
 		guint mid = lo + (hi - lo) / 2;
@@ -366,6 +366,7 @@ void rfs_view_aliases(const struct rfs_view *view, uint64_t pages,
 		uint64_t a = MAX(r->fpage, fpage);
 		uint64_t b = MIN(r->fpage + r->count, end);
 		if (a < b)
-			alias_push(out, r->vpage + (a - r->fpage), b - a, pages);
+			alias_push(out, r->vpage + (a - r->fpage), b - a,
+				   pages);
 	}
 }

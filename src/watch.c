@@ -17,9 +17,12 @@
 
 struct rfs_watch {
 	struct rfs_ctx *ctx;
-	int fd;		/* fanotify or inotify descriptor */
+	int fd; /* fanotify or inotify descriptor */
 	bool fanotify;
-	bool fid; /* fanotify reports file handles (and so truncation) */
+	bool fid; /* fd reports file handles (and so truncation) */
+	/* With fid: a descriptor-reporting fanotify group for the files whose
+	 * file system cannot report handles (no fsid, no export), or -1. */
+	int fd_plain;
 	int stop_pipe[2]; /* written to stop the thread */
 	GThread *thread;
 	GMutex lock;	 /* protects wds and handles */
@@ -79,14 +82,14 @@ static bool fid_event_file(struct rfs_watch *w,
 				  sizeof(struct file_handle)) {
 			const struct fanotify_event_info_fid *fi =
 			    (const void *)p;
-			const struct file_handle *fh =
-			    (const void *)fi->handle;
+			const struct file_handle *fh = (const void *)fi->handle;
 			if ((const char *)fh->f_handle + fh->handle_bytes >
 			    p + h->len)
 				break;
 			GBytes *k = handle_key(fh);
 			g_mutex_lock(&w->lock);
-			struct file_key *fk = g_hash_table_lookup(w->handles, k);
+			struct file_key *fk =
+			    g_hash_table_lookup(w->handles, k);
 			if (fk)
 				*key = *fk;
 			g_mutex_unlock(&w->lock);
@@ -98,8 +101,9 @@ static bool fid_event_file(struct rfs_watch *w,
 	return false;
 }
 
-/* Handles a buffer of fanotify events. */
-static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len)
+/* Handles a buffer of fanotify events (with file handles if fid). */
+static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len,
+			    bool fid)
 {
 	const struct fanotify_event_metadata *ev = (const void *)buf;
 	pid_t self = getpid();
@@ -109,7 +113,7 @@ static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len)
 		if (ev->mask & FAN_Q_OVERFLOW)
 			g_warning("watch: events were lost; run 'invalidate' "
 				  "on views of files changed outside");
-		if (w->fid) {
+		if (fid) {
 			if (ev->pid != self && fid_event_file(w, ev, &key))
 				invalidate_file(w->ctx, key.dev, key.ino);
 			continue;
@@ -131,7 +135,7 @@ static void inotify_events(struct rfs_watch *w, const char *buf, ssize_t len)
 		bool found = false;
 		g_mutex_lock(&w->lock);
 		struct file_key *k =
-			g_hash_table_lookup(w->wds, GINT_TO_POINTER(ev->wd));
+		    g_hash_table_lookup(w->wds, GINT_TO_POINTER(ev->wd));
 		if (k) {
 			key = *k;
 			found = true;
@@ -151,22 +155,27 @@ static gpointer watch_thread(gpointer data)
 	struct rfs_watch *w = data;
 	char buf[16384] __attribute__((aligned(8)));
 	for (;;) {
-		struct pollfd p[2] = {{.fd = w->fd, .events = POLLIN},
-				      {.fd = w->stop_pipe[0], .events = POLLIN}};
-		if (poll(p, 2, -1) < 0) {
+		struct pollfd p[3] = {{.fd = w->stop_pipe[0], .events = POLLIN},
+				      {.fd = w->fd, .events = POLLIN},
+				      {.fd = w->fd_plain, .events = POLLIN}};
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (p[1].revents)
+		if (p[0].revents)
 			break;
-		ssize_t len = read(w->fd, buf, sizeof(buf));
-		if (len <= 0)
-			continue;
-		if (w->fanotify)
-			fanotify_events(w, buf, len);
-		else
-			inotify_events(w, buf, len);
+		for (int i = 1; i < 3; i++) {
+			if (!p[i].revents)
+				continue;
+			ssize_t len = read(p[i].fd, buf, sizeof(buf));
+			if (len <= 0)
+				continue;
+			if (!w->fanotify)
+				inotify_events(w, buf, len);
+			else
+				fanotify_events(w, buf, len, i == 1 && w->fid);
+		}
 	}
 	return NULL;
 }
@@ -181,10 +190,13 @@ struct rfs_watch *rfs_watch_start(struct rfs_ctx *ctx, char **err)
 				  FAN_REPORT_FID,
 			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	w->fid = w->fd >= 0;
-	if (w->fd < 0)
-		w->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC |
-					  FAN_NONBLOCK,
-				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	w->fd_plain =
+	    fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
+			  O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (w->fd < 0) {
+		w->fd = w->fd_plain;
+		w->fd_plain = -1;
+	}
 	w->fanotify = w->fd >= 0;
 	if (w->fd < 0) {
 		w->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -206,8 +218,8 @@ struct rfs_watch *rfs_watch_start(struct rfs_ctx *ctx, char **err)
 	}
 	g_mutex_init(&w->lock);
 	w->wds = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-	w->handles = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
-					   (GDestroyNotify)g_bytes_unref, g_free);
+	w->handles = g_hash_table_new_full(
+	    g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
 	w->thread = g_thread_new("remapfs-watch", watch_thread, w);
 	return w;
 }
@@ -222,14 +234,17 @@ void rfs_watch_stop(struct rfs_watch *w)
 	close(w->stop_pipe[0]);
 	close(w->stop_pipe[1]);
 	close(w->fd);
+	if (w->fd_plain >= 0)
+		close(w->fd_plain);
 	g_hash_table_unref(w->wds);
 	g_hash_table_unref(w->handles);
 	g_mutex_clear(&w->lock);
 	g_free(w);
 }
 
-/* Records the file handle of node's file (at path) for its events. */
-static void watch_handle_add(struct rfs_watch *w, struct rfs_node *node,
+/* Records the file handle of node's file (at path) for its events;
+ * returns whether it has one. */
+static bool watch_handle_add(struct rfs_watch *w, struct rfs_node *node,
 			     const char *path)
 {
 	union {
@@ -242,7 +257,7 @@ static void watch_handle_add(struct rfs_watch *w, struct rfs_node *node,
 			      AT_SYMLINK_FOLLOW) < 0) {
 		g_debug("watch: %s: no file handle: %s", path,
 			g_strerror(errno));
-		return;
+		return false;
 	}
 	struct file_key *k = g_new(struct file_key, 1);
 	k->dev = node->dev;
@@ -250,6 +265,7 @@ static void watch_handle_add(struct rfs_watch *w, struct rfs_node *node,
 	g_mutex_lock(&w->lock);
 	g_hash_table_insert(w->handles, handle_key(&u.fh), k);
 	g_mutex_unlock(&w->lock);
+	return true;
 }
 
 void rfs_watch_add(struct rfs_ctx *ctx, struct rfs_node *node)
@@ -260,11 +276,16 @@ void rfs_watch_add(struct rfs_ctx *ctx, struct rfs_node *node)
 		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", node->fd);
 	if (w->fanotify) {
-		if (fanotify_mark(w->fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD,
-				  path) < 0)
+		/* A file whose file system reports no handles is watched by
+		 * the descriptor-reporting group (truncation not seen). */
+		if (w->fid && watch_handle_add(w, node, path) &&
+		    fanotify_mark(w->fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD,
+				  path) == 0)
+			return;
+		int fd = w->fid ? w->fd_plain : w->fd;
+		if (fd < 0 || fanotify_mark(fd, FAN_MARK_ADD, FAN_MODIFY,
+					    AT_FDCWD, path) < 0)
 			g_debug("watch: %s: %s", path, g_strerror(errno));
-		else if (w->fid)
-			watch_handle_add(w, node, path);
 		return;
 	}
 	int wd = inotify_add_watch(w->fd, path, IN_MODIFY);

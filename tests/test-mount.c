@@ -744,6 +744,31 @@ static void test_coherence_write_reaches_every_alias(Fixture *f,
 	g_free(sf);
 }
 
+/* Polls view page vpage of fd with pread until it is all zeros; returns
+ * the wait in ms, or -1 after limit_ms. */
+static int wait_for_zero_page(int fd, uint64_t vpage, int limit_ms)
+{
+	gint64 start = g_get_monotonic_time();
+	uint8_t *buf = g_malloc(PS);
+	int ms = -1;
+	for (;;) {
+		ssize_t n = pread(fd, buf, PS, (off_t)(vpage * PS));
+		bool zero = n == (ssize_t)PS;
+		for (size_t i = 0; zero && i < PS; i++)
+			zero = buf[i] == 0;
+		gint64 waited = g_get_monotonic_time() - start;
+		if (zero) {
+			ms = (int)(waited / 1000);
+			break;
+		}
+		if (waited > limit_ms * 1000)
+			break;
+		g_usleep(1000);
+	}
+	g_free(buf);
+	return ms;
+}
+
 /* Polls a mapped page until it shows tag; returns the wait in ms, or -1
  * after limit_ms. */
 static int wait_for_tag(const uint8_t *page, uint64_t tag, int limit_ms)
@@ -756,6 +781,41 @@ static int wait_for_tag(const uint8_t *page, uint64_t tag, int limit_ms)
 			return -1;
 		g_usleep(1000);
 	}
+}
+
+static void test_coherence_watch_sees_outside_truncation(Fixture *f,
+							 gconstpointer d)
+{
+	struct rfs_test_mount *m = f->m;
+	g_assert_cmpint(rfs_ctl(m, "create v f 8\nremap v 0 5\n"), ==, 0);
+	char *mf = rfs_mnt(m, "f"), *mv = rfs_mnt(m, "v"), *sf = rfs_src(m, "f");
+	int vfd = open(mv, O_RDONLY);
+	uint8_t *vmap = mmap(NULL, 8 * PS, PROT_READ, MAP_SHARED, vfd, 0);
+	g_assert_true(vmap != MAP_FAILED);
+	g_assert_true(rfs_page_is(vmap, PS, 1005, "v 0 before"));
+	/* Another program truncates SOURCE's file to 3 pages and keeps it
+	 * open: only the truncation itself can tell the daemon. */
+	int sfd = open(sf, O_WRONLY);
+	g_assert_cmpint(ftruncate(sfd, 3 * PS), ==, 0);
+	int ms = wait_for_zero_page(vfd, 0, 2000);
+	g_test_message("outside truncation seen after %d ms", ms);
+	if (ms < 0)
+		g_printerr("expected view page 0 (backing page 5, now past the "
+			   "end) to read as zeros within 2 s; it still shows "
+			   "the old bytes\n");
+	g_assert_cmpint(ms, >=, 0);
+	struct stat st;
+	g_assert_cmpint(stat(mf, &st), ==, 0);
+	if (st.st_size != (off_t)(3 * PS))
+		g_printerr("expected f to have %zu bytes, saw %lld\n", 3 * PS,
+			   (long long)st.st_size);
+	g_assert_cmpint(st.st_size, ==, (off_t)(3 * PS));
+	close(sfd);
+	munmap(vmap, 8 * PS);
+	close(vfd);
+	g_free(mf);
+	g_free(mv);
+	g_free(sf);
 }
 
 static void test_coherence_watch_sees_outside_writes(Fixture *f,
@@ -1048,6 +1108,8 @@ int main(int argc, char **argv)
 	    test_coherence_write_reaches_every_alias, opts_single);
 	ADD("/coherence/watch-sees-outside-writes",
 	    test_coherence_watch_sees_outside_writes, opts_watch);
+	ADD("/coherence/watch-sees-outside-truncation",
+	    test_coherence_watch_sees_outside_truncation, opts_watch);
 	ADD("/coherence/truncated-and-deleted-backing",
 	    test_coherence_truncated_and_deleted_backing, opts_default);
 	g_test_add_func("/cmdline/errors-are-one-clear-line",
