@@ -499,6 +499,22 @@ static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n, off_t off,
 	return invals;
 }
 
+/* Adds to *to the invalidation of node's page holding end, if end falls
+ * inside it, then of node's attributes: the kernel zeroed that page past
+ * an end it took for the view's, and learns the size once it is dropped
+ * (attributes go after pages, see rfs_invals_send). */
+static void add_end_invals(struct rfs_ctx *ctx, GArray **to,
+			   struct rfs_node *node, off_t end)
+{
+	if (!*to)
+		*to = rfs_invals_new();
+	if (end & (off_t)(ctx->pagesize - 1))
+		rfs_invals_add(ctx, *to, node,
+			       end & ~(off_t)(ctx->pagesize - 1),
+			       (off_t)ctx->pagesize);
+	rfs_invals_add(ctx, *to, node, -1, 0);
+}
+
 /* A writeback that ends inside a system page, short of the view's end:
  * the kernel took an older, smaller size for the view's end, and zeroed
  * its cached page past that point (which the view has bytes for).  Adds
@@ -513,13 +529,8 @@ static void stale_end_page(struct rfs_ctx *ctx, struct rfs_node *n, int fd,
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	off_t vsize = rfs_view_size(ctx, n->view, st.st_size);
 	g_rw_lock_reader_unlock(&ctx->state_lock);
-	if (end >= vsize)
-		return;
-	if (!*invals)
-		*invals = rfs_invals_new();
-	rfs_invals_add(ctx, *invals, n, end & ~(off_t)(ctx->pagesize - 1),
-		       (off_t)ctx->pagesize);
-	rfs_invals_add(ctx, *invals, n, -1, 0);
+	if (end < vsize)
+		add_end_invals(ctx, invals, n, end);
 }
 
 /* Builds the bufvec of backing-file pieces a write goes to. */
@@ -576,15 +587,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		 * also when this write covers part of it (the attributes go
 		 * after the pages, see rfs_invals_send).  In the writer's own
 		 * view that page may be the one the kernel keeps locked. */
-		GArray **to = b == n && !writeback ? &own : &invals;
-		if (!*to)
-			*to = rfs_invals_new();
-		if (pre.st_size & (off_t)(ctx->pagesize - 1))
-			rfs_invals_add(ctx, *to, b,
-				       (pre.st_size - 1) &
-					   ~(off_t)(ctx->pagesize - 1),
-				       (off_t)ctx->pagesize);
-		rfs_invals_add(ctx, *to, b, -1, 0);
+		add_end_invals(ctx, b == n && !writeback ? &own : &invals, b,
+			       pre.st_size);
 	}
 	if ((invals || own) && !writeback) {
 		/* write(): the aliases must show the bytes when it returns;
