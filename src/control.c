@@ -5,6 +5,7 @@
 #include "control.h"
 #include "notify.h"
 #include "protocol.h"
+#include "durable.h"
 #include "views.h"
 
 #include <errno.h>
@@ -26,7 +27,7 @@ struct rfs_control_handle {
 	size_t snap_pos;
 };
 
-enum job_kind { JOB_TXN, JOB_STOP };
+enum job_kind { JOB_TXN, JOB_SAVE, JOB_STOP };
 enum reply_kind { REPLY_NONE, REPLY_WRITE, REPLY_FLUSH, REPLY_WAIT };
 
 struct job {
@@ -731,17 +732,29 @@ static void handle_set_error(struct rfs_control_handle *h, const char *msg)
 }
 
 /* Writes the state to -o state=FILE, atomically (a new file renamed over
- * the old one). */
-static void save_state(struct rfs_ctx *ctx)
+ * the old one), mode 0600. */
+static int save_state(struct rfs_ctx *ctx)
 {
-	GError *error = NULL;
 	GString *dump = rfs_control_dump(ctx);
-	if (!g_file_set_contents(ctx->opts.state_file, dump->str,
-				 (gssize)dump->len, &error)) {
-		g_warning("state: %s", error->message);
-		g_error_free(error);
-	}
+	int err = rfs_write_file_durably(ctx->opts.state_file, dump->str,
+					 dump->len, 0600);
+	if (err)
+		g_warning("state: %s: %s", ctx->opts.state_file,
+			  g_strerror(err));
 	g_string_free(dump, TRUE);
+	return err;
+}
+
+/* Tells a waiting daemon thread that its job is done, with err. */
+static void wake_waiter(struct job *j, int err, const char *msg)
+{
+	g_mutex_lock(j->wait_lock);
+	*j->wait_err = err;
+	if (j->wait_msg && msg)
+		g_string_assign(j->wait_msg, msg);
+	*j->wait_done = true;
+	g_cond_signal(j->wait_cond);
+	g_mutex_unlock(j->wait_lock);
 }
 
 /* Runs a transaction job and replies to its request; returns its errno. */
@@ -766,13 +779,7 @@ static int do_txn_job(struct rfs_ctx *ctx, struct job *j)
 		fuse_reply_err(j->req, err);
 		break;
 	case REPLY_WAIT:
-		g_mutex_lock(j->wait_lock);
-		*j->wait_err = err;
-		if (j->wait_msg)
-			g_string_assign(j->wait_msg, msg->str);
-		*j->wait_done = true;
-		g_cond_signal(j->wait_cond);
-		g_mutex_unlock(j->wait_lock);
+		wake_waiter(j, err, msg->str);
 		break;
 	case REPLY_NONE:
 		break;
@@ -818,6 +825,14 @@ static gpointer control_thread(gpointer data)
 		enum job_kind kind = j->kind;
 		if (kind == JOB_TXN && do_txn_job(ctl->ctx, j) == 0)
 			ctl->state_dirty = true;
+		if (kind == JOB_SAVE) {
+			int err = 0;
+			if (state && ctl->state_dirty)
+				err = save_state(ctl->ctx);
+			if (!err)
+				ctl->state_dirty = false;
+			wake_waiter(j, err, NULL);
+		}
 		g_free(j->text);
 		g_free(j);
 		if (kind == JOB_STOP)
@@ -859,8 +874,10 @@ static void queue_txn(struct rfs_ctx *ctx, struct job *j, char *text,
 	g_async_queue_push(ctx->ctl->queue, j);
 }
 
-int rfs_control_apply_text(struct rfs_ctx *ctx, const char *text, size_t len,
-			   GString *err)
+/* Queues job kind (a transaction over text, taken over, or a save) and
+ * waits until the control thread ran it; returns its errno. */
+static int run_and_wait(struct rfs_ctx *ctx, enum job_kind kind, char *text,
+			size_t len, GString *err)
 {
 	GMutex lock;
 	GCond cond;
@@ -875,7 +892,12 @@ int rfs_control_apply_text(struct rfs_ctx *ctx, const char *text, size_t len,
 	j->wait_done = &done;
 	j->wait_err = &res;
 	j->wait_msg = err;
-	queue_txn(ctx, j, g_memdup2(text, len), len);
+	if (kind == JOB_TXN) {
+		queue_txn(ctx, j, text, len);
+	} else {
+		j->kind = kind;
+		g_async_queue_push(ctx->ctl->queue, j);
+	}
 	g_mutex_lock(&lock);
 	while (!done)
 		g_cond_wait(&cond, &lock);
@@ -883,6 +905,19 @@ int rfs_control_apply_text(struct rfs_ctx *ctx, const char *text, size_t len,
 	g_mutex_clear(&lock);
 	g_cond_clear(&cond);
 	return res;
+}
+
+int rfs_control_apply_text(struct rfs_ctx *ctx, const char *text, size_t len,
+			   GString *err)
+{
+	return run_and_wait(ctx, JOB_TXN, g_memdup2(text, len), len, err);
+}
+
+int rfs_control_save_now(struct rfs_ctx *ctx)
+{
+	if (!ctx->opts.state_file || !ctx->ctl)
+		return 0;
+	return run_and_wait(ctx, JOB_SAVE, NULL, 0, NULL);
 }
 
 struct rfs_control_handle *rfs_control_open(struct rfs_ctx *ctx, bool readable)

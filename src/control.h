@@ -40,5 +40,9 @@ void rfs_control_read(struct rfs_ctx *ctx, fuse_req_t req,
 int rfs_control_apply_text(struct rfs_ctx *ctx, const char *text, size_t len,
 			   GString *err);
 
+/* Saves the state to -o state=FILE now if it changed since the last save
+ * (waits for the control thread).  Returns 0 or a positive errno. */
+int rfs_control_save_now(struct rfs_ctx *ctx);
+
 /* The whole state as commands: create lines, then remap lines, sorted. */
 GString *rfs_control_dump(struct rfs_ctx *ctx);

@@ -1,67 +1,45 @@
-/* fs.c - FUSE low-level operations (see fs.h).  Every op replies exactly
- * once; helpers return 0 or a positive errno. */
+/* fs.c - the FUSE operation table (see fs.h): attributes, lookups and open
+ * files here, entries in names.c, directories in dirs.c.  Every op replies
+ * exactly once; helpers return 0 or a positive errno.  Every op that
+ * reaches SOURCE by name runs with the caller's identity (RFS_AS_CALLER). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 #include "fs.h"
-#include "io.h"
+#include "caller.h"
 #include "control.h"
+#include "fsops.h"
+#include "io.h"
 #include "notify.h"
-#include "remapfs.h"
 #include "views.h"
 #include "watch.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-/* The context of a request. */
-static struct rfs_ctx *ctx_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
-/* Writes the /proc path of an O_PATH descriptor into buf. */
-static void proc_path(char buf[64], int fd)
-{
-	snprintf(buf, 64, "/proc/self/fd/%d", fd);
-}
-
-/* Acts with the caller's file-system identity (when the daemon is root),
- * so that what it creates belongs to the caller. */
-static void creds_enter(fuse_req_t req)
-{
-	if (geteuid() != 0)
-		return;
-	const struct fuse_ctx *c = fuse_req_ctx(req);
-	setfsgid(c->gid);
-	setfsuid(c->uid);
-}
-
-/* Back to the daemon's own identity. */
-static void creds_leave(void)
-{
-	if (geteuid() != 0)
-		return;
-	setfsuid(0);
-	setfsgid(0);
-}
-
 /* Flags for the daemon's own open of a view's backing file: what the kernel
- * already handled or what would break offset translation is dropped. */
+ * already handled or what would break offset translation is dropped
+ * (O_TRUNC is applied by the open of a SOURCE file itself). */
 static int backing_open_flags(int flags)
 {
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_DIRECT |
 		   O_NOFOLLOW);
 	return flags | O_CLOEXEC;
+}
+
+/* Whether the SOURCE file behind node n lost its last name (it was
+ * removed or replaced outside the mount): opening it again would reach
+ * an inode nobody else can, so such opens fail with ESTALE (the kernel
+ * then looks the name up again and opens what it names now). */
+static bool node_unlinked(struct rfs_node *n)
+{
+	struct stat st;
+	return fstat(n->fd, &st) == 0 && st.st_nlink == 0;
 }
 
 /* The attributes of the control file. */
@@ -135,8 +113,7 @@ static struct rfs_node *virtual_lookup(struct rfs_ctx *ctx,
 	return n;
 }
 
-/* Whether name in dir is a virtual view (or the control file). */
-static bool name_taken(struct rfs_ctx *ctx, struct rfs_node *dir,
+bool rfs_fs_name_taken(struct rfs_ctx *ctx, struct rfs_node *dir,
 		       const char *name)
 {
 	bool taken;
@@ -171,10 +148,8 @@ static int source_lookup(struct rfs_ctx *ctx, struct rfs_node *dir,
 	return 0;
 }
 
-/* Looks name up in dir (control file, virtual views, then SOURCE) and
- * fills e; the node found carries one more kernel lookup. */
-static int do_lookup(struct rfs_ctx *ctx, struct rfs_node *dir,
-		     const char *name, struct fuse_entry_param *e)
+int rfs_fs_lookup(struct rfs_ctx *ctx, struct rfs_node *dir, const char *name,
+		  struct fuse_entry_param *e)
 {
 	struct rfs_node *n;
 	int err;
@@ -189,6 +164,29 @@ static int do_lookup(struct rfs_ctx *ctx, struct rfs_node *dir,
 	if (err)
 		rfs_node_forget(&ctx->nodes, n, 1);
 	return err;
+}
+
+int rfs_fs_check_new_name(struct rfs_ctx *ctx, struct rfs_node *dir,
+			  const char *name)
+{
+	if (ctx->opts.read_only)
+		return EROFS;
+	if (dir->kind != RFS_NODE_SOURCE)
+		return ENOTDIR;
+	return rfs_fs_name_taken(ctx, dir, name) ? EEXIST : 0;
+}
+
+bool rfs_fs_caller_owns_state(struct rfs_ctx *ctx, fuse_req_t req)
+{
+	uid_t uid = fuse_req_ctx(req)->uid;
+	return uid == 0 || uid == ctx->owner;
+}
+
+int rfs_fs_may_write_node(struct rfs_node *n)
+{
+	char path[64];
+	rfs_proc_path(path, n->fd);
+	return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0 ? errno : 0;
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -217,11 +215,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	(void)ctx;
 }
 
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void lookup_as_caller(fuse_req_t req, fuse_ino_t parent,
+			     const char *name)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct fuse_entry_param e;
-	int err = do_lookup(ctx, rfs_node_of(ctx, parent), name, &e);
+	int err = rfs_fs_lookup(ctx, rfs_node_of(ctx, parent), name, &e);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -230,7 +229,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	rfs_node_forget(&ctx->nodes, rfs_node_of(ctx, ino), nlookup);
 	fuse_reply_none(req);
 }
@@ -238,7 +237,7 @@ static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	for (size_t i = 0; i < count; i++)
 		rfs_node_forget(&ctx->nodes, rfs_node_of(ctx, forgets[i].ino),
 				forgets[i].nlookup);
@@ -248,7 +247,7 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct stat st;
 	int err = node_stat(ctx, rfs_node_of(ctx, ino), &st);
 	if (err)
@@ -300,8 +299,21 @@ static int virtual_truncate(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 	return 0;
 }
 
+/* Resizes virtual view n to size bytes for the request's caller (truncate
+ * or open(O_TRUNC) through the mount): the view's size is the mount's
+ * state, so only root or the user who mounted may, and only with write
+ * access to the backing file. */
+static int virtual_resize_as_caller(struct rfs_ctx *ctx, fuse_req_t req,
+				    struct rfs_node *n, off_t size)
+{
+	if (!rfs_fs_caller_owns_state(ctx, req))
+		return EPERM;
+	int err = rfs_fs_may_write_node(n->view->backing);
+	return err ? err : virtual_truncate(ctx, n, size);
+}
+
 /* Applies setattr's changes to a node. */
-static int do_setattr(struct rfs_ctx *ctx, struct rfs_node *n,
+static int do_setattr(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		      const struct stat *attr, int valid,
 		      struct fuse_file_info *fi, GArray **invals)
 {
@@ -316,7 +328,7 @@ static int do_setattr(struct rfs_ctx *ctx, struct rfs_node *n,
 		fi = NULL;
 	}
 	bool symlink = S_ISLNK(target->type);
-	proc_path(path, target->fd);
+	rfs_proc_path(path, target->fd);
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (symlink)
 			return EPERM;
@@ -335,7 +347,8 @@ static int do_setattr(struct rfs_ctx *ctx, struct rfs_node *n,
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		if (n->kind == RFS_NODE_VIRTUAL) {
-			int err = virtual_truncate(ctx, n, attr->st_size);
+			int err = virtual_resize_as_caller(ctx, req, n,
+							   attr->st_size);
 			if (err)
 				return err;
 		} else {
@@ -390,13 +403,13 @@ static void setattr_done(void *data)
 	g_free(r);
 }
 
-static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		       int valid, struct fuse_file_info *fi)
+static void setattr_as_caller(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			      int valid, struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	GArray *invals = NULL;
-	int err = do_setattr(ctx, n, attr, valid, fi, &invals);
+	int err = do_setattr(ctx, req, n, attr, valid, fi, &invals);
 	if (err) {
 		rfs_invals_free(ctx, invals);
 		fuse_reply_err(req, err);
@@ -415,7 +428,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	char buf[PATH_MAX + 1];
 	ssize_t len = n->fd >= 0 ? readlinkat(n->fd, "", buf, sizeof(buf) - 1)
@@ -428,312 +441,6 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-/* Replies to mknod/mkdir/symlink/link after the entry was made. */
-static void reply_new_entry(fuse_req_t req, struct rfs_node *dir,
-			    const char *name)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct fuse_entry_param e;
-	int err = do_lookup(ctx, dir, name, &e);
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_entry(req, &e);
-}
-
-/* Checks that a new entry may be made as name in dir. */
-static int check_new_name(struct rfs_ctx *ctx, struct rfs_node *dir,
-			  const char *name)
-{
-	if (ctx->opts.read_only)
-		return EROFS;
-	if (dir->kind != RFS_NODE_SOURCE)
-		return ENOTDIR;
-	return name_taken(ctx, dir, name) ? EEXIST : 0;
-}
-
-/* What make_entry makes. */
-enum new_kind { NEW_NODE, NEW_DIR, NEW_SYMLINK };
-
-/* Makes name in parent as the caller (mknod, mkdir or symlink), replies. */
-static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
-		       enum new_kind kind, mode_t mode, dev_t rdev,
-		       const char *link)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *dir = rfs_node_of(ctx, parent);
-	int err = check_new_name(ctx, dir, name);
-	if (!err) {
-		int res;
-		creds_enter(req);
-		if (kind == NEW_NODE)
-			res = mknodat(dir->fd, name, mode, rdev);
-		else if (kind == NEW_DIR)
-			res = mkdirat(dir->fd, name, mode);
-		else
-			res = symlinkat(link, dir->fd, name);
-		if (res < 0)
-			err = errno;
-		creds_leave();
-	}
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		reply_new_entry(req, dir, name);
-}
-
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
-{
-	make_entry(req, parent, name, NEW_NODE, mode, rdev, NULL);
-}
-
-static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode)
-{
-	make_entry(req, parent, name, NEW_DIR, mode, 0, NULL);
-}
-
-static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		       const char *name)
-{
-	make_entry(req, parent, name, NEW_SYMLINK, 0, 0, link);
-}
-
-static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-		    const char *newname)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *n = rfs_node_of(ctx, ino);
-	struct rfs_node *dir = rfs_node_of(ctx, newparent);
-	char path[64];
-	int err = check_new_name(ctx, dir, newname);
-	if (!err && n->kind != RFS_NODE_SOURCE)
-		err = EPERM;
-	if (!err) {
-		proc_path(path, n->fd);
-		if (linkat(AT_FDCWD, path, dir->fd, newname,
-			   AT_SYMLINK_FOLLOW) < 0)
-			err = errno;
-	}
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		reply_new_entry(req, dir, newname);
-}
-
-/* Takes a virtual view out of the namespace (unlink through the mount). */
-static void unlink_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
-			   struct rfs_view *v)
-{
-	v->removed = true;
-	g_hash_table_remove(dir->virtuals, v->name);
-	if (v->backing->viewers)
-		g_ptr_array_remove(v->backing->viewers, v);
-	g_hash_table_remove(ctx->views, v);
-}
-
-/* After an unlink: a mirrored view whose file has no name left is no
- * longer part of the state (open files keep their map until closed). */
-static void unpin_unlinked(struct rfs_ctx *ctx, struct rfs_node *n)
-{
-	struct stat st;
-	if (fstat(n->fd, &st) < 0 || st.st_nlink > 0)
-		return;
-	bool unref = false;
-	g_rw_lock_writer_lock(&ctx->state_lock);
-	if (n->view && n->view->pinned) {
-		n->view->pinned = false;
-		g_hash_table_remove(ctx->views, n->view);
-		unref = true;
-	}
-	g_rw_lock_writer_unlock(&ctx->state_lock);
-	if (unref)
-		rfs_node_unref(&ctx->nodes, n);
-}
-
-static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *dir = rfs_node_of(ctx, parent);
-	struct stat st;
-	if (ctx->opts.read_only) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	if (dir == ctx->nodes.root && strcmp(name, RFS_CONTROL_NAME) == 0) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
-	struct rfs_node *vnode = NULL;
-	g_rw_lock_writer_lock(&ctx->state_lock);
-	struct rfs_view *v =
-	    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
-	if (v) {
-		vnode = v->node;
-		unlink_virtual(ctx, dir, v);
-	}
-	g_rw_lock_writer_unlock(&ctx->state_lock);
-	if (vnode) {
-		rfs_node_unref(&ctx->nodes, vnode); /* the namespace's ref */
-		fuse_reply_err(req, 0);
-		return;
-	}
-	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    unlinkat(dir->fd, name, 0) < 0) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	struct rfs_node *n = rfs_nodes_find(&ctx->nodes, st.st_dev, st.st_ino);
-	if (n) {
-		unpin_unlinked(ctx, n);
-		rfs_node_unref(&ctx->nodes, n);
-	}
-	fuse_reply_err(req, 0);
-}
-
-static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *dir = rfs_node_of(ctx, parent);
-	struct stat st;
-	int err = 0;
-	if (ctx->opts.read_only) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		struct rfs_node *n =
-		    rfs_nodes_find(&ctx->nodes, st.st_dev, st.st_ino);
-		if (n) {
-			g_rw_lock_reader_lock(&ctx->state_lock);
-			if (n->virtuals && g_hash_table_size(n->virtuals))
-				err = ENOTEMPTY;
-			g_rw_lock_reader_unlock(&ctx->state_lock);
-			rfs_node_unref(&ctx->nodes, n);
-		}
-	}
-	if (!err && unlinkat(dir->fd, name, AT_REMOVEDIR) < 0)
-		err = errno;
-	fuse_reply_err(req, err);
-}
-
-/* Moves a virtual view to newname in newdir. */
-static int rename_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
-			  const char *name, struct rfs_node *newdir,
-			  const char *newname, unsigned flags)
-{
-	struct stat st;
-	if (flags & RENAME_EXCHANGE)
-		return EINVAL;
-	if (newdir->kind != RFS_NODE_SOURCE)
-		return ENOTDIR;
-	if (name_taken(ctx, newdir, newname) ||
-	    fstatat(newdir->fd, newname, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return EEXIST;
-	int err = ENOENT;
-	g_rw_lock_writer_lock(&ctx->state_lock);
-	struct rfs_view *v =
-	    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
-	if (v && !(newdir->virtuals &&
-		   g_hash_table_contains(newdir->virtuals, newname))) {
-		g_hash_table_remove(dir->virtuals, name);
-		g_free(v->name);
-		v->name = g_strdup(newname);
-		if (newdir != dir) {
-			rfs_node_ref(&ctx->nodes, newdir);
-			rfs_node_unref(&ctx->nodes, v->parent);
-			v->parent = newdir;
-		}
-		if (!newdir->virtuals)
-			newdir->virtuals =
-			    g_hash_table_new(g_str_hash, g_str_equal);
-		g_hash_table_insert(newdir->virtuals, v->name, v);
-		err = 0;
-	} else if (v) {
-		err = EEXIST;
-	}
-	g_rw_lock_writer_unlock(&ctx->state_lock);
-	return err;
-}
-
-/* After a SOURCE rename: the names the daemon keeps for the moved object
- * (a directory's, a mapped view's, virtual views' BACKING) follow it. */
-static void renamed(struct rfs_ctx *ctx, const struct stat *st,
-		    struct rfs_node *dir, const char *name,
-		    struct rfs_node *newdir, const char *newname)
-{
-	struct rfs_node *n =
-	    rfs_nodes_find(&ctx->nodes, st->st_dev, st->st_ino);
-	if (!n)
-		return;
-	g_rw_lock_writer_lock(&ctx->state_lock);
-	if (S_ISDIR(st->st_mode))
-		rfs_dir_set_parent(ctx, n, newdir, newname);
-	if (n->view && !n->view->is_virtual && n->view->parent == dir &&
-	    g_strcmp0(n->view->name, name) == 0) {
-		rfs_node_ref(&ctx->nodes, newdir);
-		rfs_node_unref(&ctx->nodes, n->view->parent);
-		n->view->parent = newdir;
-		g_free(n->view->name);
-		n->view->name = g_strdup(newname);
-	}
-	if (n->viewers && n->viewers->len) {
-		char *dpath = rfs_dir_path(newdir);
-		char *path = *dpath ? g_strconcat(dpath, "/", newname, NULL)
-				    : g_strdup(newname);
-		for (guint i = 0; i < n->viewers->len; i++) {
-			struct rfs_view *v = n->viewers->pdata[i];
-			g_free(v->backing_path);
-			v->backing_path = g_strdup(path);
-		}
-		g_free(path);
-		g_free(dpath);
-	}
-	g_rw_lock_writer_unlock(&ctx->state_lock);
-	rfs_node_unref(&ctx->nodes, n);
-}
-
-static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      fuse_ino_t newparent, const char *newname,
-		      unsigned int flags)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *dir = rfs_node_of(ctx, parent);
-	struct rfs_node *newdir = rfs_node_of(ctx, newparent);
-	struct stat st;
-	int err = 0;
-
-	if (ctx->opts.read_only)
-		err = EROFS;
-	else if ((dir == ctx->nodes.root &&
-		  strcmp(name, RFS_CONTROL_NAME) == 0) ||
-		 (newdir == ctx->nodes.root &&
-		  strcmp(newname, RFS_CONTROL_NAME) == 0))
-		err = EPERM;
-	if (!err) {
-		g_rw_lock_reader_lock(&ctx->state_lock);
-		bool src_virtual =
-		    dir->virtuals && g_hash_table_contains(dir->virtuals, name);
-		g_rw_lock_reader_unlock(&ctx->state_lock);
-		if (src_virtual) {
-			fuse_reply_err(req,
-				       rename_virtual(ctx, dir, name, newdir,
-						      newname, flags));
-			return;
-		}
-		if (name_taken(ctx, newdir, newname))
-			err = EEXIST;
-	}
-	if (!err && fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		err = errno;
-	if (!err && renameat2(dir->fd, name, newdir->fd, newname, flags) < 0)
-		err = errno;
-	if (!err)
-		renamed(ctx, &st, dir, name, newdir, newname);
-	fuse_reply_err(req, err);
-}
-
 /* Whether an open with these flags may write. */
 static bool open_writes(int flags)
 {
@@ -743,7 +450,7 @@ static bool open_writes(int flags)
 /* Opens the control file. */
 static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	const struct fuse_ctx *c = fuse_req_ctx(req);
 	if (c->uid != ctx->owner) {
 		fuse_reply_err(req, EACCES);
@@ -758,9 +465,57 @@ static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 		rfs_control_release((void *)(uintptr_t)fi->fh);
 }
 
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* An open or create whose reply waits until other views of a file it
+ * truncated dropped their pages. */
+struct open_reply {
+	struct rfs_ctx *ctx;
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	bool create;
+	struct fuse_entry_param e; /* create: the entry (one lookup) */
+};
+
+/* Replies an open or create (now, or as the notifier's callback). */
+static void open_done(void *data)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct open_reply *r = data;
+	struct rfs_ctx *ctx = r->ctx;
+	int res = r->create ? fuse_reply_create(r->req, &r->e, &r->fi)
+			    : fuse_reply_open(r->req, &r->fi);
+	if (res == -ENOENT) { /* the caller was interrupted: undo */
+		close((int)r->fi.fh);
+		if (r->create)
+			rfs_node_forget(&ctx->nodes, rfs_node_of(ctx, r->e.ino),
+					1);
+	}
+	g_free(r);
+}
+
+/* Replies to an open of file fd (fh of fi), after invals when some. */
+static void reply_opened(struct rfs_ctx *ctx, fuse_req_t req,
+			 struct fuse_file_info *fi, int fd,
+			 const struct fuse_entry_param *e, GArray *invals)
+{
+	struct open_reply *r = g_new0(struct open_reply, 1);
+	r->ctx = ctx;
+	r->req = req;
+	fi->fh = (uint64_t)fd;
+	fi->keep_cache = 1;
+	r->fi = *fi;
+	if (e) {
+		r->create = true;
+		r->e = *e;
+	}
+	if (invals) /* other views drop what is past the new end first */
+		rfs_notify_then(ctx, invals, open_done, r);
+	else
+		open_done(r);
+}
+
+static void open_as_caller(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	char path[64];
 	if (n->kind == RFS_NODE_CONTROL) {
@@ -772,56 +527,71 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	struct rfs_node *b = rfs_view_backing(n);
-	proc_path(path, b->fd);
-	int fd = open(path, backing_open_flags(fi->flags));
+	if (node_unlinked(b)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	bool trunc = (fi->flags & O_TRUNC) && !S_ISDIR(n->type);
+	int flags = backing_open_flags(fi->flags);
+	if (trunc && n->kind == RFS_NODE_SOURCE)
+		flags |= O_TRUNC; /* checked and done as for the caller */
+	rfs_proc_path(path, b->fd);
+	int fd = open(path, flags);
 	if (fd < 0) {
 		fuse_reply_err(req, errno);
 		return;
 	}
-	fi->fh = (uint64_t)fd;
-	fi->keep_cache = 1;
+	GArray *invals = NULL;
+	if (trunc && n->kind == RFS_NODE_VIRTUAL) {
+		int err = virtual_resize_as_caller(ctx, req, n, 0);
+		if (err) {
+			close(fd);
+			fuse_reply_err(req, err);
+			return;
+		}
+	} else if (trunc) {
+		invals = view_truncated(ctx, n, 0);
+	}
 	rfs_watch_add(ctx, b);
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		close(fd);
+	reply_opened(ctx, req, fi, fd, NULL, invals);
 }
 
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, struct fuse_file_info *fi)
+static void create_as_caller(fuse_req_t req, fuse_ino_t parent,
+			     const char *name, mode_t mode,
+			     struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *dir = rfs_node_of(ctx, parent);
 	struct fuse_entry_param e;
-	int err = check_new_name(ctx, dir, name);
+	int err = rfs_fs_check_new_name(ctx, dir, name);
 	int fd = -1;
 	if (!err) {
-		creds_enter(req);
+		/* An existing file (no O_EXCL) is truncated as open does. */
 		fd = openat(dir->fd, name,
 			    backing_open_flags(fi->flags) | O_CREAT |
-				O_NOFOLLOW | (fi->flags & O_EXCL),
+				O_NOFOLLOW | (fi->flags & (O_EXCL | O_TRUNC)),
 			    mode);
 		if (fd < 0)
 			err = errno;
-		creds_leave();
 	}
-	if (!err && (err = do_lookup(ctx, dir, name, &e)))
+	if (!err && (err = rfs_fs_lookup(ctx, dir, name, &e)))
 		close(fd);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
-	fi->fh = (uint64_t)fd;
-	fi->keep_cache = 1;
-	rfs_watch_add(ctx, rfs_node_of(ctx, e.ino));
-	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-		close(fd);
-		rfs_node_forget(&ctx->nodes, rfs_node_of(ctx, e.ino), 1);
-	}
+	struct rfs_node *n = rfs_node_of(ctx, e.ino);
+	GArray *invals = NULL;
+	if (fi->flags & O_TRUNC)
+		invals = view_truncated(ctx, n, 0);
+	rfs_watch_add(ctx, n);
+	reply_opened(ctx, req, fi, fd, &e, invals);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	if (n->kind == RFS_NODE_CONTROL)
 		rfs_control_read(ctx, req, (void *)(uintptr_t)fi->fh, size);
@@ -832,7 +602,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 			 off_t off, struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	if (n->kind == RFS_NODE_CONTROL) {
 		size_t len;
@@ -847,7 +617,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	if (rfs_node_of(ctx, ino)->kind == RFS_NODE_CONTROL)
 		rfs_control_flush(ctx, req, (void *)(uintptr_t)fi->fh);
 	else
@@ -857,7 +627,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	if (rfs_node_of(ctx, ino)->kind == RFS_NODE_CONTROL)
 		rfs_control_release((void *)(uintptr_t)fi->fh);
 	else
@@ -868,7 +638,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	if (rfs_node_of(ctx, ino)->kind == RFS_NODE_CONTROL) {
 		fuse_reply_err(req, 0);
 		return;
@@ -883,7 +653,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			 off_t length, struct fuse_file_info *fi)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	bool identity;
 	if (ctx->opts.read_only) {
@@ -903,160 +673,87 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	fuse_reply_err(req, res < 0 ? errno : 0);
 }
 
-/* One directory entry of a snapshot. */
-struct dir_entry {
-	char *name;
-	ino_t ino;
-	unsigned type; /* DT_* */
-};
-
-/* An open directory: its entries, read at offset 0. */
-struct dir_handle {
-	GArray *entries; /* struct dir_entry */
-};
-
-/* Frees a directory entry's name. */
-static void dir_entry_clear(gpointer p)
-{
-	g_free(((struct dir_entry *)p)->name);
-}
-
-/* Reads dir's entries: SOURCE's (the control file's name hidden at the
- * root), then virtual views, then the control file at the root. */
-static int dir_load(struct rfs_ctx *ctx, struct rfs_node *dir,
-		    struct dir_handle *h)
-{
-	int fd = openat(dir->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int err = errno;
-		close(fd);
-		return err;
-	}
-	bool root = dir == ctx->nodes.root;
-	g_array_set_size(h->entries, 0);
-	g_rw_lock_reader_lock(&ctx->state_lock);
-	GHashTable *virtuals = dir->virtuals;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if ((root && strcmp(de->d_name, RFS_CONTROL_NAME) == 0) ||
-		    (virtuals && g_hash_table_contains(virtuals, de->d_name)))
-			continue;
-		struct dir_entry e = {g_strdup(de->d_name), de->d_ino,
-				      de->d_type};
-		g_array_append_val(h->entries, e);
-	}
-	if (virtuals) {
-		GHashTableIter it;
-		gpointer val;
-		g_hash_table_iter_init(&it, virtuals);
-		while (g_hash_table_iter_next(&it, NULL, &val)) {
-			struct rfs_view *v = val;
-			struct dir_entry e = {g_strdup(v->name), v->node->ino,
-					      DT_REG};
-			g_array_append_val(h->entries, e);
-		}
-	}
-	g_rw_lock_reader_unlock(&ctx->state_lock);
-	if (root) {
-		struct dir_entry e = {g_strdup(RFS_CONTROL_NAME),
-				      ctx->control->ino, DT_REG};
-		g_array_append_val(h->entries, e);
-	}
-	closedir(d);
-	return 0;
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (n->kind != RFS_NODE_SOURCE) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	struct dir_handle *h = g_new0(struct dir_handle, 1);
-	h->entries = g_array_new(FALSE, FALSE, sizeof(struct dir_entry));
-	g_array_set_clear_func(h->entries, dir_entry_clear);
-	int err = dir_load(ctx, n, h);
-	if (err) {
-		g_array_unref(h->entries);
-		g_free(h);
-		fuse_reply_err(req, err);
-		return;
-	}
-	fi->fh = (uint64_t)(uintptr_t)h;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		g_array_unref(h->entries);
-		g_free(h);
-	}
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct dir_handle *h = (void *)(uintptr_t)fi->fh;
-	if (off == 0 && h->entries->len) {
-		/* rewinddir: read again */
-		int err = dir_load(ctx, rfs_node_of(ctx, ino), h);
-		if (err) {
-			fuse_reply_err(req, err);
-			return;
-		}
-	}
-	char *buf = g_malloc(size);
-	size_t used = 0;
-	for (guint i = (guint)off; i < h->entries->len; i++) {
-		struct dir_entry *e =
-		    &g_array_index(h->entries, struct dir_entry, i);
-		struct stat st = {.st_ino = e->ino,
-				  .st_mode = (mode_t)e->type << 12};
-		size_t need = fuse_add_direntry(req, buf + used, size - used,
-						e->name, &st, (off_t)i + 1);
-		if (need > size - used)
-			break;
-		used += need;
-	}
-	fuse_reply_buf(req, buf, used);
-	g_free(buf);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	struct dir_handle *h = (void *)(uintptr_t)fi->fh;
-	g_array_unref(h->entries);
-	g_free(h);
-	fuse_reply_err(req, 0);
-}
-
-static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
-			struct fuse_file_info *fi)
-{
-	struct rfs_ctx *ctx = ctx_of(req);
-	struct rfs_node *n = rfs_node_of(ctx, ino);
-	int fd = openat(n->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int res = fd < 0 ? -1 : (datasync ? fdatasync(fd) : fsync(fd));
-	int err = res < 0 ? errno : 0;
-	if (fd >= 0)
-		close(fd);
-	fuse_reply_err(req, err);
-}
-
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct rfs_ctx *ctx = ctx_of(req);
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct statvfs sv;
 	if (fstatvfs(ctx->nodes.root->fd, &sv) < 0)
 		fuse_reply_err(req, errno);
 	else
 		fuse_reply_statfs(req, &sv);
 }
+
+/* Defines op_NAME, which runs fn with the caller's identity (caller.h)
+ * and refuses the request when that identity cannot be taken. */
+#define RFS_AS_CALLER(NAME, fn, params, args)                                  \
+	static void op_##NAME params                                           \
+	{                                                                      \
+		struct rfs_ctx *ctx_ = rfs_req_ctx(req);                       \
+		struct rfs_ident id_;                                          \
+		int err_ = rfs_caller_enter(&ctx_->self, req, &id_);           \
+		if (err_) {                                                    \
+			fuse_reply_err(req, err_);                             \
+			return;                                                \
+		}                                                              \
+		fn args;                                                       \
+		rfs_caller_leave(&ctx_->self, &id_);                           \
+	}
+
+/* Every operation that reaches SOURCE by name.  The others act on what
+ * the daemon holds already: descriptors opened as a caller (read, write,
+ * flush, release, fsync, fallocate), nodes (forget, getattr, readlink,
+ * statfs). */
+RFS_AS_CALLER(lookup, lookup_as_caller,
+	      (fuse_req_t req, fuse_ino_t parent, const char *name),
+	      (req, parent, name))
+RFS_AS_CALLER(setattr, setattr_as_caller,
+	      (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+	       struct fuse_file_info *fi),
+	      (req, ino, attr, valid, fi))
+RFS_AS_CALLER(open, open_as_caller,
+	      (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
+	      (req, ino, fi))
+RFS_AS_CALLER(create, create_as_caller,
+	      (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       struct fuse_file_info *fi),
+	      (req, parent, name, mode, fi))
+RFS_AS_CALLER(mknod, rfs_op_mknod,
+	      (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       dev_t rdev),
+	      (req, parent, name, mode, rdev))
+RFS_AS_CALLER(mkdir, rfs_op_mkdir,
+	      (fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode),
+	      (req, parent, name, mode))
+RFS_AS_CALLER(symlink, rfs_op_symlink,
+	      (fuse_req_t req, const char *link, fuse_ino_t parent,
+	       const char *name),
+	      (req, link, parent, name))
+RFS_AS_CALLER(link, rfs_op_link,
+	      (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	       const char *newname),
+	      (req, ino, newparent, newname))
+RFS_AS_CALLER(unlink, rfs_op_unlink,
+	      (fuse_req_t req, fuse_ino_t parent, const char *name),
+	      (req, parent, name))
+RFS_AS_CALLER(rmdir, rfs_op_rmdir,
+	      (fuse_req_t req, fuse_ino_t parent, const char *name),
+	      (req, parent, name))
+RFS_AS_CALLER(rename, rfs_op_rename,
+	      (fuse_req_t req, fuse_ino_t parent, const char *name,
+	       fuse_ino_t newparent, const char *newname, unsigned int flags),
+	      (req, parent, name, newparent, newname, flags))
+RFS_AS_CALLER(opendir, rfs_op_opendir,
+	      (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
+	      (req, ino, fi))
+RFS_AS_CALLER(readdir, rfs_op_readdir,
+	      (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	       struct fuse_file_info *fi),
+	      (req, ino, size, off, fi))
+RFS_AS_CALLER(fsyncdir, rfs_op_fsyncdir,
+	      (fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi),
+	      (req, ino, datasync, fi))
 
 const struct fuse_lowlevel_ops rfs_fs_ops = {
     .init = op_init,
@@ -1083,7 +780,7 @@ const struct fuse_lowlevel_ops rfs_fs_ops = {
     .fallocate = op_fallocate,
     .opendir = op_opendir,
     .readdir = op_readdir,
-    .releasedir = op_releasedir,
+    .releasedir = rfs_op_releasedir,
     .fsyncdir = op_fsyncdir,
     .statfs = op_statfs,
 };

@@ -555,6 +555,15 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 {
 	size_t size = fuse_buf_size(in);
 	bool remapped;
+	struct stat fst;
+	/* A virtual view is a view of a path: once its backing file lost
+	 * that name (replaced or removed outside the mount), bytes written
+	 * to the old inode would land where nobody can read them. */
+	if (n->kind == RFS_NODE_VIRTUAL && fstat(fd, &fst) == 0 &&
+	    fst.st_nlink == 0) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	GArray *segs =
 	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
 	size_t covered =

@@ -6,6 +6,7 @@
 #include "control.h"
 #include "fs.h"
 #include "notify.h"
+#include "stop.h"
 #include "watch.h"
 #include "remapfs.h"
 #include "views.h"
@@ -160,6 +161,7 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->page_shift = (unsigned)__builtin_ctzll(pagesize);
 	ctx->page_limit = (uint64_t)INT64_MAX >> ctx->page_shift;
 	ctx->sys_pagesize = (size_t)getpagesize();
+	rfs_self_init(&ctx->self);
 	ctx->owner = getuid();
 	ctx->owner_gid = getgid();
 	g_rw_lock_init(&ctx->state_lock);
@@ -181,6 +183,7 @@ static void ctx_destroy(struct rfs_ctx *ctx)
 	g_free(ctx->control);
 	g_free((void *)ctx->zeros);
 	g_rw_lock_clear(&ctx->state_lock);
+	rfs_self_clear(&ctx->self);
 }
 
 int main(int argc, char *argv[])
@@ -192,6 +195,10 @@ int main(int argc, char *argv[])
 	int ret = 1;
 	size_t sys_ps = (size_t)sysconf(_SC_PAGESIZE);
 
+	/* Before any thread: every thread inherits the blocked signals,
+	 * which only the stop thread takes (stop.h). */
+	if (rfs_stop_signals_block() != 0)
+		return fail("cannot block the stop signals");
 	if (rfs_options_parse(&args, &ctx.opts, &err) < 0) {
 		fail("%s", err);
 		g_free(err);
@@ -242,6 +249,15 @@ int main(int argc, char *argv[])
 		free(opt);
 		free(real);
 	}
+	if (ctx.opts.allow_other && !ctx.opts.default_permissions) {
+		/* Other users reach the mount: the kernel checks their
+		 * permissions too, whoever the daemon runs as. */
+		fuse_opt_add_arg(&args, "-odefault_permissions");
+		ctx.opts.default_permissions = true;
+	}
+	/* Modes of what callers create are theirs: the kernel applied their
+	 * umask already, and the daemon's own must not apply again. */
+	umask(0);
 	ctx_init(&ctx, source_fd, ctx.opts.pagesize);
 	if (faccessat(source_fd, RFS_CONTROL_NAME, F_OK, AT_SYMLINK_NOFOLLOW) ==
 	    0)
@@ -255,11 +271,9 @@ int main(int argc, char *argv[])
 	ctx.se = fuse_session_new(&args, &rfs_fs_ops, sizeof(rfs_fs_ops), &ctx);
 	if (!ctx.se)
 		goto out_ctx; /* libfuse said why (e.g. an unknown option) */
-	if (fuse_set_signal_handlers(ctx.se) != 0)
-		goto out_session;
 	if (fuse_session_mount(ctx.se, fopts.mountpoint) != 0) {
 		fail("could not mount on '%s'", fopts.mountpoint);
-		goto out_signals;
+		goto out_session;
 	}
 	if (fuse_daemonize(fopts.foreground) != 0)
 		goto out_unmount;
@@ -273,6 +287,11 @@ int main(int argc, char *argv[])
 	ctx.notifier = rfs_notifier_start(&ctx);
 	rfs_bdi_tune_async(&ctx, fopts.mountpoint);
 	ctx.ctl = rfs_control_start(&ctx);
+	struct rfs_stopper *stopper = rfs_stopper_start(&ctx, fopts.mountpoint);
+	if (!stopper)
+		g_warning("no signal thread (%s): SIGTERM will not write back "
+			  "dirty pages",
+			  g_strerror(errno));
 
 	if (fopts.singlethread) {
 		ret = fuse_session_loop(ctx.se);
@@ -289,13 +308,14 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(cfg);
 	}
 	ret = ret != 0;
+	bool detached = rfs_stopper_stop(stopper);
 	rfs_control_stop(ctx.ctl);
 	rfs_watch_stop(ctx.watch);
 	rfs_notifier_stop(ctx.notifier);
+	if (detached) /* the stop signal's detach was the unmount */
+		goto out_session;
 out_unmount:
 	fuse_session_unmount(ctx.se);
-out_signals:
-	fuse_remove_signal_handlers(ctx.se);
 out_session:
 	fuse_session_destroy(ctx.se);
 out_ctx:

@@ -23,6 +23,8 @@ enum {
 	KEY_DIRTY_RATIO,
 	KEY_RW,
 	KEY_IGNORED,
+	KEY_ALLOW_OTHER,
+	KEY_DEFAULT_PERMISSIONS,
 };
 
 /* The options remapfs takes for itself; everything else goes to libfuse. */
@@ -37,6 +39,8 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("dirty_ratio=%s", KEY_DIRTY_RATIO),
     FUSE_OPT_KEY("rw", KEY_RW),
     FUSE_OPT_KEY("defaults", KEY_IGNORED),
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     FUSE_OPT_END,
 };
 
@@ -162,6 +166,12 @@ static int opt_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_IGNORED:
 		return 0;
+	case KEY_ALLOW_OTHER: /* noted, and kept for libfuse */
+		ps->opts->allow_other = true;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS:
+		ps->opts->default_permissions = true;
+		return 1;
 	}
 	return 1; /* libfuse's: keep it for fuse_parse_cmdline/session_new */
 }

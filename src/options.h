@@ -18,6 +18,8 @@ struct rfs_options {
 	char *state_file;      /* -o state=FILE: kept across mounts */
 	bool watch;	       /* -o watch: notice outside changes to SOURCE */
 	bool read_only;	       /* -o ro: views refuse changes; .control works */
+	bool allow_other;      /* -o allow_other (also passed to libfuse) */
+	bool default_permissions; /* -o default_permissions (also libfuse's) */
 };
 
 /* Takes remapfs's own options and SOURCE out of args into opts; what

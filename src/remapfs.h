@@ -1,6 +1,7 @@
 /* remapfs.h - the daemon's one context, passed to every FUSE op as the
  * session's userdata.  No mutable globals live anywhere else. */
 #pragma once
+#include "caller.h"
 #include "nodes.h"
 #include "options.h"
 #include <glib.h>
@@ -26,6 +27,7 @@ struct rfs_ctx {
 	unsigned page_shift; /* log2(pagesize) */
 	uint64_t page_limit; /* pages below this have offsets that fit off_t */
 	size_t sys_pagesize; /* the kernel's page size */
+	struct rfs_self self; /* the daemon's own identity (caller.h) */
 	uid_t owner;	     /* the user who mounted: owns .control */
 	gid_t owner_gid;
 	struct rfs_nodes nodes;	  /* node table; its own lock */

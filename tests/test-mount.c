@@ -883,11 +883,16 @@ static void test_coherence_truncated_and_deleted_backing(Fixture *f,
 	g_assert_cmpint(truncate(sg, PS), ==, 0);
 	g_assert_cmpint(rfs_ctl(m, "invalidate v\n"), ==, 0);
 	g_assert_true(rfs_page_is(vmap + 2 * PS, PS, 0, "v 2 after outside"));
-	/* Deleted: the view keeps showing the file, as an open file does;
-	 * other views are unaffected. */
+	/* Deleted: descriptors and mappings open on the view keep showing
+	 * the file, as an open file does; a new open of the view (a view of
+	 * a path that names nothing) fails with ESTALE; other views are
+	 * unaffected. */
 	g_assert_cmpint(unlink(sg), ==, 0);
 	g_assert_true(rfs_page_is(vmap + 0 * PS, PS, 0, "v 0 after unlink"));
-	g_assert_true(read_page(mv, 0, buf));
+	g_assert_cmpint(pread(vfd, buf, PS, 2 * (off_t)PS), ==, (ssize_t)PS);
+	errno = 0;
+	g_assert_cmpint(open(mv, O_RDONLY), ==, -1);
+	g_assert_cmpint(errno, ==, ESTALE);
 	g_assert_true(read_page(mf, 3, buf));
 	g_assert_true(rfs_page_is(buf, PS, 1003, "another file"));
 	g_assert_cmpint(rfs_ctl(m, "remap v 1 0\n"), ==, 0);

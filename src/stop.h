@@ -1,0 +1,27 @@
+/* stop.h - stopping on a signal without losing a byte.
+ *
+ * SIGTERM, SIGINT and SIGHUP are blocked in every thread and taken by a
+ * thread of their own.  On the first: the kernel writes back every dirty
+ * page of the mount through the daemon (syncfs), the state is saved, and
+ * the mount is detached (no new opens); files still open are served until
+ * their last close, when the kernel ends the connection and the request
+ * loop returns (exit status 0).  A second signal forces the exit at once
+ * (status 1).  SIGPIPE, SIGUSR1 and SIGUSR2 are ignored. */
+#pragma once
+#include "remapfs.h"
+
+struct rfs_stopper;
+
+/* Blocks the stop signals and ignores the unused ones in the calling
+ * thread; call before any thread starts, so that every thread inherits
+ * the mask.  Returns 0 or a positive errno. */
+int rfs_stop_signals_block(void);
+
+/* Starts taking the stop signals for the mount at mountpoint (absolute).
+ * Returns NULL with errno set on failure. */
+struct rfs_stopper *rfs_stopper_start(struct rfs_ctx *ctx,
+				      const char *mountpoint);
+/* Stops the thread and frees s (after the request loop returned).
+ * Returns whether it detached the mount itself: then the mount must not
+ * be unmounted again (the path may name something else by now). */
+bool rfs_stopper_stop(struct rfs_stopper *s);
