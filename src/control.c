@@ -6,6 +6,7 @@
 #include "notify.h"
 #include "protocol.h"
 #include "durable.h"
+#include "framing.h"
 #include "views.h"
 
 #include <errno.h>
@@ -15,13 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The longest unterminated line kept between two writes. */
-#define RFS_MAX_PARTIAL (1u << 20)
-
 struct rfs_control_handle {
-	GMutex lock;	  /* protects every field below */
-	GString *partial; /* bytes after the last '\n' of earlier writes */
-	GString *error;	  /* "error: line L: ...\n" of the last failed write */
+	GMutex lock;		  /* protects every field below */
+	struct rfs_framer framer; /* lines and explicit transactions */
+	GString *error; /* "error: line L: ...\n" of the last failed write */
 	size_t error_pos;
 	GString *snapshot; /* state at open (readable handles) */
 	size_t snap_pos;
@@ -39,6 +37,7 @@ struct job {
 	struct rfs_control_handle *h;
 	char *text;
 	size_t len;
+	unsigned first_line; /* the number of text's first line */
 	/* REPLY_WAIT: the daemon waits for the result here */
 	GMutex *wait_lock;
 	GCond *wait_cond;
@@ -664,7 +663,7 @@ static void txn_free(struct txn *t)
  * notifications and settles the route overlays.  Returns 0 or an errno,
  * with "line L: message" in msg. */
 static int run_txn(struct rfs_ctx *ctx, const char *text, size_t len,
-		   GString *msg)
+		   unsigned first_line, GString *msg)
 {
 	struct txn *t = g_new0(struct txn, 1);
 	rfs_parse_limits limits = {.page_limit = ctx->page_limit};
@@ -681,7 +680,8 @@ static int run_txn(struct rfs_ctx *ctx, const char *text, size_t len,
 	t->dropped = g_ptr_array_new();
 	t->msg = g_string_new(NULL);
 
-	err = rfs_parse(text, len, 1, &limits, t->cmds, &t->err_line, t->msg);
+	err = rfs_parse(text, len, first_line, &limits, t->cmds, &t->err_line,
+			t->msg);
 	if (err) {
 		t->err = err;
 		goto out;
@@ -761,7 +761,7 @@ static void wake_waiter(struct job *j, int err, const char *msg)
 static int do_txn_job(struct rfs_ctx *ctx, struct job *j)
 {
 	GString *msg = g_string_new(NULL);
-	int err = run_txn(ctx, j->text, j->len, msg);
+	int err = run_txn(ctx, j->text, j->len, j->first_line, msg);
 	if (err) {
 		if (j->reply != REPLY_WAIT) /* the waiter reports it */
 			g_message("control: error: %s", msg->str);
@@ -892,6 +892,7 @@ static int run_and_wait(struct rfs_ctx *ctx, enum job_kind kind, char *text,
 	j->wait_done = &done;
 	j->wait_err = &res;
 	j->wait_msg = err;
+	j->first_line = 1;
 	if (kind == JOB_TXN) {
 		queue_txn(ctx, j, text, len);
 	} else {
@@ -924,7 +925,8 @@ struct rfs_control_handle *rfs_control_open(struct rfs_ctx *ctx, bool readable)
 {
 	struct rfs_control_handle *h = g_new0(struct rfs_control_handle, 1);
 	g_mutex_init(&h->lock);
-	h->partial = g_string_new(NULL);
+	rfs_framer_init(&h->framer, ctx->txn_write_max, ctx->txn_write_max,
+			ctx->opts.max_transaction);
 	if (readable)
 		h->snapshot = rfs_control_dump(ctx);
 	return h;
@@ -934,7 +936,7 @@ void rfs_control_release(struct rfs_control_handle *h)
 {
 	if (!h)
 		return;
-	g_string_free(h->partial, TRUE);
+	rfs_framer_clear(&h->framer);
 	if (h->error)
 		g_string_free(h->error, TRUE);
 	if (h->snapshot)
@@ -943,70 +945,63 @@ void rfs_control_release(struct rfs_control_handle *h)
 	g_free(h);
 }
 
+/* Acts on what the framer made of a write or a close: acknowledges,
+ * fails (the message is read back on the descriptor), or queues the
+ * transaction, whose job replies. */
+static void act_on_frame(struct rfs_ctx *ctx, fuse_req_t req,
+			 struct rfs_control_handle *h, struct rfs_frame *fr,
+			 enum reply_kind reply, size_t size)
+{
+	switch (fr->kind) {
+	case RFS_FRAME_ACK:
+		if (reply == REPLY_WRITE)
+			fuse_reply_write(req, size);
+		else
+			fuse_reply_err(req, 0);
+		break;
+	case RFS_FRAME_ERROR:
+		g_message("control: error: %s", fr->msg->str);
+		handle_set_error(h, fr->msg->str);
+		fuse_reply_err(req, fr->err);
+		break;
+	case RFS_FRAME_APPLY: {
+		struct job *j = g_new0(struct job, 1);
+		j->reply = reply;
+		j->req = req;
+		j->reply_size = size;
+		j->h = h;
+		j->first_line = fr->first_line;
+		queue_txn(ctx, j, fr->text, fr->len);
+		fr->text = NULL; /* taken over */
+		break;
+	}
+	}
+	rfs_frame_clear(fr);
+}
+
 void rfs_control_write(struct rfs_ctx *ctx, fuse_req_t req,
 		       struct rfs_control_handle *h, const char *buf,
 		       size_t size)
 {
-	const char *nl = memrchr(buf, '\n', size);
-	char *text;
-	size_t len;
-
+	struct rfs_frame fr;
 	g_mutex_lock(&h->lock);
 	if (h->error) {
 		g_string_free(h->error, TRUE);
 		h->error = NULL;
 	}
-	if (!nl) {
-		if (h->partial->len + size > RFS_MAX_PARTIAL) {
-			g_string_truncate(h->partial, 0);
-			g_mutex_unlock(&h->lock);
-			handle_set_error(h, "line 1: line too long (over 1 MiB"
-					    " without a newline)");
-			fuse_reply_err(req, EINVAL);
-			return;
-		}
-		g_string_append_len(h->partial, buf, (gssize)size);
-		g_mutex_unlock(&h->lock);
-		fuse_reply_write(req, size);
-		return;
-	}
-	len = h->partial->len + (size_t)(nl + 1 - buf);
-	text = g_malloc(len);
-	memcpy(text, h->partial->str, h->partial->len);
-	memcpy(text + h->partial->len, buf, (size_t)(nl + 1 - buf));
-	g_string_truncate(h->partial, 0);
-	g_string_append_len(h->partial, nl + 1, (gssize)(buf + size - nl - 1));
+	rfs_framer_write(&h->framer, buf, size, &fr);
 	g_mutex_unlock(&h->lock);
-
-	struct job *j = g_new0(struct job, 1);
-	j->reply = REPLY_WRITE;
-	j->req = req;
-	j->reply_size = size;
-	j->h = h;
-	queue_txn(ctx, j, text, len);
+	act_on_frame(ctx, req, h, &fr, REPLY_WRITE, size);
 }
 
 void rfs_control_flush(struct rfs_ctx *ctx, fuse_req_t req,
 		       struct rfs_control_handle *h)
 {
-	char *text = NULL;
-	size_t len = 0;
+	struct rfs_frame fr;
 	g_mutex_lock(&h->lock);
-	if (h->partial->len) {
-		len = h->partial->len;
-		text = g_string_free(h->partial, FALSE);
-		h->partial = g_string_new(NULL);
-	}
+	rfs_framer_close(&h->framer, &fr);
 	g_mutex_unlock(&h->lock);
-	if (!text) {
-		fuse_reply_err(req, 0);
-		return;
-	}
-	struct job *j = g_new0(struct job, 1);
-	j->reply = REPLY_FLUSH;
-	j->req = req;
-	j->h = h;
-	queue_txn(ctx, j, text, len);
+	act_on_frame(ctx, req, h, &fr, REPLY_FLUSH, 0);
 }
 
 void rfs_control_read(struct rfs_ctx *ctx, fuse_req_t req,

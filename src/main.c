@@ -161,6 +161,12 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->page_shift = (unsigned)__builtin_ctzll(pagesize);
 	ctx->page_limit = (uint64_t)INT64_MAX >> ctx->page_shift;
 	ctx->sys_pagesize = (size_t)getpagesize();
+	/* A request holds at most max_write bytes in (max_write - 1) / page
+	 * + 1 pages (libfuse's max_pages); a buffer that does not start on
+	 * a page needs one page more than its size, so one page less than
+	 * that always arrives whole. */
+	ctx->txn_write_max =
+	    ((RFS_MAX_TRANSACTION - 1) / ctx->sys_pagesize) * ctx->sys_pagesize;
 	rfs_self_init(&ctx->self);
 	ctx->owner = getuid();
 	ctx->owner_gid = getgid();

@@ -21,6 +21,7 @@ enum {
 	KEY_STATE,
 	KEY_READAHEAD,
 	KEY_DIRTY_RATIO,
+	KEY_MAX_TRANSACTION,
 	KEY_RW,
 	KEY_IGNORED,
 	KEY_ALLOW_OTHER,
@@ -37,6 +38,7 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("state=%s", KEY_STATE),
     FUSE_OPT_KEY("readahead_kb=%s", KEY_READAHEAD),
     FUSE_OPT_KEY("dirty_ratio=%s", KEY_DIRTY_RATIO),
+    FUSE_OPT_KEY("max_transaction=%s", KEY_MAX_TRANSACTION),
     FUSE_OPT_KEY("rw", KEY_RW),
     FUSE_OPT_KEY("defaults", KEY_IGNORED),
     FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
@@ -150,6 +152,14 @@ static int opt_proc(void *data, const char *arg, int key,
 			ps->opts->dirty_ratio = (unsigned)v;
 		return 0;
 	}
+	case KEY_MAX_TRANSACTION:
+		if (parse_size(val, &ps->opts->max_transaction) < 0 ||
+		    ps->opts->max_transaction < (1u << 20) ||
+		    ps->opts->max_transaction > (UINT64_C(1) << 32))
+			ps->err = g_strdup_printf(
+			    "max_transaction: '%s' is not a size from 1M to 4G",
+			    val);
+		return 0;
 	case KEY_STATE:
 		if (!*val) {
 			ps->err = g_strdup("state: a file name is needed");
@@ -183,6 +193,7 @@ int rfs_options_parse(struct fuse_args *args, struct rfs_options *opts,
 	opts->attr_timeout = 1.0;
 	opts->readahead_kb = 1024;
 	opts->dirty_ratio = 20;
+	opts->max_transaction = RFS_DEFAULT_MAX_TRANSACTION;
 	opts->entry_timeout = 1.0;
 	if (fuse_opt_parse(args, &ps, rfs_opt_table, opt_proc) < 0) {
 		g_free(ps.err);
@@ -235,6 +246,9 @@ void rfs_options_usage(const char *progname)
 	    "mount may\n"
 	    "                           use, without strict_limit (20; 0: the "
 	    "kernel's)\n"
+	    "    -o max_transaction=SIZE  the largest explicit transaction "
+	    "(begin ...\n"
+	    "                           commit) on .control (64M; 1M to 4G)\n"
 	    "    -o state=FILE          keep the state (maps, virtual views) "
 	    "in "
 	    "FILE:\n"

@@ -7,6 +7,10 @@
 
 struct fuse_args;
 
+/* The default of -o max_transaction: 64 MiB of commands (a state of
+ * about 2,500,000 runs). */
+#define RFS_DEFAULT_MAX_TRANSACTION (UINT64_C(64) << 20)
+
 struct rfs_options {
 	char *source;	       /* SOURCE, as given (made absolute by main) */
 	char *mountpoint;      /* MOUNTPOINT, as given */
@@ -16,6 +20,7 @@ struct rfs_options {
 	unsigned readahead_kb; /* -o readahead_kb=N; 0: the kernel's */
 	unsigned dirty_ratio;  /* -o dirty_ratio=N (percent); 0: the kernel's */
 	char *state_file;      /* -o state=FILE: kept across mounts */
+	uint64_t max_transaction; /* -o max_transaction=SIZE (bytes) */
 	bool watch;	       /* -o watch: notice outside changes to SOURCE */
 	bool read_only;	       /* -o ro: views refuse changes; .control works */
 	bool allow_other;      /* -o allow_other (also passed to libfuse) */

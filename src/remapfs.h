@@ -27,6 +27,10 @@ struct rfs_ctx {
 	unsigned page_shift; /* log2(pagesize) */
 	uint64_t page_limit; /* pages below this have offsets that fit off_t */
 	size_t sys_pagesize; /* the kernel's page size */
+	/* The largest write the kernel never splits into two requests,
+	 * whatever the buffer's alignment: one page less than a request.
+	 * A write to .control of up to this size is one transaction. */
+	size_t txn_write_max;
 	struct rfs_self self; /* the daemon's own identity (caller.h) */
 	uid_t owner;	     /* the user who mounted: owns .control */
 	gid_t owner_gid;

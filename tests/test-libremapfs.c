@@ -454,8 +454,9 @@ static void add_scattered(remapfs_batch *b, int fd, size_t n)
 		    remapfs_batch_remap(b, fd, i, (i * 7) % n + n, 1), ==, 0);
 }
 
-static void test_batch_over_one_transaction_e2big_or_split(Fixture *f,
-							   gconstpointer d)
+static void
+test_batch_over_one_write_is_one_transaction_or_split(Fixture *f,
+						      gconstpointer d)
 {
 	/* "remap big NNNNN NNNNN 1\n" is about 25 bytes: 60000 of them are
 	 * over 1 MiB. */
@@ -466,11 +467,27 @@ static void test_batch_over_one_transaction_e2big_or_split(Fixture *f,
 	int big = open_mnt(f, "big", O_PATH);
 	remapfs_batch *b = remapfs_batch_new();
 	add_scattered(b, big, n);
+	/* With a bad last command, nothing of it applies... */
+	g_assert_cmpint(remapfs_batch_remap(b, big, n, 0, 1), ==, 0);
 	errno = 0;
 	g_assert_cmpint(remapfs_batch_commit(b, 0), ==, -1);
-	g_assert_cmpint(errno, ==, E2BIG);
-	g_assert_cmpuint(remapfs_batch_count(b), ==, n);
+	g_assert_cmpint(errno, ==, ERANGE);
+	g_assert_cmpuint(remapfs_batch_count(b), ==, n + 1);
+	char *want = g_strdup_printf("command %zu: ", n + 1);
+	if (!g_str_has_prefix(remapfs_strerror_last(), want))
+		g_printerr("expected a message starting '%s', got '%s'\n", want,
+			   remapfs_strerror_last());
+	g_assert_true(g_str_has_prefix(remapfs_strerror_last(), want));
+	g_free(want);
 	assert_map(big, "");
+	remapfs_batch_free(b);
+	b = remapfs_batch_new();
+	add_scattered(b, big, n);
+	/* ... and all of it applies as one explicit transaction. */
+	g_assert_cmpint(remapfs_batch_commit(b, 0), ==, 0);
+	g_assert_cmpuint(remapfs_batch_count(b), ==, 0);
+	g_assert_cmpint(remapfs_reset(big, 0, 0), ==, 0);
+	add_scattered(b, big, n);
 	g_assert_cmpint(remapfs_batch_commit(b, REMAPFS_BATCH_SPLIT), ==, 0);
 	g_assert_cmpuint(remapfs_batch_count(b), ==, 0);
 	remapfs_run *runs = NULL;
@@ -492,10 +509,10 @@ static void test_batch_over_one_transaction_e2big_or_split(Fixture *f,
 static void test_largest_transaction_is_all_or_nothing(Fixture *f,
 						       gconstpointer d)
 {
-	/* Exactly the largest transaction (1 MiB less 4 pages), with a bad
-	 * last command: had the kernel split the write, its first part would
-	 * be applied. */
-	const size_t n = 40000, limit = ((size_t)1 << 20) - 4 * PS;
+	/* Exactly the largest write (1 MiB less 5 pages), with a bad last
+	 * command: had the kernel split the write, its first part would be
+	 * applied. */
+	const size_t n = 40000, limit = ((size_t)1 << 20) - 5 * PS;
 	int buf = open_mnt(f, "buf", O_PATH);
 	int root = open(f->m->mnt, O_PATH | O_DIRECTORY);
 	g_assert_cmpint(remapfs_create(buf, root, "big", n), ==, 0);
@@ -521,11 +538,13 @@ static void test_largest_transaction_is_all_or_nothing(Fixture *f,
 	g_assert_cmpint(errno, ==, ERANGE);
 	g_assert_true(g_str_has_prefix(remapfs_strerror_last(), "command "));
 	assert_map(big, "");
-	/* One byte more does not fit. */
+	/* One command more needs an explicit transaction: still all or
+	 * nothing. */
 	g_assert_cmpint(remapfs_batch_invalidate(b, big, 0, 1), ==, 0);
 	errno = 0;
 	g_assert_cmpint(remapfs_batch_commit(b, 0), ==, -1);
-	g_assert_cmpint(errno, ==, E2BIG);
+	g_assert_cmpint(errno, ==, ERANGE);
+	assert_map(big, "");
 	remapfs_batch_free(b);
 	close(big);
 	close(root);
@@ -714,8 +733,9 @@ int main(int argc, char **argv)
 	    test_state_loads_into_fresh_mount, opts_default);
 	ADD("/lib/batch-is-one-transaction", test_batch_is_one_transaction,
 	    opts_default);
-	ADD("/lib/batch-over-one-transaction-e2big-or-split",
-	    test_batch_over_one_transaction_e2big_or_split, opts_default);
+	ADD("/lib/batch-over-one-write-is-one-transaction-or-split",
+	    test_batch_over_one_write_is_one_transaction_or_split,
+	    opts_default);
 	ADD("/lib/largest-transaction-is-all-or-nothing",
 	    test_largest_transaction_is_all_or_nothing, opts_default);
 	ADD("/lib/threads-remap-with-own-error-messages",

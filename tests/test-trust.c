@@ -363,6 +363,226 @@ static void test_replaced_backing_never_swallows_bytes(Fixture *f,
 	g_free(mb);
 }
 
+/* ---- .control: what a write is ---- */
+
+/* The largest write the kernel never splits (one page less than the
+ * daemon's largest request of 1 MiB less 4 pages). */
+static size_t write_limit(void)
+{
+	return ((size_t)1 << 20) - 5 * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Fills buf[0..len) with lines "remap f 1 2 1\n"-like (changing the state
+ * when applied), the last line being last (padded with spaces before it
+ * to reach len exactly). */
+static void fill_lines(char *buf, size_t len, const char *last)
+{
+	static const char line[] = "remap f 1 2 1\n";
+	size_t ll = strlen(line), tail = strlen(last), i = 0;
+	while (i + ll + tail + 1 <= len) {
+		memcpy(buf + i, line, ll);
+		i += ll;
+	}
+	memset(buf + i, ' ', len - tail - i);
+	memcpy(buf + len - tail, last, tail);
+}
+
+/* Writes len bytes from an offset of align into a page-aligned buffer on
+ * a new descriptor of .control; returns write()'s result, errno in *err. */
+static ssize_t control_write_at(Fixture *f, const char *text, size_t len,
+				size_t align, int *err)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	char *mem = NULL;
+	g_assert_cmpint(posix_memalign((void **)&mem, ps, len + ps), ==, 0);
+	memcpy(mem + align, text, len);
+	int fd = open(f->m->control, O_WRONLY);
+	g_assert_cmpint(fd, >=, 0);
+	errno = 0;
+	ssize_t n = write(fd, mem + align, len);
+	*err = errno;
+	close(fd);
+	free(mem);
+	return n;
+}
+
+/* Whether the state has a remap of SOURCE's f (what fill_lines writes). */
+static bool state_remaps_f(Fixture *f)
+{
+	char *dump = rfs_dump(f->m);
+	bool res = strstr(dump, "remap f ") != NULL;
+	g_free(dump);
+	return res;
+}
+
+static void
+test_write_up_to_the_limit_is_one_transaction_at_any_alignment(Fixture *f,
+							       gconstpointer d)
+{
+	g_assert_cmpint(sh("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
+	size_t len = write_limit();
+	char *text = g_malloc(len);
+	fill_lines(text, len, "remap f 99999 0\n"); /* past the end */
+	static const size_t aligns[] = {0, 1, 912, 2048, 4095};
+	for (size_t i = 0; i < G_N_ELEMENTS(aligns); i++) {
+		int err;
+		ssize_t n = control_write_at(f, text, len, aligns[i], &err);
+		if (n != -1 || err != ERANGE)
+			g_printerr("alignment %zu: write returned %zd (%s), "
+				   "expected -1 (ERANGE)\n",
+				   aligns[i], n, g_strerror(err));
+		g_assert_cmpint(n, ==, -1);
+		g_assert_cmpint(err, ==, ERANGE);
+		g_assert_false(state_remaps_f(f));
+	}
+	/* The same size, all good: applied, whole. */
+	fill_lines(text, len, "remap f 3 4 1\n");
+	int err;
+	g_assert_cmpint(control_write_at(f, text, len, 912, &err), ==,
+			(ssize_t)len);
+	g_assert_true(state_remaps_f(f));
+	g_free(text);
+}
+
+static void test_write_over_the_limit_fails_whole(Fixture *f, gconstpointer d)
+{
+	g_assert_cmpint(sh("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
+	static const size_t extra[] = {1, 4096, 100000};
+	static const size_t aligns[] = {0, 912, 4095};
+	for (size_t e = 0; e < G_N_ELEMENTS(extra); e++)
+		for (size_t i = 0; i < G_N_ELEMENTS(aligns); i++) {
+			size_t len = write_limit() + extra[e];
+			char *text = g_malloc(len);
+			fill_lines(text, len, "remap f 3 4 1\n");
+			int err;
+			ssize_t n =
+			    control_write_at(f, text, len, aligns[i], &err);
+			if (n != -1 || err != E2BIG)
+				g_printerr("%zu bytes at alignment %zu: write "
+					   "returned %zd (%s), expected -1 "
+					   "(E2BIG)\n",
+					   len, aligns[i], n, g_strerror(err));
+			g_assert_cmpint(n, ==, -1);
+			g_assert_cmpint(err, ==, E2BIG);
+			g_assert_false(state_remaps_f(f));
+			g_free(text);
+		}
+}
+
+static void test_over_long_line_never_runs_its_tail(Fixture *f, gconstpointer d)
+{
+	g_assert_cmpint(sh("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
+	/* '#', 2,100,000 spaces, a command: written in pieces by a loop
+	 * that carries on after errors, and in one write. */
+	size_t len = 1 + 2100000 + strlen("remap f 0 5 1\n");
+	char *text = g_malloc(len);
+	text[0] = '#';
+	memset(text + 1, ' ', 2100000);
+	memcpy(text + 1 + 2100000, "remap f 0 5 1\n", 14);
+	int fd = open(f->m->control, O_RDWR);
+	g_assert_cmpint(fd, >=, 0);
+	int failures = 0;
+	for (size_t off = 0; off < len; off += 65536) {
+		size_t n = MIN(65536, len - off);
+		if (write(fd, text + off, n) < 0) {
+			g_assert_cmpint(errno, ==, E2BIG);
+			failures++;
+		}
+	}
+	char msg[256] = "";
+	ssize_t r = read(fd, msg, sizeof(msg) - 1);
+	msg[r > 0 ? r : 0] = '\0';
+	close(fd);
+	g_assert_cmpint(failures, >, 0);
+	g_assert_nonnull(strstr(msg, "longer than"));
+	g_assert_false(state_remaps_f(f));
+	int err;
+	g_assert_cmpint(control_write_at(f, text, len, 0, &err), ==, -1);
+	g_assert_cmpint(err, ==, E2BIG);
+	g_assert_false(state_remaps_f(f));
+	g_free(text);
+}
+
+/* Whether the mount shows a view v. */
+static bool view_v_exists(Fixture *f)
+{
+	char *v = rfs_mnt(f->m, "v");
+	bool res = g_file_test(v, G_FILE_TEST_EXISTS);
+	g_free(v);
+	return res;
+}
+
+static void test_begin_commit_applies_a_large_transaction_whole(Fixture *f,
+								gconstpointer d)
+{
+	const unsigned n = 300000;
+	g_assert_cmpint(sh("truncate -s 2G %s/big", f->m->src), ==, 0);
+	GString *text = g_string_new("begin\n");
+	g_string_append_printf(text, "create v big %u\n", n);
+	for (unsigned i = 0; i < n; i++)
+		g_string_append_printf(text, "remap v %u %u 1\n", i,
+				       (i * 7) % n + n);
+	size_t body = text->len;
+	g_string_append(text, "commit\n");
+	int fd = open(f->m->control, O_WRONLY);
+	g_assert_cmpint(fd, >=, 0);
+	size_t off = 0, limit = write_limit();
+	while (off < text->len) {
+		size_t chunk = MIN(limit, text->len - off);
+		g_assert_cmpint(write(fd, text->str + off, chunk), ==,
+				(ssize_t)chunk);
+		off += chunk;
+		if (off < body) /* nothing shows before commit */
+			g_assert_false(view_v_exists(f));
+	}
+	g_assert_cmpint(close(fd), ==, 0);
+	/* All of it, and reading .control gives all of it back. */
+	char *dump = rfs_dump(f->m);
+	unsigned lines = 0;
+	for (const char *p = dump; (p = strstr(p, "\nremap v ")); p++)
+		lines++;
+	g_assert_cmpuint(lines, ==, n);
+	g_free(dump);
+	/* A failing line near the end: nothing of it applies. */
+	g_string_truncate(text, body);
+	g_string_append(text, "remap v 999999999 0\ncommit\n");
+	g_string_overwrite(text, 6, "create w");
+	fd = open(f->m->control, O_WRONLY);
+	ssize_t res = 0;
+	for (off = 0; off < text->len && res >= 0; off += (size_t)res)
+		res = write(fd, text->str + off, MIN(limit, text->len - off));
+	g_assert_cmpint(res, ==, -1);
+	g_assert_cmpint(errno, ==, ERANGE);
+	close(fd);
+	char *w = rfs_mnt(f->m, "w");
+	g_assert_false(g_file_test(w, G_FILE_TEST_EXISTS));
+	g_free(w);
+	g_string_free(text, TRUE);
+}
+
+static void test_close_without_commit_drops_it_and_close_fails(Fixture *f,
+							       gconstpointer d)
+{
+	g_assert_cmpint(sh("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
+	int fd = open(f->m->control, O_WRONLY);
+	g_assert_cmpint(write(fd, "begin\nremap f 1 2\n", 18), ==, 18);
+	g_assert_false(state_remaps_f(f));
+	errno = 0;
+	g_assert_cmpint(close(fd), ==, -1);
+	g_assert_cmpint(errno, ==, ECANCELED);
+	g_assert_false(state_remaps_f(f));
+	/* abort drops it too, and the descriptor goes on. */
+	fd = open(f->m->control, O_WRONLY);
+	g_assert_cmpint(write(fd, "begin\nremap f 1 2\n", 18), ==, 18);
+	g_assert_cmpint(write(fd, "abort\n", 6), ==, 6);
+	g_assert_cmpint(write(fd, "remap f 3 4\n", 12), ==, 12);
+	g_assert_cmpint(close(fd), ==, 0);
+	char *dump = rfs_dump(f->m);
+	g_assert_nonnull(strstr(dump, "remap f 3 4 1\n"));
+	g_assert_null(strstr(dump, "remap f 1 2"));
+	g_free(dump);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -386,5 +606,17 @@ int main(int argc, char **argv)
 	    test_umask_of_the_caller_is_the_only_one, opts_default);
 	ADD("/shell/replaced-backing-never-swallows-bytes",
 	    test_replaced_backing_never_swallows_bytes, opts_default);
+	ADD("/control/"
+	    "write-up-to-the-limit-is-one-transaction-at-any-alignment",
+	    test_write_up_to_the_limit_is_one_transaction_at_any_alignment,
+	    opts_default);
+	ADD("/control/write-over-the-limit-fails-whole",
+	    test_write_over_the_limit_fails_whole, opts_default);
+	ADD("/control/over-long-line-never-runs-its-tail",
+	    test_over_long_line_never_runs_its_tail, opts_default);
+	ADD("/control/begin-commit-applies-a-large-transaction-whole",
+	    test_begin_commit_applies_a_large_transaction_whole, opts_default);
+	ADD("/control/close-without-commit-drops-it-and-close-fails",
+	    test_close_without_commit_drops_it_and_close_fails, opts_default);
 	return g_test_run();
 }

@@ -646,24 +646,20 @@ int remapfs_batch_commit(remapfs_batch *b, int flags)
 	GString *text = g_string_new(NULL);
 	int err = 0;
 	while (!err && b->cmds->len) {
-		/* As many commands as fit one transaction. */
+		/* All of it (one explicit transaction when it does not fit
+		 * one write), or with REMAPFS_BATCH_SPLIT as many commands
+		 * as fit one write. */
 		guint n = 0;
 		g_string_truncate(text, 0);
 		for (; n < b->cmds->len; n++) {
 			gsize before = text->len;
 			rfs_cmd_format(text,
 				       &g_array_index(b->cmds, rfs_cmd, n));
-			if (text->len > rfsl_txn_max() && n > 0) {
+			if ((flags & REMAPFS_BATCH_SPLIT) &&
+			    text->len > rfsl_txn_max() && n > 0) {
 				g_string_truncate(text, before);
 				break;
 			}
-		}
-		if (n < b->cmds->len && !(flags & REMAPFS_BATCH_SPLIT)) {
-			err = rfsl_fail(E2BIG,
-					"the batch (%u commands) does not fit"
-					" one transaction (%zu bytes)",
-					b->cmds->len, rfsl_txn_max());
-			break;
 		}
 		unsigned line = 0;
 		err = rfsl_transact(b->control, text->str, text->len, &line);

@@ -553,7 +553,108 @@ int rfsl_vma_at(uint64_t addr, struct rfsl_vma *out, bool *found)
 
 size_t rfsl_txn_max(void)
 {
-	return ((size_t)1 << 20) - 4 * (size_t)sysconf(_SC_PAGESIZE);
+	/* The daemon's largest request (1 MiB less 4 pages) less the page
+	 * that an unaligned buffer needs more: the kernel never splits a
+	 * write of this size. */
+	return ((size_t)1 << 20) - 5 * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Writes all of buf to fd in one write(); returns 0 or an errno (EIO when
+ * the kernel split it and a later part failed). */
+static int write_whole(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno;
+	return (size_t)n == len ? 0 : EIO;
+}
+
+/* Sets the last error from the daemon's "error: line L: message" text,
+ * storing L in *err_line. */
+static void daemon_message(int err, const char *control, GString *msg,
+			   unsigned *err_line)
+{
+	char *text = g_strchomp(msg->str);
+	if (g_str_has_prefix(text, "error: "))
+		text += 7;
+	unsigned line = 0;
+	int used = 0;
+	if (sscanf(text, "line %u: %n", &line, &used) == 1 && used > 0)
+		text += used;
+	if (err_line)
+		*err_line = line;
+	if (*text)
+		rfsl_fail(err, "%s", text);
+	else
+		rfsl_fail(err, "%s: %s", control, g_strerror(err));
+}
+
+/* Sends text (complete lines, longer than one write) as one explicit
+ * transaction on a new readable descriptor: "begin", pieces of whole
+ * lines, "commit" at the end of the last.  On refusal the message is the
+ * daemon's, and *err_line its line in text. */
+static int transact_explicit(const char *control, const char *text, size_t len,
+			     unsigned *err_line)
+{
+	size_t max = rfsl_txn_max();
+	char *piece = NULL;
+	if (posix_memalign((void **)&piece, (size_t)sysconf(_SC_PAGESIZE), max))
+		return rfsl_fail(ENOMEM, "out of memory");
+	int fd = open(control, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		free(piece);
+		return rfsl_fail(err, "%s: %s", control, g_strerror(err));
+	}
+	int err = write_whole(fd, "begin\n", 6);
+	for (size_t off = 0; !err && off < len;) {
+		size_t n = MIN(max, len - off);
+		if (off + n < len) { /* end on a line */
+			const char *nl = memrchr(text + off, '\n', n);
+			if (!nl) {
+				close(fd);
+				free(piece);
+				return rfsl_fail(E2BIG,
+						 "a line is longer than %zu "
+						 "bytes",
+						 max);
+			}
+			n = (size_t)(nl + 1 - (text + off));
+		}
+		memcpy(piece, text + off, n);
+		size_t plen = n;
+		bool last = off + n == len;
+		if (last && plen + 7 <= max) {
+			memcpy(piece + plen, "commit\n", 7);
+			plen += 7;
+		}
+		err = write_whole(fd, piece, plen);
+		if (!err && last && plen == n)
+			err = write_whole(fd, "commit\n", 7);
+		off += n;
+	}
+	if (err) {
+		GString *msg = g_string_new(NULL);
+		char buf[4096];
+		ssize_t r;
+		while ((r = read(fd, buf, sizeof(buf))) > 0 && msg->len < 65536)
+			g_string_append_len(msg, buf, r);
+		if (msg->len) {
+			daemon_message(err, control, msg, err_line);
+			/* Line 1 of the daemon's count is "begin". */
+			if (err_line && *err_line)
+				(*err_line)--;
+		} else {
+			rfsl_fail(err, "%s: %s", control, g_strerror(err));
+		}
+		g_string_free(msg, TRUE);
+	}
+	close(fd); /* an uncommitted transaction is dropped: that is all */
+	free(piece);
+	return err;
 }
 
 /* Writes text on a new descriptor of control opened with mode; on a failed
@@ -592,26 +693,6 @@ static int write_once(const char *control, int mode, const char *text,
 	return err;
 }
 
-/* Sets the last error from the daemon's "error: line L: message" text,
- * storing L in *err_line. */
-static void daemon_message(int err, const char *control, GString *msg,
-			   unsigned *err_line)
-{
-	char *text = g_strchomp(msg->str);
-	if (g_str_has_prefix(text, "error: "))
-		text += 7;
-	unsigned line = 0;
-	int used = 0;
-	if (sscanf(text, "line %u: %n", &line, &used) == 1 && used > 0)
-		text += used;
-	if (err_line)
-		*err_line = line;
-	if (*text)
-		rfsl_fail(err, "%s", text);
-	else
-		rfsl_fail(err, "%s: %s", control, g_strerror(err));
-}
-
 int rfsl_transact(const char *control, const char *text, size_t len,
 		  unsigned *err_line)
 {
@@ -620,10 +701,7 @@ int rfsl_transact(const char *control, const char *text, size_t len,
 	if (err_line)
 		*err_line = 0;
 	if (len > max)
-		return rfsl_fail(E2BIG,
-				 "%zu bytes of commands do not fit one"
-				 " transaction (%zu bytes)",
-				 len, max);
+		return transact_explicit(control, text, len, err_line);
 	/* The kernel cuts a write into requests of whole pages: a buffer
 	 * that does not start on a page would need one page more. */
 	char *aligned = NULL;

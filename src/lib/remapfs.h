@@ -101,9 +101,10 @@ int remapfs_get_state(int fd, char **text, size_t *len);
 #define REMAPFS_LOAD_REPLACE 0x1
 
 /* Applies a state (as remapfs_get_state() gives it) in one transaction:
- * all of it or nothing.  EINVAL when its page size is not the mount's;
- * E2BIG when it does not fit one transaction (1 MiB less 4 system
- * pages of commands). */
+ * all of it or nothing, whatever its size (an explicit begin ... commit
+ * transaction when it does not fit one write).  EINVAL when its page size
+ * is not the mount's; E2BIG when it is larger than the mount's
+ * max_transaction. */
 int remapfs_load_state(int fd, const char *text, size_t len, int flags);
 
 /* ---- The system call ---- */
@@ -144,12 +145,13 @@ int remapfs_batch_remap_file_pages(remapfs_batch *b, void *addr, size_t size,
 /* How many commands the batch holds. */
 size_t remapfs_batch_count(const remapfs_batch *b);
 
-/* Flag of remapfs_batch_commit(): a batch too large for one transaction
- * is sent as several, in order, instead of failing with E2BIG. */
+/* Flag of remapfs_batch_commit(): a batch larger than one write (1 MiB
+ * less 5 system pages of commands) is sent as several transactions, in
+ * order, instead of one explicit transaction. */
 #define REMAPFS_BATCH_SPLIT 0x1
 
-/* Applies the batch as one transaction (one write to .control): all of it
- * or nothing.  On success the batch is emptied; on failure it keeps what
+/* Applies the batch as one transaction: all of it or nothing, whatever
+ * its size (E2BIG over the mount's max_transaction).  On success the batch is emptied; on failure it keeps what
  * was not applied (with REMAPFS_BATCH_SPLIT, the transactions before the
  * failing one were applied and are removed from it).  The message of a
  * failure starts with "command N:", N counting from 1 in the batch. */
