@@ -5,7 +5,9 @@
 #include "control.h"
 #include "notify.h"
 #include "protocol.h"
-#include "durable.h"
+#include "dump.h"
+#include "journal.h"
+#include "state.h"
 #include "framing.h"
 #include "views.h"
 
@@ -25,7 +27,7 @@ struct rfs_control_handle {
 	size_t snap_pos;
 };
 
-enum job_kind { JOB_TXN, JOB_SAVE, JOB_STOP };
+enum job_kind { JOB_TXN, JOB_SAVE, JOB_SNAPSHOT, JOB_STOP };
 enum reply_kind { REPLY_NONE, REPLY_WRITE, REPLY_FLUSH, REPLY_WAIT };
 
 struct job {
@@ -50,7 +52,12 @@ struct rfs_control {
 	struct rfs_ctx *ctx;
 	GAsyncQueue *queue; /* jobs; has its own lock */
 	GThread *thread;
-	bool state_dirty; /* the state file is behind; control thread only */
+	/* -o state: where transactions are made durable (NULL without);
+	 * this and the next two are the control thread's alone. */
+	struct rfs_journal *journal;
+	int behind;	      /* a save failed with this errno: file behind */
+	bool snapshot_due;    /* the state changed without a record */
+	gint snapshot_queued; /* a JOB_SNAPSHOT is queued (atomic) */
 };
 
 /* A directory entry the kernel may cache and must forget. */
@@ -151,12 +158,6 @@ static int walk_parent(struct rfs_ctx *ctx, const char *path,
 	return 0;
 }
 
-/* Pages needed to hold size bytes. */
-static uint64_t pages_of(const struct rfs_ctx *ctx, off_t size)
-{
-	return ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
-}
-
 /* Resolves a view path to what it names now: a virtual view, a SOURCE
  * regular file (a mirrored view), something else, or nothing. */
 static struct tview *tview_resolve(struct rfs_ctx *ctx, const char *path)
@@ -202,7 +203,7 @@ static struct tview *tview_resolve(struct rfs_ctx *ctx, const char *path)
 		} else {
 			tv->kind = TV_VIEW;
 			tv->node = rfs_nodes_get(&ctx->nodes, fd, &st, false);
-			tv->pages = pages_of(ctx, st.st_size);
+			tv->pages = rfs_pages_of(ctx, st.st_size);
 		}
 	}
 out:
@@ -351,7 +352,7 @@ static int check_cmd(struct txn *t, guint i)
 		tv->sim_virtual = true;
 		tv->sim_pages = (c->has & RFS_HAS_PAGES)
 				    ? c->pages
-				    : pages_of(t->ctx, size);
+				    : rfs_pages_of(t->ctx, size);
 		if (tv->sim_pages > t->ctx->page_limit)
 			return txn_fail(t, c->line, ERANGE,
 					"create: backing '%s' is too large",
@@ -518,7 +519,7 @@ static void apply_create(struct txn *t, guint i, struct tview *tv)
 		v->pages = c->pages;
 	else
 		v->pages = fstat(backing->fd, &st) == 0
-			       ? pages_of(ctx, st.st_size)
+			       ? rfs_pages_of(ctx, st.st_size)
 			       : 0;
 	rfs_node_ref(&ctx->nodes, tv->dir);
 	v->parent = tv->dir;
@@ -731,20 +732,6 @@ static void handle_set_error(struct rfs_control_handle *h, const char *msg)
 	g_mutex_unlock(&h->lock);
 }
 
-/* Writes the state to -o state=FILE, atomically (a new file renamed over
- * the old one), mode 0600. */
-static int save_state(struct rfs_ctx *ctx)
-{
-	GString *dump = rfs_control_dump(ctx);
-	int err = rfs_write_file_durably(ctx->opts.state_file, dump->str,
-					 dump->len, 0600);
-	if (err)
-		g_warning("state: %s: %s", ctx->opts.state_file,
-			  g_strerror(err));
-	g_string_free(dump, TRUE);
-	return err;
-}
-
 /* Tells a waiting daemon thread that its job is done, with err. */
 static void wake_waiter(struct job *j, int err, const char *msg)
 {
@@ -757,16 +744,15 @@ static void wake_waiter(struct job *j, int err, const char *msg)
 	g_mutex_unlock(j->wait_lock);
 }
 
-/* Runs a transaction job and replies to its request; returns its errno. */
-static int do_txn_job(struct rfs_ctx *ctx, struct job *j)
+/* Replies to a transaction job's request: err 0, or err with msg (which
+ * the descriptor reads back and the log gets). */
+static void reply_job(struct job *j, int err, const char *msg)
 {
-	GString *msg = g_string_new(NULL);
-	int err = run_txn(ctx, j->text, j->len, j->first_line, msg);
 	if (err) {
 		if (j->reply != REPLY_WAIT) /* the waiter reports it */
-			g_message("control: error: %s", msg->str);
+			g_message("control: error: %s", msg);
 		if (j->h)
-			handle_set_error(j->h, msg->str);
+			handle_set_error(j->h, msg);
 	}
 	switch (j->reply) {
 	case REPLY_WRITE:
@@ -779,19 +765,109 @@ static int do_txn_job(struct rfs_ctx *ctx, struct job *j)
 		fuse_reply_err(j->req, err);
 		break;
 	case REPLY_WAIT:
-		wake_waiter(j, err, msg->str);
+		wake_waiter(j, err, msg);
 		break;
 	case REPLY_NONE:
 		break;
 	}
-	g_string_free(msg, TRUE);
+}
+
+/* Frees a job. */
+static void job_free(struct job *j)
+{
+	g_free(j->text);
+	g_free(j);
+}
+
+/* Writes a snapshot of the whole state to the journal.  Returns 0 or a
+ * positive errno (logged). */
+static int take_snapshot(struct rfs_control *ctl)
+{
+	GString *dump = rfs_dump_state(ctl->ctx);
+	int err = rfs_journal_snapshot(ctl->journal, dump->str, dump->len);
+	g_string_free(dump, TRUE);
+	if (err)
+		g_warning("state: %s: cannot write a snapshot: %s",
+			  rfs_journal_path(ctl->journal), g_strerror(err));
+	ctl->behind = err;
+	ctl->snapshot_due = err != 0;
 	return err;
+}
+
+/* Transactions applied but not yet durable, waiting for one sync. */
+struct group {
+	GPtrArray *jobs;  /* struct job *, replied after the sync */
+	GString *records; /* their journal records */
+};
+
+/* Appends the group's records with one sync, then replies to each of its
+ * jobs: acknowledged only once durable. */
+static void group_commit(struct rfs_control *ctl, struct group *g)
+{
+	if (!g->jobs->len)
+		return;
+	int err =
+	    rfs_journal_append(ctl->journal, g->records->str, g->records->len);
+	char *msg = NULL;
+	if (err) {
+		msg = g_strdup_printf(
+		    "saving to the state file %s failed: %s (the change took "
+		    "effect in the mount but is not saved; the next save "
+		    "includes it)",
+		    rfs_journal_path(ctl->journal), g_strerror(err));
+		g_warning("state: %s", msg);
+		ctl->behind = err;
+		ctl->snapshot_due = true;
+	}
+	for (guint i = 0; i < g->jobs->len; i++) {
+		reply_job(g->jobs->pdata[i], err, msg);
+		job_free(g->jobs->pdata[i]);
+	}
+	g_ptr_array_set_size(g->jobs, 0);
+	g_string_truncate(g->records, 0);
+	g_free(msg);
+	if (!err && rfs_journal_wants_snapshot(ctl->journal))
+		take_snapshot(ctl);
+}
+
+/* Runs a transaction job.  Journaled ones (from .control, with -o state)
+ * join the group and are replied to after its sync; others now. */
+static void run_job(struct rfs_control *ctl, struct job *j, struct group *g)
+{
+	bool journaled = ctl->journal && j->reply != REPLY_WAIT;
+	GString *msg = g_string_new(NULL);
+	int err = 0;
+	if (journaled && ctl->behind && take_snapshot(ctl)) {
+		/* The file is behind and cannot be written: refuse rather
+		 * than apply what would not be saved. */
+		err = ctl->behind;
+		g_string_printf(msg,
+				"the state file %s cannot be written: %s "
+				"(nothing applied)",
+				rfs_journal_path(ctl->journal),
+				g_strerror(err));
+	}
+	if (!err)
+		err = run_txn(ctl->ctx, j->text, j->len, j->first_line, msg);
+	if (!err && !journaled)
+		ctl->snapshot_due = ctl->journal != NULL;
+	if (!err && journaled) {
+		rfs_state_record(g->records, 'T', j->text, j->len);
+		g_ptr_array_add(g->jobs, j);
+	} else {
+		reply_job(j, err, msg->str);
+		job_free(j);
+	}
+	g_string_free(msg, TRUE);
 }
 
 /* How long a worker thread looks for more work before it sleeps: waking
  * a sleeping thread on another CPU costs tens of microseconds, more than
  * a small transaction, and programs often send the next one right away. */
 #define RFS_SPIN_US 200
+
+/* Transactions of one group commit at most. */
+#define RFS_GROUP_MAX 256
 
 /* A job from the queue if one comes within RFS_SPIN_US, else NULL. */
 static struct job *next_job(GAsyncQueue *queue)
@@ -805,62 +881,95 @@ static struct job *next_job(GAsyncQueue *queue)
 	return NULL;
 }
 
-/* The control thread: runs jobs in order until JOB_STOP; with a state
- * file, saves the state once no job has come for half a second. */
+/* The control thread: runs jobs in order until JOB_STOP.  Transactions
+ * that are queued together are made durable by one sync; a snapshot is
+ * written when the namespace changed the state (JOB_SNAPSHOT), when a
+ * save is asked for, and at the end. */
 static gpointer control_thread(gpointer data)
 {
 	struct rfs_control *ctl = data;
-	const char *state = ctl->ctx->opts.state_file;
-	for (;;) {
+	struct group g = {g_ptr_array_new(), g_string_new(NULL)};
+	bool stop = false;
+	while (!stop) {
 		struct job *j = next_job(ctl->queue);
+		if (!j && ctl->snapshot_due) {
+			j = g_async_queue_timeout_pop(ctl->queue, 10000);
+			if (!j) {
+				take_snapshot(ctl);
+				continue;
+			}
+		}
 		if (!j)
-			j = state && ctl->state_dirty
-				? g_async_queue_timeout_pop(ctl->queue, 500000)
-				: g_async_queue_pop(ctl->queue);
-		if (!j) {
-			save_state(ctl->ctx);
-			ctl->state_dirty = false;
-			continue;
+			j = g_async_queue_pop(ctl->queue);
+		/* Take what is queued with it, up to a group. */
+		for (guint n = 0; j; n++) {
+			if (j->kind == JOB_TXN) {
+				run_job(ctl, j, &g);
+			} else {
+				group_commit(ctl, &g);
+				if (j->kind == JOB_SNAPSHOT) {
+					g_atomic_int_set(&ctl->snapshot_queued,
+							 0);
+					if (ctl->journal)
+						take_snapshot(ctl);
+					job_free(j);
+				} else if (j->kind == JOB_SAVE) {
+					int err = ctl->journal
+						      ? take_snapshot(ctl)
+						      : 0;
+					wake_waiter(j, err, NULL);
+					job_free(j);
+				} else {
+					stop = true;
+					job_free(j);
+					break;
+				}
+			}
+			j = n + 1 < RFS_GROUP_MAX
+				? g_async_queue_try_pop(ctl->queue)
+				: NULL;
 		}
-		enum job_kind kind = j->kind;
-		if (kind == JOB_TXN && do_txn_job(ctl->ctx, j) == 0)
-			ctl->state_dirty = true;
-		if (kind == JOB_SAVE) {
-			int err = 0;
-			if (state && ctl->state_dirty)
-				err = save_state(ctl->ctx);
-			if (!err)
-				ctl->state_dirty = false;
-			wake_waiter(j, err, NULL);
-		}
-		g_free(j->text);
-		g_free(j);
-		if (kind == JOB_STOP)
-			break;
+		group_commit(ctl, &g);
 	}
-	if (state && ctl->state_dirty)
-		save_state(ctl->ctx);
+	if (ctl->journal)
+		take_snapshot(ctl);
+	g_ptr_array_unref(g.jobs);
+	g_string_free(g.records, TRUE);
 	return NULL;
 }
 
-struct rfs_control *rfs_control_start(struct rfs_ctx *ctx)
+struct rfs_control *rfs_control_start(struct rfs_ctx *ctx,
+				      struct rfs_journal *journal)
 {
 	struct rfs_control *ctl = g_new0(struct rfs_control, 1);
 	ctl->ctx = ctx;
+	ctl->journal = journal;
 	ctl->queue = g_async_queue_new();
 	ctl->thread = g_thread_new("remapfs-control", control_thread, ctl);
 	return ctl;
 }
 
+void rfs_control_note_change(struct rfs_ctx *ctx)
+{
+	struct rfs_control *ctl = ctx->ctl;
+	if (!ctl || !ctl->journal ||
+	    !g_atomic_int_compare_and_exchange(&ctl->snapshot_queued, 0, 1))
+		return;
+	struct job *j = g_new0(struct job, 1);
+	j->kind = JOB_SNAPSHOT;
+	g_async_queue_push(ctl->queue, j);
+}
+
 void rfs_control_stop(struct rfs_control *ctl)
 {
-	struct job *j = g_new0(struct job, 1);
 	if (!ctl)
 		return;
+	struct job *j = g_new0(struct job, 1);
 	j->kind = JOB_STOP;
 	g_async_queue_push(ctl->queue, j);
 	g_thread_join(ctl->thread);
 	g_async_queue_unref(ctl->queue);
+	rfs_journal_free(ctl->journal);
 	g_free(ctl);
 }
 
@@ -928,7 +1037,7 @@ struct rfs_control_handle *rfs_control_open(struct rfs_ctx *ctx, bool readable)
 	rfs_framer_init(&h->framer, ctx->txn_write_max, ctx->txn_write_max,
 			ctx->opts.max_transaction);
 	if (readable)
-		h->snapshot = rfs_control_dump(ctx);
+		h->snapshot = rfs_dump_state(ctx);
 	return h;
 }
 
@@ -1032,102 +1141,4 @@ void rfs_control_read(struct rfs_ctx *ctx, fuse_req_t req,
 	g_mutex_unlock(&h->lock);
 	fuse_reply_buf(req, copy, n);
 	g_free(copy);
-}
-
-struct dump_entry {
-	struct rfs_view *view;
-	char *path;
-	uint64_t pages;
-};
-
-/* Orders dump entries by path (bytewise); entries without one last. */
-static gint dump_cmp_or_null(gconstpointer a, gconstpointer b)
-{
-	const struct dump_entry *x = a, *y = b;
-	if (!x->path || !y->path)
-		return !x->path - !y->path;
-	return strcmp(x->path, y->path);
-}
-
-/* Appends a view's remap lines, runs clipped to its size. */
-static void dump_runs(GString *out, const struct dump_entry *e)
-{
-	rfs_run buf[256];
-	uint64_t from = 0;
-	size_t n;
-	rfs_cmd c = {.op = RFS_OP_REMAP, .view = e->path, .has = RFS_HAS_COUNT};
-	while (from < e->pages &&
-	       (n = rfs_pagemap_runs(e->view->map, from, buf, 256))) {
-		for (size_t i = 0; i < n; i++) {
-			if (buf[i].vpage >= e->pages)
-				return;
-			c.vpage = buf[i].vpage;
-			c.fpage = buf[i].fpage;
-			c.count = MIN(buf[i].count, e->pages - buf[i].vpage);
-			rfs_cmd_format(out, &c);
-		}
-		from = buf[n - 1].vpage + buf[n - 1].count;
-	}
-}
-
-GString *rfs_control_dump(struct rfs_ctx *ctx)
-{
-	GArray *es = g_array_new(FALSE, TRUE, sizeof(struct dump_entry));
-	GString *out = g_string_new(NULL);
-	GHashTableIter it;
-	gpointer key;
-
-	/* Take references, then read mirrored files' sizes unlocked. */
-	g_rw_lock_reader_lock(&ctx->state_lock);
-	g_hash_table_iter_init(&it, ctx->views);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		struct dump_entry e = {.view = key};
-		rfs_node_ref(&ctx->nodes, e.view->node);
-		g_array_append_val(es, e);
-	}
-	g_rw_lock_reader_unlock(&ctx->state_lock);
-	for (guint i = 0; i < es->len; i++) {
-		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
-		struct stat st;
-		if (!e->view->is_virtual && fstat(e->view->node->fd, &st) == 0)
-			e->pages = pages_of(ctx, st.st_size);
-	}
-
-	g_string_printf(out, "# remapfs state: pagesize %" PRIu64 "\n",
-			ctx->pagesize);
-	g_rw_lock_reader_lock(&ctx->state_lock);
-	for (guint i = 0; i < es->len; i++) {
-		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
-		if (e->view->is_virtual)
-			e->pages = e->view->pages;
-		if ((e->view->is_virtual && !e->view->removed) ||
-		    (!e->view->is_virtual && e->view->pinned))
-			e->path = rfs_view_path(e->view);
-	}
-	g_array_sort(es, dump_cmp_or_null);
-	for (guint i = 0; i < es->len; i++) {
-		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
-		if (!e->path || !e->view->is_virtual)
-			continue;
-		rfs_cmd c = {.op = RFS_OP_CREATE,
-			     .view = e->path,
-			     .backing = e->view->backing_path,
-			     .pages = e->pages,
-			     .has = RFS_HAS_PAGES};
-		rfs_cmd_format(out, &c);
-	}
-	for (guint i = 0; i < es->len; i++) {
-		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
-		if (e->path)
-			dump_runs(out, e);
-	}
-	g_rw_lock_reader_unlock(&ctx->state_lock);
-
-	for (guint i = 0; i < es->len; i++) {
-		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
-		g_free(e->path);
-		rfs_node_unref(&ctx->nodes, e->view->node);
-	}
-	g_array_unref(es);
-	return out;
 }

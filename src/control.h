@@ -12,8 +12,12 @@
 
 struct rfs_control_handle;
 
-/* Starts the control thread. */
-struct rfs_control *rfs_control_start(struct rfs_ctx *ctx);
+struct rfs_journal;
+
+/* Starts the control thread; with a journal (-o state, taken over) every
+ * transaction from .control is acknowledged only once it is durable. */
+struct rfs_control *rfs_control_start(struct rfs_ctx *ctx,
+				      struct rfs_journal *journal);
 /* Stops and joins it; jobs still queued are answered with ENOTCONN. */
 void rfs_control_stop(struct rfs_control *ctl);
 
@@ -40,9 +44,12 @@ void rfs_control_read(struct rfs_ctx *ctx, fuse_req_t req,
 int rfs_control_apply_text(struct rfs_ctx *ctx, const char *text, size_t len,
 			   GString *err);
 
-/* Saves the state to -o state=FILE now if it changed since the last save
- * (waits for the control thread).  Returns 0 or a positive errno. */
+/* Writes a snapshot of the state to -o state=FILE now (waits for the
+ * control thread).  Returns 0 or a positive errno. */
 int rfs_control_save_now(struct rfs_ctx *ctx);
+/* Tells the control thread that the state changed outside a transaction
+ * (a virtual view unlinked, renamed or truncated through the mount, a
+ * mapped file truncated, renamed or deleted): a snapshot is written soon.
+ * Never blocks. */
+void rfs_control_note_change(struct rfs_ctx *ctx);
 
-/* The whole state as commands: create lines, then remap lines, sorted. */
-GString *rfs_control_dump(struct rfs_ctx *ctx);

@@ -266,7 +266,8 @@ static GArray *view_truncated(struct rfs_ctx *ctx, struct rfs_node *n,
 	    ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
 	GArray *invals = NULL;
 	g_rw_lock_writer_lock(&ctx->state_lock);
-	if (n->view && !n->view->is_virtual && n->view->pinned) {
+	bool mapped = n->view && !n->view->is_virtual && n->view->pinned;
+	if (mapped) {
 		rfs_pagemap_reset(n->view->map, pages, UINT64_MAX - pages);
 		rfs_view_map_changed(n->view);
 		rfs_view_update_pin(ctx, n->view);
@@ -278,6 +279,8 @@ static GArray *view_truncated(struct rfs_ctx *ctx, struct rfs_node *n,
 		rfs_invals_add(ctx, invals, v->node, 0, 0);
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
+	if (mapped) /* its runs past the end are gone */
+		rfs_control_note_change(ctx);
 	return invals;
 }
 
@@ -296,6 +299,7 @@ static int virtual_truncate(struct rfs_ctx *ctx, struct rfs_node *n, off_t size)
 	}
 	n->view->pages = pages;
 	g_rw_lock_writer_unlock(&ctx->state_lock);
+	rfs_control_note_change(ctx);
 	return 0;
 }
 

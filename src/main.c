@@ -6,6 +6,7 @@
 #include "control.h"
 #include "fs.h"
 #include "notify.h"
+#include "restore.h"
 #include "stop.h"
 #include "watch.h"
 #include "remapfs.h"
@@ -123,35 +124,24 @@ static int check_mountpoint(const char *mp)
 	return 0;
 }
 
-/* Applies -o state=FILE, if it exists, before mounting (the daemon
- * leaves the working directory when it goes to the background, so the
- * name is made absolute first).  Returns 0, or 1 after saying why. */
-static int load_state(struct rfs_ctx *ctx)
+/* Loads -o state=FILE before mounting (the daemon leaves the working
+ * directory when it goes to the background, so the name is made absolute
+ * first) and returns the journal to keep it in, or NULL after saying why
+ * (the mount must not happen). */
+static struct rfs_journal *load_state(struct rfs_ctx *ctx)
 {
 	char *abs = g_canonicalize_filename(ctx->opts.state_file, NULL);
 	g_free(ctx->opts.state_file);
 	ctx->opts.state_file = abs;
-	char *text = NULL;
-	gsize len = 0;
-	GError *error = NULL;
-	if (!g_file_get_contents(abs, &text, &len, &error)) {
-		bool missing =
-		    g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-		if (!missing)
-			fail("state file '%s': %s", abs, error->message);
-		g_error_free(error);
-		return missing ? 0 : 1;
-	}
 	GString *msg = g_string_new(NULL);
-	ctx->ctl = rfs_control_start(ctx);
-	int err = rfs_control_apply_text(ctx, text, len, msg);
+	ctx->ctl = rfs_control_start(ctx, NULL);
+	struct rfs_journal *j = rfs_restore_state(ctx, msg);
 	rfs_control_stop(ctx->ctl);
 	ctx->ctl = NULL;
-	if (err)
-		fail("state file '%s': %s", abs, msg->str);
+	if (!j)
+		fail("%s", msg->str);
 	g_string_free(msg, TRUE);
-	g_free(text);
-	return err ? 1 : 0;
+	return j;
 }
 
 /* Sets up the context for the given options and SOURCE descriptor. */
@@ -197,6 +187,8 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts fopts = {0};
 	struct rfs_ctx ctx = {0};
+	struct rfs_journal *journal = NULL; /* -o state, until the control
+					       thread takes it */
 	char *err = NULL;
 	int ret = 1;
 	size_t sys_ps = (size_t)sysconf(_SC_PAGESIZE);
@@ -271,7 +263,7 @@ int main(int argc, char *argv[])
 			  "hides it in the mount",
 			  RFS_CONTROL_NAME);
 
-	if (ctx.opts.state_file && load_state(&ctx) != 0)
+	if (ctx.opts.state_file && !(journal = load_state(&ctx)))
 		goto out_ctx;
 
 	ctx.se = fuse_session_new(&args, &rfs_fs_ops, sizeof(rfs_fs_ops), &ctx);
@@ -292,7 +284,8 @@ int main(int argc, char *argv[])
 	}
 	ctx.notifier = rfs_notifier_start(&ctx);
 	rfs_bdi_tune_async(&ctx, fopts.mountpoint);
-	ctx.ctl = rfs_control_start(&ctx);
+	ctx.ctl = rfs_control_start(&ctx, journal);
+	journal = NULL; /* the control thread's now */
 	struct rfs_stopper *stopper = rfs_stopper_start(&ctx, fopts.mountpoint);
 	if (!stopper)
 		g_warning("no signal thread (%s): SIGTERM will not write back "
@@ -325,6 +318,7 @@ out_unmount:
 out_session:
 	fuse_session_destroy(ctx.se);
 out_ctx:
+	rfs_journal_free(journal);
 	ctx_destroy(&ctx);
 out_args:
 	free(fopts.mountpoint);

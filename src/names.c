@@ -7,6 +7,7 @@
 #include "config.h"
 #endif
 #include "fsops.h"
+#include "control.h"
 #include "views.h"
 
 #include <errno.h>
@@ -136,8 +137,10 @@ static void unpin_unlinked(struct rfs_ctx *ctx, struct rfs_node *n)
 		unref = true;
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
-	if (unref)
+	if (unref) {
 		rfs_node_unref(&ctx->nodes, n);
+		rfs_control_note_change(ctx);
+	}
 }
 
 void rfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -171,6 +174,7 @@ void rfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	if (vnode) {
 		rfs_node_unref(&ctx->nodes, vnode); /* the namespace's ref */
+		rfs_control_note_change(ctx);
 		fuse_reply_err(req, 0);
 		return;
 	}
@@ -285,8 +289,12 @@ static void renamed(struct rfs_ctx *ctx, const struct stat *st,
 		g_free(path);
 		g_free(dpath);
 	}
+	bool in_state = (n->view && n->view->pinned) ||
+			(n->viewers && n->viewers->len) || S_ISDIR(st->st_mode);
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	rfs_node_unref(&ctx->nodes, n);
+	if (in_state) /* paths in the state changed */
+		rfs_control_note_change(ctx);
 }
 
 void rfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -318,6 +326,8 @@ void rfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			if (!err)
 				err = rename_virtual(ctx, dir, name, newdir,
 						     newname, flags);
+			if (!err)
+				rfs_control_note_change(ctx);
 			fuse_reply_err(req, err);
 			return;
 		}

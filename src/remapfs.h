@@ -51,6 +51,12 @@ struct rfs_ctx {
 	size_t zeros_len;
 };
 
+/* Pages needed to hold size bytes. */
+static inline uint64_t rfs_pages_of(const struct rfs_ctx *ctx, off_t size)
+{
+	return ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
+}
+
 /* The node behind a kernel inode number. */
 static inline struct rfs_node *rfs_node_of(struct rfs_ctx *ctx, uint64_t ino)
 {

@@ -38,6 +38,10 @@ static bool mounted(const char *path)
 {
 	struct stat a, b;
 	char *parent = g_path_get_dirname(path);
+	if (stat(path, &a) < 0 && errno == ENOTCONN) {
+		g_free(parent);
+		return true; /* a mount whose daemon died */
+	}
 	bool res = stat(path, &a) == 0 && stat(parent, &b) == 0 &&
 		   a.st_dev != b.st_dev;
 	g_free(parent);

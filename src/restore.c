@@ -1,0 +1,195 @@
+/* restore.c - loading -o state at mount (see restore.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "restore.h"
+#include "control.h"
+#include "dump.h"
+#include "protocol.h"
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* One command of a record, and whether it was rejected. */
+struct entry {
+	rfs_cmd cmd;
+	bool rejected;
+};
+
+/* Parses body line by line into entries; lines that do not parse are
+ * rejected right away, with why appended to rejected. */
+static GArray *parse_entries(struct rfs_ctx *ctx, const char *body, size_t len,
+			     GString *rejected)
+{
+	GArray *out = g_array_new(FALSE, TRUE, sizeof(struct entry));
+	GArray *cmds = rfs_cmds_new();
+	rfs_parse_limits limits = {.page_limit = ctx->page_limit};
+	GString *why = g_string_new(NULL);
+	unsigned line = 1;
+	for (const char *p = body; p < body + len; line++) {
+		const char *nl = memchr(p, '\n', (size_t)(body + len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(body + len - p);
+		unsigned bad = 0;
+		g_array_set_size(cmds, 0);
+		if (rfs_parse(p, n, line, &limits, cmds, &bad, why))
+			g_string_append_printf(rejected, "# %s\n%.*s\n",
+					       why->str, (int)n, p);
+		for (guint i = 0; i < cmds->len; i++) {
+			struct entry e = {0};
+			e.cmd = g_array_index(cmds, rfs_cmd, i);
+			/* the strings move into e */
+			g_array_index(cmds, rfs_cmd, i).view = NULL;
+			g_array_index(cmds, rfs_cmd, i).backing = NULL;
+			g_array_append_val(out, e);
+		}
+		p += n + 1;
+	}
+	g_string_free(why, TRUE);
+	g_array_unref(cmds);
+	return out;
+}
+
+/* Rejects entry i (applying it failed with why), and the later entries
+ * naming the view that a rejected create would have made. */
+static void reject(GArray *es, guint i, const char *why, GString *rejected)
+{
+	struct entry *e = &g_array_index(es, struct entry, i);
+	e->rejected = true;
+	GString *line = g_string_new(NULL);
+	rfs_cmd_format(line, &e->cmd);
+	g_string_append_printf(rejected, "# %s\n%s", why, line->str);
+	if (e->cmd.op == RFS_OP_CREATE)
+		for (guint k = i + 1; k < es->len; k++) {
+			struct entry *d = &g_array_index(es, struct entry, k);
+			if (d->rejected || strcmp(d->cmd.view, e->cmd.view))
+				continue;
+			if (d->cmd.op == RFS_OP_CREATE)
+				break; /* a later create of the name stands */
+			d->rejected = true;
+			g_string_truncate(line, 0);
+			rfs_cmd_format(line, &d->cmd);
+			g_string_append_printf(rejected,
+					       "# its view '%s' was not "
+					       "created\n%s",
+					       e->cmd.view, line->str);
+		}
+	g_string_free(line, TRUE);
+}
+
+/* Applies the entries that are not rejected as one transaction, rejecting
+ * one entry at a time until the rest applies. */
+static void apply_entries(struct rfs_ctx *ctx, GArray *es, GString *rejected)
+{
+	GString *text = g_string_new(NULL), *msg = g_string_new(NULL);
+	GArray *index = g_array_new(FALSE, FALSE, sizeof(guint));
+	for (guint round = 0; round <= es->len; round++) {
+		g_string_truncate(text, 0);
+		g_array_set_size(index, 0);
+		for (guint i = 0; i < es->len; i++) {
+			struct entry *e = &g_array_index(es, struct entry, i);
+			if (e->rejected)
+				continue;
+			rfs_cmd_format(text, &e->cmd);
+			g_array_append_val(index, i);
+		}
+		if (!index->len)
+			break;
+		g_string_truncate(msg, 0);
+		if (!rfs_control_apply_text(ctx, text->str, text->len, msg))
+			break;
+		unsigned line = 0;
+		int used = 0;
+		if (sscanf(msg->str, "line %u: %n", &line, &used) != 1 ||
+		    line == 0 || line > index->len) {
+			/* Not one line's fault: give up on the record. */
+			for (guint k = 0; k < index->len; k++)
+				reject(es, g_array_index(index, guint, k),
+				       msg->str, rejected);
+			break;
+		}
+		reject(es, g_array_index(index, guint, line - 1),
+		       msg->str + used, rejected);
+	}
+	g_array_unref(index);
+	g_string_free(text, TRUE);
+	g_string_free(msg, TRUE);
+}
+
+/* Keeps the rejected entries in PATH.rejected and names them. */
+static void keep_rejected(const char *path, GString *rejected)
+{
+	char *file = g_strconcat(path, ".rejected", NULL);
+	char stamp[64];
+	time_t now = time(NULL);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime(&now));
+	char **lines = g_strsplit(rejected->str, "\n", -1);
+	for (char **l = lines; *l; l++)
+		if (g_str_has_prefix(*l, "# ") && l[1] && *l[1])
+			g_warning("state: %s: rejected '%s': %s (kept in %s)",
+				  path, l[1], *l + 2, file);
+	g_strfreev(lines);
+	int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	GString *out = g_string_new(NULL);
+	g_string_printf(out, "# remapfs: entries of %s rejected at mount, %s\n",
+			path, stamp);
+	g_string_append(out, rejected->str);
+	if (fd < 0 || write(fd, out->str, out->len) != (ssize_t)out->len ||
+	    fsync(fd) < 0)
+		g_warning("state: cannot keep the rejected entries in %s: %s",
+			  file, g_strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	g_string_free(out, TRUE);
+	g_free(file);
+}
+
+struct rfs_journal *rfs_restore_state(struct rfs_ctx *ctx, GString *msg)
+{
+	const char *path = ctx->opts.state_file;
+	char *text = NULL;
+	GArray *recs =
+	    g_array_new(FALSE, FALSE, sizeof(struct rfs_state_record));
+	GString *why = g_string_new(NULL), *note = g_string_new(NULL);
+	GString *rejected = g_string_new(NULL);
+	struct rfs_journal *j = NULL;
+	int err = rfs_journal_read(path, ctx->pagesize, &text, recs, why, note);
+	if (err && err != ENOENT) {
+		g_string_printf(msg, "state file %s", why->str);
+		goto out;
+	}
+	if (note->len)
+		g_warning("state: %s", note->str);
+	for (guint i = 0; i < recs->len; i++) {
+		struct rfs_state_record *r =
+		    &g_array_index(recs, struct rfs_state_record, i);
+		GArray *es = parse_entries(ctx, r->body, r->len, rejected);
+		apply_entries(ctx, es, rejected);
+		for (guint k = 0; k < es->len; k++)
+			rfs_cmd_clear(&g_array_index(es, struct entry, k).cmd);
+		g_array_unref(es);
+	}
+	if (rejected->len)
+		keep_rejected(path, rejected);
+	j = rfs_journal_new(path, ctx->pagesize);
+	GString *dump = rfs_dump_state(ctx);
+	err = rfs_journal_snapshot(j, dump->str, dump->len);
+	g_string_free(dump, TRUE);
+	if (err) {
+		g_string_printf(msg, "state file '%s' cannot be written: %s",
+				path, g_strerror(err));
+		rfs_journal_free(j);
+		j = NULL;
+	}
+out:
+	g_free(text);
+	g_array_unref(recs);
+	g_string_free(why, TRUE);
+	g_string_free(note, TRUE);
+	g_string_free(rejected, TRUE);
+	return j;
+}
