@@ -465,6 +465,11 @@ static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fi->keep_cache = 0;
+#ifdef HAVE_STRUCT_FUSE_FILE_INFO_PARALLEL_DIRECT_WRITES
+	/* Writers on other descriptors need not wait for each other in the
+	 * kernel: their transactions can share one sync of -o state. */
+	fi->parallel_direct_writes = 1;
+#endif
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		rfs_control_release((void *)(uintptr_t)fi->fh);
 }

@@ -175,8 +175,7 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 static void ctx_destroy(struct rfs_ctx *ctx)
 {
 	g_hash_table_unref(ctx->views);
-	rfs_nodes_destroy(&ctx->nodes);
-	g_free(ctx->control);
+	rfs_nodes_destroy(&ctx->nodes); /* the control node too */
 	g_free((void *)ctx->zeros);
 	g_rw_lock_clear(&ctx->state_lock);
 	rfs_self_clear(&ctx->self);

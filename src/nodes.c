@@ -33,6 +33,7 @@ void rfs_nodes_init(struct rfs_nodes *nodes, int root_fd)
 	g_mutex_init(&nodes->lock);
 	g_mutex_init(&nodes->fmap_lock);
 	nodes->table = g_hash_table_new(node_hash, node_equal);
+	nodes->specials = g_hash_table_new(NULL, NULL);
 	nodes->next_ino = RFS_SYNTHETIC_INO_BASE;
 	nodes->root = g_new0(struct rfs_node, 1);
 	nodes->root->kind = RFS_NODE_SOURCE;
@@ -69,10 +70,17 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 	GHashTableIter it;
 	gpointer key;
 	GPtrArray *all = g_ptr_array_new();
+	g_mutex_lock(&nodes->lock);
+	nodes->destroying = true; /* references drop, nothing is freed */
+	g_mutex_unlock(&nodes->lock);
 	g_hash_table_iter_init(&it, nodes->table);
 	while (g_hash_table_iter_next(&it, &key, NULL))
 		g_ptr_array_add(all, key);
 	g_hash_table_remove_all(nodes->table);
+	g_hash_table_iter_init(&it, nodes->specials);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		g_ptr_array_add(all, key);
+	g_hash_table_remove_all(nodes->specials);
 	/* Break references between nodes, then free them all. */
 	for (guint i = 0; i < all->len; i++) {
 		struct rfs_node *n = all->pdata[i];
@@ -95,6 +103,7 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 	}
 	g_ptr_array_unref(all);
 	g_hash_table_unref(nodes->table);
+	g_hash_table_unref(nodes->specials);
 	g_mutex_clear(&nodes->lock);
 	g_mutex_clear(&nodes->fmap_lock);
 }
@@ -149,6 +158,7 @@ struct rfs_node *rfs_nodes_new_special(struct rfs_nodes *nodes,
 	n->refs = 1;
 	g_mutex_lock(&nodes->lock);
 	n->ino = (ino_t)nodes->next_ino++;
+	g_hash_table_add(nodes->specials, n);
 	g_mutex_unlock(&nodes->lock);
 	return n;
 }
@@ -171,10 +181,12 @@ void rfs_node_ref(struct rfs_nodes *nodes, struct rfs_node *n)
  * caller must free it.  Called with the lock held. */
 static bool node_release_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 {
-	if (n->nlookup || n->refs)
+	if (n->nlookup || n->refs || nodes->destroying)
 		return false;
 	if (n->kind == RFS_NODE_SOURCE)
 		g_hash_table_remove(nodes->table, n);
+	else
+		g_hash_table_remove(nodes->specials, n);
 	return true;
 }
 

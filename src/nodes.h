@@ -44,6 +44,8 @@ struct rfs_nodes {
 	GMutex lock;	   /* protects table and every node's nlookup/refs */
 	GMutex fmap_lock;  /* serializes making and growing nodes' fmaps */
 	GHashTable *table; /* (dev, ino) -> SOURCE node */
+	GHashTable *specials; /* the other live nodes (virtual, control) */
+	bool destroying;      /* rfs_nodes_destroy runs: nothing is freed */
 	struct rfs_node *root;
 	uint64_t next_ino; /* synthetic inode numbers; under lock */
 	/* Called (without the lock) to free a node's view when it dies. */
@@ -53,7 +55,7 @@ struct rfs_nodes {
 
 /* Initializes the table with the root node over root_fd (taken over). */
 void rfs_nodes_init(struct rfs_nodes *nodes, int root_fd);
-/* Frees every node (at unmount). */
+/* Frees every node, SOURCE and special, whatever holds it (at unmount). */
 void rfs_nodes_destroy(struct rfs_nodes *nodes);
 
 /* Finds or adds the SOURCE node for fd (an O_PATH descriptor) with stat st.

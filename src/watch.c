@@ -66,27 +66,33 @@ static GBytes *handle_key(const struct file_handle *fh)
 	return g_byte_array_free_to_bytes(a);
 }
 
-/* The file an event with a file handle is about, if it is watched. */
-static bool fid_event_file(struct rfs_watch *w,
-			   const struct fanotify_event_metadata *ev,
-			   struct file_key *key)
+/* The file an event with a file handle is about, if it is watched.  The
+ * event is the bytes ev[0..ev_len), metadata_len of them its header:
+ * records follow one another without alignment, so each part is copied
+ * out before it is read. */
+static bool fid_event_file(struct rfs_watch *w, const char *ev, size_t ev_len,
+			   size_t metadata_len, struct file_key *key)
 {
-	const char *p = (const char *)ev + ev->metadata_len;
-	const char *end = (const char *)ev + ev->event_len;
-	while (p + sizeof(struct fanotify_event_info_header) <= end) {
-		const struct fanotify_event_info_header *h = (const void *)p;
-		if (h->len < sizeof(*h) || p + h->len > end)
+	size_t off = metadata_len;
+	while (off + sizeof(struct fanotify_event_info_header) <= ev_len) {
+		struct fanotify_event_info_header h;
+		memcpy(&h, ev + off, sizeof(h));
+		if (h.len < sizeof(h) || off + h.len > ev_len)
 			break;
-		if (h->info_type == FAN_EVENT_INFO_TYPE_FID &&
-		    h->len >= sizeof(struct fanotify_event_info_fid) +
-				  sizeof(struct file_handle)) {
-			const struct fanotify_event_info_fid *fi =
-			    (const void *)p;
-			const struct file_handle *fh = (const void *)fi->handle;
-			if ((const char *)fh->f_handle + fh->handle_bytes >
-			    p + h->len)
+		size_t fid_head = sizeof(struct fanotify_event_info_fid) +
+				  sizeof(struct file_handle);
+		if (h.info_type == FAN_EVENT_INFO_TYPE_FID && h.len >= fid_head) {
+			struct file_handle fh;
+			size_t at = off + sizeof(struct fanotify_event_info_fid);
+			memcpy(&fh, ev + at, sizeof(fh));
+			if (fh.handle_bytes > h.len - fid_head)
 				break;
-			GBytes *k = handle_key(fh);
+			/* The handle with its bytes, aligned. */
+			struct file_handle *full =
+			    g_malloc(sizeof(fh) + fh.handle_bytes);
+			memcpy(full, ev + at, sizeof(fh) + fh.handle_bytes);
+			GBytes *k = handle_key(full);
+			g_free(full);
 			g_mutex_lock(&w->lock);
 			struct file_key *fk =
 			    g_hash_table_lookup(w->handles, k);
@@ -96,7 +102,7 @@ static bool fid_event_file(struct rfs_watch *w,
 			g_bytes_unref(k);
 			return fk != NULL;
 		}
-		p += h->len;
+		off += h.len;
 	}
 	return false;
 }
@@ -105,24 +111,30 @@ static bool fid_event_file(struct rfs_watch *w,
 static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len,
 			    bool fid)
 {
-	const struct fanotify_event_metadata *ev = (const void *)buf;
 	pid_t self = getpid();
-	for (; FAN_EVENT_OK(ev, len); ev = FAN_EVENT_NEXT(ev, len)) {
+	size_t off = 0, total = len > 0 ? (size_t)len : 0;
+	while (off + sizeof(struct fanotify_event_metadata) <= total) {
+		struct fanotify_event_metadata ev; /* copied: may be unaligned */
+		memcpy(&ev, buf + off, sizeof(ev));
+		if (ev.event_len < sizeof(ev) || ev.event_len > total - off ||
+		    ev.metadata_len > ev.event_len)
+			break;
 		struct stat st;
 		struct file_key key;
-		if (ev->mask & FAN_Q_OVERFLOW)
+		if (ev.mask & FAN_Q_OVERFLOW)
 			g_warning("watch: events were lost; run 'invalidate' "
 				  "on views of files changed outside");
 		if (fid) {
-			if (ev->pid != self && fid_event_file(w, ev, &key))
+			if (ev.pid != self &&
+			    fid_event_file(w, buf + off, ev.event_len,
+					   ev.metadata_len, &key))
 				invalidate_file(w->ctx, key.dev, key.ino);
-			continue;
+		} else if (ev.fd >= 0) {
+			if (ev.pid != self && fstat(ev.fd, &st) == 0)
+				invalidate_file(w->ctx, st.st_dev, st.st_ino);
+			close(ev.fd);
 		}
-		if (ev->fd < 0)
-			continue;
-		if (ev->pid != self && fstat(ev->fd, &st) == 0)
-			invalidate_file(w->ctx, st.st_dev, st.st_ino);
-		close(ev->fd);
+		off += ev.event_len;
 	}
 }
 
