@@ -306,12 +306,13 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(cfg);
 	}
 	ret = ret != 0;
-	bool detached = rfs_stopper_stop(stopper);
+	rfs_stopper_stop(stopper);
 	rfs_control_stop(ctx.ctl);
 	rfs_watch_stop(ctx.watch);
 	rfs_notifier_stop(ctx.notifier);
-	if (detached) /* the stop signal's detach was the unmount */
-		goto out_session;
+	/* After a stop signal's detach the kernel ended the connection, and
+	 * libfuse sees that and only closes it: the path, which may name
+	 * something else by now, is not unmounted again. */
 out_unmount:
 	fuse_session_unmount(ctx.se);
 out_session:

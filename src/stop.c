@@ -27,7 +27,6 @@ struct rfs_stopper {
 	int quitfd;	   /* eventfd: the daemon is done, end the thread */
 	GThread *thread;   /* waits for signals */
 	GThread *stopping; /* the orderly stop, once a signal came */
-	bool detached;	   /* written by the stopping thread before detach */
 };
 
 /* The signals that stop the daemon. */
@@ -100,10 +99,8 @@ static gpointer stopping_thread(gpointer data)
 	int err = rfs_control_save_now(s->ctx);
 	if (err)
 		g_warning("stop: saving the state failed: %s", g_strerror(err));
-	s->detached = true;
 	err = detach(s);
 	if (err) {
-		s->detached = false;
 		g_warning("stop: cannot detach %s (%s); unmount it to stop",
 			  s->mountpoint, g_strerror(err));
 	} else {
@@ -169,10 +166,10 @@ struct rfs_stopper *rfs_stopper_start(struct rfs_ctx *ctx,
 	return s;
 }
 
-bool rfs_stopper_stop(struct rfs_stopper *s)
+void rfs_stopper_stop(struct rfs_stopper *s)
 {
 	if (!s)
-		return false;
+		return;
 	uint64_t one = 1;
 	if (write(s->quitfd, &one, sizeof(one)) < 0)
 		g_warning("stop: cannot end the signal thread: %s",
@@ -180,10 +177,8 @@ bool rfs_stopper_stop(struct rfs_stopper *s)
 	g_thread_join(s->thread);
 	if (s->stopping)
 		g_thread_join(s->stopping);
-	bool detached = s->detached;
 	close(s->sigfd);
 	close(s->quitfd);
 	g_free(s->mountpoint);
 	g_free(s);
-	return detached;
 }

@@ -21,7 +21,5 @@ int rfs_stop_signals_block(void);
  * Returns NULL with errno set on failure. */
 struct rfs_stopper *rfs_stopper_start(struct rfs_ctx *ctx,
 				      const char *mountpoint);
-/* Stops the thread and frees s (after the request loop returned).
- * Returns whether it detached the mount itself: then the mount must not
- * be unmounted again (the path may name something else by now). */
-bool rfs_stopper_stop(struct rfs_stopper *s);
+/* Stops the thread and frees s (after the request loop returned). */
+void rfs_stopper_stop(struct rfs_stopper *s);

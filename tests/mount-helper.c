@@ -122,6 +122,22 @@ static int fusermount(struct rfs_test_mount *m, const char *flag)
 	return status;
 }
 
+/* Fails the test when the daemon's log holds a sanitizer's report (a
+ * build with --enable-sanitizers: memory errors, leaks at exit, undefined
+ * behaviour). */
+static void check_sanitizer_reports(struct rfs_test_mount *m)
+{
+	char *text = NULL;
+	if (!g_file_get_contents(m->log, &text, NULL, NULL))
+		return;
+	if (strstr(text, "Sanitizer") || strstr(text, "runtime error:")) {
+		g_printerr("the daemon's log has a sanitizer report\n");
+		print_log(m);
+		g_test_fail();
+	}
+	g_free(text);
+}
+
 void rfs_test_stop(struct rfs_test_mount *m)
 {
 	if (mounted(m->mnt) && fusermount(m, "-u") != 0) {
@@ -144,6 +160,7 @@ void rfs_test_stop(struct rfs_test_mount *m)
 		waitpid(m->pid, &status, 0);
 	reaped:
 		m->pid = -1;
+		check_sanitizer_reports(m);
 	}
 	g_mutex_lock(&live_lock);
 	if (live_mounts)

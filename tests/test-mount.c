@@ -175,7 +175,9 @@ static void test_mirror_file_operations(Fixture *f, gconstpointer d)
 	g_assert_cmpint(rmdir(d2), ==, 0);
 	char *ln = rfs_mnt(f->m, "dir/link"), *hl = rfs_mnt(f->m, "dir/hard");
 	g_assert_cmpint(symlink("target", ln), ==, 0);
-	g_assert_cmpint(link(rfs_mnt(f->m, "f"), hl), ==, 0);
+	char *mf = rfs_mnt(f->m, "f");
+	g_assert_cmpint(link(mf, hl), ==, 0);
+	g_free(mf);
 	g_assert_cmpint(stat(hl, &st), ==, 0);
 	g_assert_cmpint(st.st_nlink, ==, 2);
 	struct statvfs sv;
@@ -326,7 +328,9 @@ static void test_control_every_command_applies(Fixture *f, gconstpointer d)
 	g_assert_cmpint(rfs_ctl(m, "remove dir/v\n"), ==, 0);
 	g_assert_cmpint(stat(mv, &st), ==, -1);
 	g_assert_cmpint(errno, ==, ENOENT);
-	g_assert_cmpint(stat(rfs_src(m, "f"), &st), ==, 0);
+	char *sf = rfs_src(m, "f");
+	g_assert_cmpint(stat(sf, &st), ==, 0);
+	g_free(sf);
 	g_free(mf);
 	g_free(mv);
 	g_free(sv);
