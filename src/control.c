@@ -528,9 +528,7 @@ static void apply_create(struct txn *t, guint i, struct tview *tv)
 	if (!tv->dir->virtuals)
 		tv->dir->virtuals = g_hash_table_new(g_str_hash, g_str_equal);
 	g_hash_table_insert(tv->dir->virtuals, v->name, v);
-	if (!backing->viewers)
-		backing->viewers = g_ptr_array_new();
-	g_ptr_array_add(backing->viewers, v);
+	rfs_viewers_add(v);
 	g_hash_table_add(ctx->views, v);
 	add_entry_inval(t, tv->dir, tv->name);
 	tv->cur = v;
@@ -540,12 +538,8 @@ static void apply_create(struct txn *t, guint i, struct tview *tv)
  * kernel holds it (open files keep working). */
 static void apply_remove(struct txn *t, struct rfs_view *v)
 {
-	v->removed = true;
-	g_hash_table_remove(v->parent->virtuals, v->name);
-	if (v->backing->viewers)
-		g_ptr_array_remove(v->backing->viewers, v);
-	g_hash_table_remove(t->ctx->views, v);
 	add_entry_inval(t, v->parent, v->name);
+	rfs_view_unlist(t->ctx, v);
 	g_ptr_array_add(t->dropped, v->node);
 }
 

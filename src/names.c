@@ -111,17 +111,6 @@ static int may_change_virtual(struct rfs_ctx *ctx, fuse_req_t req,
 	return 0;
 }
 
-/* Takes a virtual view out of the namespace (unlink through the mount). */
-static void unlink_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
-			   struct rfs_view *v)
-{
-	v->removed = true;
-	g_hash_table_remove(dir->virtuals, v->name);
-	if (v->backing->viewers)
-		g_ptr_array_remove(v->backing->viewers, v);
-	g_hash_table_remove(ctx->views, v);
-}
-
 /* After an unlink: a mirrored view whose file has no name left is no
  * longer part of the state (open files keep their map until closed). */
 static void unpin_unlinked(struct rfs_ctx *ctx, struct rfs_node *n)
@@ -169,7 +158,7 @@ void rfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
 	if (v) {
 		vnode = v->node;
-		unlink_virtual(ctx, dir, v);
+		rfs_view_unlist(ctx, v);
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	if (vnode) {

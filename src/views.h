@@ -36,6 +36,7 @@ struct rfs_view {
 	GArray *rev;
 	uint64_t rev_gen;
 	uint64_t rev_maxcount;
+	guint viewer_index; /* virtual: its place in backing->viewers */
 };
 
 /* One piece of a translated range: len bytes at backing offset foff, or
@@ -45,6 +46,14 @@ struct rfs_seg {
 	size_t len;
 	bool zero;
 };
+
+/* Adds virtual view v to its backing file's viewers, and takes it out
+ * again, in O(1).  state_lock held for writing. */
+void rfs_viewers_add(struct rfs_view *v);
+void rfs_viewers_remove(struct rfs_view *v);
+/* Takes virtual view v out of the namespace and the state (it lives on
+ * while the kernel holds its node).  state_lock held for writing. */
+void rfs_view_unlist(struct rfs_ctx *ctx, struct rfs_view *v);
 
 /* A new view of node over backing (refs taken by the caller). */
 struct rfs_view *rfs_view_new(struct rfs_node *node, struct rfs_node *backing,
