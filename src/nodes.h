@@ -41,9 +41,9 @@ struct rfs_node {
 };
 
 struct rfs_nodes {
-	GMutex lock;	   /* protects table and every node's nlookup/refs */
-	GMutex fmap_lock;  /* serializes making and growing nodes' fmaps */
-	GHashTable *table; /* (dev, ino) -> SOURCE node */
+	GMutex lock;	      /* protects table and every node's nlookup/refs */
+	GMutex fmap_lock;     /* serializes making and growing nodes' fmaps */
+	GHashTable *table;    /* (dev, ino) -> SOURCE node */
 	GHashTable *specials; /* the other live nodes (virtual, control) */
 	bool destroying;      /* rfs_nodes_destroy runs: nothing is freed */
 	struct rfs_node *root;

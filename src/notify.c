@@ -61,6 +61,17 @@ GArray *rfs_invals_new(void)
 void rfs_invals_add(struct rfs_ctx *ctx, GArray *invals, struct rfs_node *node,
 		    off_t off, off_t len)
 {
+	if (invals->len && off >= 0 && len > 0) {
+		/* The next range of the same node: the last one grows (a
+		 * transaction of a million adjacent pages adds one entry). */
+		struct rfs_inval *last =
+		    &g_array_index(invals, struct rfs_inval, invals->len - 1);
+		if (last->node == node && last->off >= 0 && last->len > 0 &&
+		    last->off + last->len == off) {
+			last->len += len;
+			return;
+		}
+	}
 	struct rfs_inval iv = {.node = node, .off = off, .len = len};
 	rfs_node_ref(&ctx->nodes, node);
 	g_array_append_val(invals, iv);

@@ -81,9 +81,11 @@ static bool fid_event_file(struct rfs_watch *w, const char *ev, size_t ev_len,
 			break;
 		size_t fid_head = sizeof(struct fanotify_event_info_fid) +
 				  sizeof(struct file_handle);
-		if (h.info_type == FAN_EVENT_INFO_TYPE_FID && h.len >= fid_head) {
+		if (h.info_type == FAN_EVENT_INFO_TYPE_FID &&
+		    h.len >= fid_head) {
 			struct file_handle fh;
-			size_t at = off + sizeof(struct fanotify_event_info_fid);
+			size_t at =
+			    off + sizeof(struct fanotify_event_info_fid);
 			memcpy(&fh, ev + at, sizeof(fh));
 			if (fh.handle_bytes > h.len - fid_head)
 				break;
@@ -114,7 +116,8 @@ static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len,
 	pid_t self = getpid();
 	size_t off = 0, total = len > 0 ? (size_t)len : 0;
 	while (off + sizeof(struct fanotify_event_metadata) <= total) {
-		struct fanotify_event_metadata ev; /* copied: may be unaligned */
+		struct fanotify_event_metadata
+		    ev; /* copied: may be unaligned */
 		memcpy(&ev, buf + off, sizeof(ev));
 		if (ev.event_len < sizeof(ev) || ev.event_len > total - off ||
 		    ev.metadata_len > ev.event_len)

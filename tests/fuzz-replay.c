@@ -37,8 +37,8 @@ static void test_corpus_replays_clean(gconstpointer data)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	char *path = g_strdup_printf("/fuzz/%s/corpus-replays-clean",
-				     FUZZ_NAME);
+	char *path =
+	    g_strdup_printf("/fuzz/%s/corpus-replays-clean", FUZZ_NAME);
 	g_test_add_data_func(path, FUZZ_CORPUS, test_corpus_replays_clean);
 	int rc = g_test_run();
 	g_free(path);

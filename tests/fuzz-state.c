@@ -38,7 +38,8 @@ static void check_rewrite(GArray *recs, uint64_t ps)
 		    &g_array_index(recs, struct rfs_state_record, i);
 		rfs_state_record(out, r->kind, r->body, r->len);
 	}
-	GArray *back = g_array_new(FALSE, FALSE, sizeof(struct rfs_state_record));
+	GArray *back =
+	    g_array_new(FALSE, FALSE, sizeof(struct rfs_state_record));
 	uint64_t ps2 = 0;
 	int64_t torn = 0;
 	check(rfs_state_parse(out->str, out->len, &ps2, back, &torn, NULL) ==
@@ -88,8 +89,8 @@ static void frame(const char *text, size_t len)
 		if (fr.kind == RFS_FRAME_APPLY) {
 			check(fr.len == 0 || fr.text[fr.len - 1] == '\n');
 			for (const char *l = fr.text; l < fr.text + fr.len;) {
-				const char *e =
-				    memchr(l, '\n', (size_t)(fr.text + fr.len - l));
+				const char *e = memchr(
+				    l, '\n', (size_t)(fr.text + fr.len - l));
 				size_t ll = (size_t)(e - l);
 				check(!rfs_line_is_keyword(l, ll, "begin") &&
 				      !rfs_line_is_keyword(l, ll, "commit") &&
@@ -113,7 +114,8 @@ static void frame(const char *text, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
-	GArray *recs = g_array_new(FALSE, FALSE, sizeof(struct rfs_state_record));
+	GArray *recs =
+	    g_array_new(FALSE, FALSE, sizeof(struct rfs_state_record));
 	GString *msg = g_string_new(NULL);
 	uint64_t ps = 0;
 	int64_t torn = 0;
@@ -127,7 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (guint i = 0; i < recs->len; i++) {
 			struct rfs_state_record *r =
 			    &g_array_index(recs, struct rfs_state_record, i);
-			check(r->body >= text && r->body + r->len <= text + size);
+			check(r->body >= text &&
+			      r->body + r->len <= text + size);
 			check((r->kind == 'S') == (i == 0) || r->off == 0);
 			parse_body(r->body, r->len);
 		}

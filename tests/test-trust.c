@@ -3,6 +3,7 @@
  * is done as the caller, allow_other implies default_permissions, virtual
  * views are the mount's state, O_TRUNC truncates, the caller's umask is
  * the only one, and a replaced backing file never swallows bytes. */
+#define _GNU_SOURCE /* memrchr */
 #include "mount-helper.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -590,6 +592,83 @@ static void test_close_without_commit_drops_it_and_close_fails(Fixture *f,
 	g_free(dump);
 }
 
+static void
+test_large_transaction_off_the_lock_reaches_live_mappings(Fixture *f,
+							  gconstpointer d)
+{
+	/* 80,000 scattered runs (over RFS_COW_RUNS): later transactions on
+	 * this view are applied to copies off the lock and swapped in. */
+	const unsigned n = 80000, m = 1024; /* view pages, file pages */
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	char *sb = rfs_src(f->m, "tagged");
+	rfs_write_tagged(sb, m, ps, 0);
+	g_free(sb);
+	GString *text = g_string_new("begin\n");
+	g_string_append_printf(text, "create v tagged %u\n", n);
+	for (unsigned i = 0; i < n; i++)
+		g_string_append_printf(text, "remap v %u %u 1\n", i,
+				       (i * 7) % m);
+	g_string_append(text, "commit\n");
+	int fd = open(f->m->control, O_WRONLY);
+	size_t limit = write_limit();
+	for (size_t off = 0; off < text->len;) {
+		size_t chunk = MIN(limit, text->len - off);
+		const char *nl = memrchr(text->str + off, '\n', chunk);
+		chunk = (size_t)(nl + 1 - (text->str + off));
+		g_assert_cmpint(write(fd, text->str + off, chunk), ==,
+				(ssize_t)chunk);
+		off += chunk;
+	}
+	g_assert_cmpint(close(fd), ==, 0);
+	char *mv = rfs_mnt(f->m, "v");
+	int vfd = open(mv, O_RDONLY);
+	g_assert_cmpint(vfd, >=, 0);
+	uint8_t *map =
+	    mmap(NULL, (size_t)n * ps, PROT_READ, MAP_SHARED, vfd, 0);
+	g_assert_true(map != MAP_FAILED);
+	unsigned bad = 0;
+	for (unsigned i = 0; i < n; i += 97)
+		bad += rfs_page_tag(map + (size_t)i * ps, ps) !=
+		       (int64_t)((i * 7) % m);
+	g_assert_cmpuint(bad, ==, 0);
+	/* One command, a view of 80,000 runs: off the lock.  Then 5,000
+	 * views made and removed in one transaction, with the reset. */
+	GString *t2 = g_string_new("begin\nreset v\n");
+	for (unsigned i = 0; i < 5000; i++)
+		g_string_append_printf(t2, "create w%u tagged 2\n", i);
+	for (unsigned i = 0; i < 5000; i += 2)
+		g_string_append_printf(t2, "remove w%u\n", i);
+	g_string_append(t2, "commit\n");
+	fd = open(f->m->control, O_WRONLY);
+	g_assert_cmpint(write(fd, t2->str, t2->len), ==, (ssize_t)t2->len);
+	g_assert_cmpint(close(fd), ==, 0);
+	for (unsigned i = 0; i < n; i += 97) /* zeros past the file */
+		bad += rfs_page_tag(map + (size_t)i * ps, ps) !=
+		       (int64_t)(i < m ? i : 0);
+	if (bad)
+		g_printerr("%u sampled pages of the live mapping do not show "
+			   "the reset\n",
+			   bad);
+	g_assert_cmpuint(bad, ==, 0);
+	char *dump = rfs_dump(f->m);
+	g_assert_null(strstr(dump, "remap v "));
+	g_assert_nonnull(strstr(dump, "create w1 tagged 2\n"));
+	g_assert_nonnull(strstr(dump, "create w4999 tagged 2\n"));
+	g_assert_null(strstr(dump, "create w0 "));
+	g_assert_null(strstr(dump, "create w4998 "));
+	char *w1 = rfs_mnt(f->m, "w1"), *w0 = rfs_mnt(f->m, "w0");
+	g_assert_true(g_file_test(w1, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(w0, G_FILE_TEST_EXISTS));
+	g_free(w1);
+	g_free(w0);
+	g_free(dump);
+	munmap(map, (size_t)n * ps);
+	close(vfd);
+	g_free(mv);
+	g_string_free(t2, TRUE);
+	g_string_free(text, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -625,5 +704,8 @@ int main(int argc, char **argv)
 	    test_begin_commit_applies_a_large_transaction_whole, opts_default);
 	ADD("/control/close-without-commit-drops-it-and-close-fails",
 	    test_close_without_commit_drops_it_and_close_fails, opts_default);
+	ADD("/control/large-transaction-off-the-lock-reaches-live-mappings",
+	    test_large_transaction_off_the_lock_reaches_live_mappings,
+	    opts_default);
 	return g_test_run();
 }
