@@ -57,6 +57,35 @@ static void invalidate_file(struct rfs_ctx *ctx, dev_t dev, ino_t ino)
 	rfs_notify_invals(ctx, invals);
 }
 
+/* After the kernel dropped events (its queue overflowed, as it may when
+ * the daemon is slow and a program writes much): every regular file of
+ * SOURCE the daemon holds may have changed, so all their views are
+ * invalidated. */
+static void invalidate_everything(struct rfs_ctx *ctx)
+{
+	GArray *keys = g_array_new(FALSE, FALSE, sizeof(struct file_key));
+	GHashTableIter it;
+	gpointer key;
+	g_mutex_lock(&ctx->nodes.lock);
+	g_hash_table_iter_init(&it, ctx->nodes.table);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct rfs_node *n = key;
+		if (S_ISREG(n->type)) {
+			struct file_key k = {n->dev, n->ino};
+			g_array_append_val(keys, k);
+		}
+	}
+	g_mutex_unlock(&ctx->nodes.lock);
+	g_warning("watch: the kernel dropped events of changes outside the "
+		  "mount; invalidating the views of all %u files",
+		  keys->len);
+	for (guint i = 0; i < keys->len; i++) {
+		struct file_key *k = &g_array_index(keys, struct file_key, i);
+		invalidate_file(ctx, k->dev, k->ino);
+	}
+	g_array_unref(keys);
+}
+
 /* The key of a file handle in the handles table. */
 static GBytes *handle_key(const struct file_handle *fh)
 {
@@ -124,9 +153,11 @@ static void fanotify_events(struct rfs_watch *w, const char *buf, ssize_t len,
 			break;
 		struct stat st;
 		struct file_key key;
-		if (ev.mask & FAN_Q_OVERFLOW)
-			g_warning("watch: events were lost; run 'invalidate' "
-				  "on views of files changed outside");
+		if (ev.mask & FAN_Q_OVERFLOW) {
+			invalidate_everything(w->ctx);
+			off += ev.event_len;
+			continue;
+		}
 		if (fid) {
 			if (ev.pid != self &&
 			    fid_event_file(w, buf + off, ev.event_len,
@@ -147,6 +178,11 @@ static void inotify_events(struct rfs_watch *w, const char *buf, ssize_t len)
 	for (ssize_t off = 0; off < len;) {
 		const struct inotify_event *ev = (const void *)(buf + off);
 		struct file_key key = {0};
+		if (ev->mask & IN_Q_OVERFLOW) {
+			invalidate_everything(w->ctx);
+			off += (ssize_t)sizeof(*ev) + ev->len;
+			continue;
+		}
 		bool found = false;
 		g_mutex_lock(&w->lock);
 		struct file_key *k =
