@@ -56,7 +56,7 @@ struct txn {
 	 * one short hold of it (see swap_in). */
 	bool cow;
 	GHashTable *works;  /* cow: live view -> struct work */
-	GPtrArray *created; /* cow: views made, published by swap_in */
+	GHashTable *created; /* cow: views made (a set), published by swap_in */
 	GPtrArray *removed; /* cow: views swap_in takes out */
 	bool swapped;	    /* cow: swap_in took effect */
 	unsigned err_line;
@@ -403,9 +403,8 @@ static struct rfs_view *work_view(struct txn *t, struct rfs_view *v)
 {
 	if (!t->cow)
 		return v;
-	for (guint i = 0; i < t->created->len; i++)
-		if (t->created->pdata[i] == v)
-			return v; /* not published yet: nobody else sees it */
+	if (g_hash_table_contains(t->created, v))
+		return v; /* not published yet: nobody else sees it */
 	struct work *w = g_hash_table_lookup(t->works, v);
 	if (!w) {
 		w = g_new0(struct work, 1);
@@ -550,7 +549,7 @@ static void apply_create(struct txn *t, guint i, struct tview *tv)
 	v->name = g_strdup(tv->name);
 	v->backing_path = g_strdup(c->backing);
 	if (t->cow)
-		g_ptr_array_add(t->created, v);
+		g_hash_table_add(t->created, v);
 	else
 		publish(t, v);
 	tv->cur = v;
@@ -560,7 +559,7 @@ static void apply_create(struct txn *t, guint i, struct tview *tv)
  * kernel holds it (open files keep working). */
 static void apply_remove(struct txn *t, struct rfs_view *v)
 {
-	if (t->cow && g_ptr_array_remove(t->created, v)) {
+	if (t->cow && g_hash_table_remove(t->created, v)) {
 		/* made and removed by this transaction: never seen */
 		g_ptr_array_add(t->dropped, v->node);
 		return;
@@ -711,8 +710,9 @@ static int swap_in(struct txn *t)
 		if (v->removed)
 			return changed_meanwhile(t, v->name);
 	}
-	for (guint i = 0; i < t->created->len; i++) {
-		struct rfs_view *v = t->created->pdata[i];
+	g_hash_table_iter_init(&it, t->created);
+	while (g_hash_table_iter_next(&it, &val, NULL)) {
+		struct rfs_view *v = val;
 		if (v->parent->virtuals &&
 		    g_hash_table_contains(v->parent->virtuals, v->name))
 			return changed_meanwhile(t, v->name);
@@ -732,8 +732,9 @@ static int swap_in(struct txn *t)
 	}
 	for (guint i = 0; i < t->removed->len; i++)
 		rfs_view_unlist(t->ctx, t->removed->pdata[i]);
-	for (guint i = 0; i < t->created->len; i++)
-		publish(t, t->created->pdata[i]);
+	g_hash_table_iter_init(&it, t->created);
+	while (g_hash_table_iter_next(&it, &val, NULL))
+		publish(t, val);
 	t->swapped = true;
 	return 0;
 }
@@ -747,11 +748,14 @@ static void swapped_out(struct txn *t)
 		add_entry_inval(t, v->parent, v->name);
 		g_ptr_array_add(t->dropped, v->node);
 	}
-	for (guint i = 0; i < t->created->len; i++) {
-		struct rfs_view *v = t->created->pdata[i];
+	GHashTableIter it;
+	gpointer val;
+	g_hash_table_iter_init(&it, t->created);
+	while (g_hash_table_iter_next(&it, &val, NULL)) {
+		struct rfs_view *v = val;
 		add_entry_inval(t, v->parent, v->name);
 	}
-	g_ptr_array_set_size(t->created, 0); /* the namespace's now */
+	g_hash_table_remove_all(t->created); /* the namespace's now */
 }
 
 /* Applies the checked transaction: in one hold of the lock, or, when it
@@ -767,7 +771,7 @@ static void apply(struct txn *t)
 		return;
 	}
 	t->works = g_hash_table_new(NULL, NULL);
-	t->created = g_ptr_array_new();
+	t->created = g_hash_table_new(NULL, NULL);
 	t->removed = g_ptr_array_new();
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	prepare_views(t);
@@ -837,11 +841,12 @@ static void txn_free(struct txn *t)
 		g_hash_table_unref(t->works);
 	}
 	/* Views made but never published (the transaction failed). */
-	for (guint i = 0; t->created && i < t->created->len; i++)
-		rfs_node_unref(nodes,
-			       ((struct rfs_view *)t->created->pdata[i])->node);
-	if (t->created)
-		g_ptr_array_unref(t->created);
+	if (t->created) {
+		g_hash_table_iter_init(&it, t->created);
+		while (g_hash_table_iter_next(&it, &val, NULL))
+			rfs_node_unref(nodes, ((struct rfs_view *)val)->node);
+		g_hash_table_unref(t->created);
+	}
 	if (t->removed)
 		g_ptr_array_unref(t->removed);
 	g_array_unref(t->entries);
