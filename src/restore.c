@@ -27,30 +27,13 @@ static GArray *parse_entries(struct rfs_ctx *ctx, const char *body, size_t len,
 			     GString *rejected)
 {
 	GArray *out = g_array_new(FALSE, TRUE, sizeof(struct entry));
-	GArray *cmds = rfs_cmds_new();
-	rfs_parse_limits limits = {.page_limit = ctx->page_limit};
-	GString *why = g_string_new(NULL);
-	unsigned line = 1;
-	for (const char *p = body; p < body + len; line++) {
-		const char *nl = memchr(p, '\n', (size_t)(body + len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(body + len - p);
-		unsigned bad = 0;
-		g_array_set_size(cmds, 0);
-		if (rfs_parse(p, n, line, &limits, cmds, &bad, why))
-			g_string_append_printf(rejected, "# %s\n%.*s\n",
-					       why->str, (int)n, p);
-		for (guint i = 0; i < cmds->len; i++) {
-			struct entry e = {0};
-			e.cmd = g_array_index(cmds, rfs_cmd, i);
-			/* the strings move into e */
-			g_array_index(cmds, rfs_cmd, i).view = NULL;
-			g_array_index(cmds, rfs_cmd, i).backing = NULL;
-			g_array_append_val(out, e);
-		}
-		p += n + 1;
+	GArray *cmds = g_array_new(FALSE, FALSE, sizeof(rfs_cmd));
+	rfs_state_parse_commands(body, len, ctx->page_limit, cmds, rejected);
+	for (guint i = 0; i < cmds->len; i++) {
+		struct entry e = {g_array_index(cmds, rfs_cmd, i), false};
+		g_array_append_val(out, e); /* the strings move into e */
 	}
-	g_string_free(why, TRUE);
-	g_array_unref(cmds);
+	g_array_unref(cmds); /* no clear func: nothing freed */
 	return out;
 }
 

@@ -3,6 +3,7 @@
 #include "config.h"
 #endif
 #include "state.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -199,4 +200,26 @@ int rfs_state_parse(const char *text, size_t len, uint64_t *pagesize,
 		return EINVAL;
 	}
 	return 0;
+}
+
+unsigned rfs_state_parse_commands(const char *body, size_t len,
+				  uint64_t page_limit, GArray *cmds,
+				  GString *rejected)
+{
+	rfs_parse_limits limits = {.page_limit = page_limit};
+	GString *why = g_string_new(NULL);
+	unsigned line = 1, bad_lines = 0;
+	for (const char *p = body; p < body + len; line++) {
+		const char *nl = memchr(p, '\n', (size_t)(body + len - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(body + len - p);
+		unsigned bad = 0;
+		if (rfs_parse(p, n, line, &limits, cmds, &bad, why)) {
+			g_string_append_printf(rejected, "# %s\n%.*s\n",
+					       why->str, (int)n, p);
+			bad_lines++;
+		}
+		p += n + 1;
+	}
+	g_string_free(why, TRUE);
+	return bad_lines;
 }

@@ -29,6 +29,14 @@ struct rfs_state_record {
 	size_t len;
 };
 
+/* Parses a record's body line by line, as the loader does (a line that
+ * does not parse does not stop the others): appends the commands to cmds
+ * (from rfs_cmds_new) and, for each bad line, "# why\nLINE\n" to
+ * rejected.  Returns the number of bad lines. */
+unsigned rfs_state_parse_commands(const char *body, size_t len,
+				  uint64_t page_limit, GArray *cmds,
+				  GString *rejected);
+
 /* CRC-32C (Castagnoli) of len bytes, continuing from crc (0 to start). */
 uint32_t rfs_crc32c(uint32_t crc, const void *data, size_t len);
 

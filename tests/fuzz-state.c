@@ -57,21 +57,18 @@ static void check_rewrite(GArray *recs, uint64_t ps)
 	g_string_free(out, TRUE);
 }
 
-/* Parses every line of a record body as the loader does. */
+/* Parses a record body as the loader does: every command that parses is
+ * kept, every line that does not is named. */
 static void parse_body(const char *body, size_t len)
 {
-	rfs_parse_limits lim = {.page_limit = UINT64_C(1) << 40};
 	GArray *cmds = rfs_cmds_new();
-	unsigned line = 1;
-	for (const char *p = body; p < body + len; line++) {
-		const char *nl = memchr(p, '\n', (size_t)(body + len - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(body + len - p);
-		unsigned bad = 0;
-		g_array_set_size(cmds, 0);
-		if (rfs_parse(p, n, line, &lim, cmds, &bad, NULL))
-			check(cmds->len == 0 && bad == line);
-		p += n + 1;
-	}
+	GString *rejected = g_string_new(NULL);
+	unsigned bad = rfs_state_parse_commands(body, len, UINT64_C(1) << 40,
+						cmds, rejected);
+	check((bad == 0) == (rejected->len == 0));
+	for (guint i = 0; i < cmds->len; i++)
+		check(g_array_index(cmds, rfs_cmd, i).view != NULL);
+	g_string_free(rejected, TRUE);
 	g_array_unref(cmds);
 }
 
