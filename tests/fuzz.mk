@@ -27,7 +27,8 @@ fuzz:
 	  bin=$(abs_top_builddir)/tests/fuzz-$$t; \
 	  echo "== building $$bin"; \
 	  (cd $(top_srcdir) && $(FUZZ_CC) -std=gnu11 -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -Isrc -I$(abs_top_builddir) \
+	    -fsanitize=fuzzer,address,undefined -DHAVE_CONFIG_H \
+	    -Werror=implicit-function-declaration -Isrc -I$(abs_top_builddir) \
 	    $(GLIB_CFLAGS) $$src $(GLIB_LIBS) -o $$bin) || exit 1; \
 	  mkdir -p $(top_srcdir)/tests/corpus/$$t; \
 	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
