@@ -59,9 +59,14 @@ static int parse_old(const char *text, size_t len, uint64_t *pagesize,
 	static const char prefix[] = "# remapfs state: pagesize ";
 	const char *nl = memchr(text, '\n', len);
 	char *line = g_strndup(text, nl ? (size_t)(nl - text) : len);
-	char *end;
-	unsigned long long ps = strtoull(line + strlen(prefix), &end, 10);
-	bool ok = *end == '\0' && ps > 0;
+	char *end = NULL;
+	unsigned long long ps = 0;
+	bool ok = g_str_has_prefix(line, prefix);
+	if (ok) {
+		const char *num = line + strlen(prefix);
+		ps = strtoull(num, &end, 10);
+		ok = g_ascii_isdigit(*num) && *end == '\0' && ps > 0;
+	}
 	g_free(line);
 	if (!ok) {
 		g_string_printf(msg, "byte 0: a bad page size in the first "
