@@ -100,8 +100,3 @@ void rfs_caller_leave(const struct rfs_self *self, struct rfs_ident *id)
 	}
 	id->switched = false;
 }
-
-bool rfs_ident_owns_state(const struct rfs_ident *id, uid_t owner)
-{
-	return id->uid == 0 || id->uid == owner;
-}

@@ -48,7 +48,3 @@ int rfs_caller_enter(const struct rfs_self *self, fuse_req_t req,
 /* Back to the daemon's own identity (aborts if that fails: a thread that
  * kept a caller's identity would serve others as that caller). */
 void rfs_caller_leave(const struct rfs_self *self, struct rfs_ident *id);
-
-/* Whether the identity may change the mount's state (maps and virtual
- * views): root, or the user who mounted. */
-bool rfs_ident_owns_state(const struct rfs_ident *id, uid_t owner);
