@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int rfs_sync_parent_dir(const char *path)
+/* Syncs the directory holding path.  Returns 0 or a positive errno. */
+static int sync_parent_dir(const char *path)
 {
 	char *dir = g_path_get_dirname(path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -65,7 +66,7 @@ int rfs_write_file_durably(const char *path, const char *data, size_t len,
 	if (err)
 		unlink(tmp);
 	else
-		err = rfs_sync_parent_dir(path);
+		err = sync_parent_dir(path);
 	g_free(tmp);
 	return err;
 }

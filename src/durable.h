@@ -9,6 +9,3 @@
  * synced.  Returns 0 or a positive errno (path is then as before). */
 int rfs_write_file_durably(const char *path, const char *data, size_t len,
 			   mode_t mode);
-
-/* Syncs the directory holding path.  Returns 0 or a positive errno. */
-int rfs_sync_parent_dir(const char *path);

@@ -182,7 +182,9 @@ bool rfs_fs_caller_owns_state(struct rfs_ctx *ctx, fuse_req_t req)
 	return uid == 0 || uid == ctx->owner;
 }
 
-int rfs_fs_may_write_node(struct rfs_node *n)
+/* Whether the thread's identity (the caller's, inside RFS_AS_CALLER) may
+ * write the SOURCE object of node n: 0 or EACCES/EROFS/... */
+static int may_write_node(struct rfs_node *n)
 {
 	char path[64];
 	rfs_proc_path(path, n->fd);
@@ -312,7 +314,7 @@ static int virtual_resize_as_caller(struct rfs_ctx *ctx, fuse_req_t req,
 {
 	if (!rfs_fs_caller_owns_state(ctx, req))
 		return EPERM;
-	int err = rfs_fs_may_write_node(n->view->backing);
+	int err = may_write_node(n->view->backing);
 	return err ? err : virtual_truncate(ctx, n, size);
 }
 

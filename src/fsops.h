@@ -38,9 +38,6 @@ bool rfs_fs_caller_owns_state(struct rfs_ctx *ctx, fuse_req_t req);
  * a name that no virtual view or the control file holds). */
 int rfs_fs_check_new_name(struct rfs_ctx *ctx, struct rfs_node *dir,
 			  const char *name);
-/* Whether the thread's identity (the caller's, inside RFS_AS_CALLER) may
- * write the SOURCE object of node n: 0 or EACCES/EROFS/... */
-int rfs_fs_may_write_node(struct rfs_node *n);
 
 /* names.c */
 void rfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,

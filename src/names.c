@@ -278,8 +278,10 @@ static void renamed(struct rfs_ctx *ctx, const struct stat *st,
 		g_free(path);
 		g_free(dpath);
 	}
+	/* A directory holds paths of the state only when there is one. */
 	bool in_state = (n->view && n->view->pinned) ||
-			(n->viewers && n->viewers->len) || S_ISDIR(st->st_mode);
+			(n->viewers && n->viewers->len) ||
+			(S_ISDIR(st->st_mode) && g_hash_table_size(ctx->views));
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	rfs_node_unref(&ctx->nodes, n);
 	if (in_state) /* paths in the state changed */
