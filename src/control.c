@@ -5,6 +5,7 @@
 #include "control.h"
 #include "dump.h"
 #include "journal.h"
+#include "push.h"
 #include "state.h"
 #include "framing.h"
 #include "txn.h"
@@ -44,6 +45,12 @@ struct job {
 	bool *wait_done;
 	int *wait_err;
 	GString *wait_msg;
+	/* From .control: the views it resized, whose sizes the kernel is
+	 * told before the reply (push.h); and the result the reply gives. */
+	struct rfs_ctx *ctx;
+	GPtrArray *resized;
+	int result;
+	char *result_msg;
 };
 
 struct rfs_control {
@@ -112,8 +119,37 @@ static void reply_job(struct job *j, int err, const char *msg)
 /* Frees a job. */
 static void job_free(struct job *j)
 {
+	for (guint i = 0; j->resized && i < j->resized->len; i++)
+		rfs_node_unref(&j->ctx->nodes, j->resized->pdata[i]);
+	if (j->resized)
+		g_ptr_array_unref(j->resized);
+	g_free(j->result_msg);
 	g_free(j->text);
 	g_free(j);
+}
+
+/* Replies to a job whose views' sizes were pushed (pusher callback). */
+static void pushed(void *data)
+{
+	struct job *j = data;
+	reply_job(j, j->result, j->result_msg);
+	job_free(j);
+}
+
+/* Replies to a transaction job with err and msg, and frees it; once the
+ * kernel knows the sizes of the views it resized, if any. */
+static void finish_job(struct job *j, int err, const char *msg)
+{
+	if (!j->resized || !j->resized->len) {
+		reply_job(j, err, msg);
+		job_free(j);
+		return;
+	}
+	j->result = err;
+	j->result_msg = g_strdup(msg);
+	GPtrArray *nodes = j->resized;
+	j->resized = NULL;
+	rfs_push_sizes(j->ctx, nodes, pushed, j);
 }
 
 /* Writes a snapshot of the whole state to the journal.  Returns 0 or a
@@ -156,10 +192,8 @@ static void group_commit(struct rfs_control *ctl, struct group *g)
 		ctl->behind = err;
 		ctl->snapshot_due = true;
 	}
-	for (guint i = 0; i < g->jobs->len; i++) {
-		reply_job(g->jobs->pdata[i], err, msg);
-		job_free(g->jobs->pdata[i]);
-	}
+	for (guint i = 0; i < g->jobs->len; i++)
+		finish_job(g->jobs->pdata[i], err, msg);
 	g_ptr_array_set_size(g->jobs, 0);
 	g_string_truncate(g->records, 0);
 	g_free(msg);
@@ -184,17 +218,23 @@ static void run_job(struct rfs_control *ctl, struct job *j, struct group *g)
 				rfs_journal_path(ctl->journal),
 				g_strerror(err));
 	}
+	/* A transaction from .control is acknowledged once the kernel knows
+	 * the sizes it changed; one the daemon waits for (a truncate through
+	 * the mount, a load) must not wait for the mount itself. */
+	if (j->reply != REPLY_WAIT && j->reply != REPLY_NONE) {
+		j->ctx = ctl->ctx;
+		j->resized = g_ptr_array_new();
+	}
 	if (!err)
-		err =
-		    rfs_txn_run(ctl->ctx, j->text, j->len, j->first_line, msg);
+		err = rfs_txn_run(ctl->ctx, j->text, j->len, j->first_line,
+				  msg, j->resized);
 	if (!err && !journaled)
 		ctl->snapshot_due = ctl->journal != NULL;
 	if (!err && journaled) {
 		rfs_state_record(g->records, 'T', j->text, j->len);
 		g_ptr_array_add(g->jobs, j);
 	} else {
-		reply_job(j, err, msg->str);
-		job_free(j);
+		finish_job(j, err, msg->str);
 	}
 	g_string_free(msg, TRUE);
 }

@@ -11,6 +11,7 @@
 #include "fsops.h"
 #include "io.h"
 #include "notify.h"
+#include "push.h"
 #include "views.h"
 #include "watch.h"
 
@@ -415,7 +416,11 @@ static void setattr_as_caller(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	GArray *invals = NULL;
-	int err = do_setattr(ctx, req, n, attr, valid, fi, &invals);
+	/* The pusher tells the kernel a virtual view's size: the answer is
+	 * all it wants. */
+	int err = n->kind == RFS_NODE_VIRTUAL && rfs_pusher_sent(ctx, req)
+		      ? 0
+		      : do_setattr(ctx, req, n, attr, valid, fi, &invals);
 	if (err) {
 		rfs_invals_free(ctx, invals);
 		fuse_reply_err(req, err);

@@ -4,6 +4,7 @@
 #endif
 #include "io.h"
 #include "fmap.h"
+#include "inflight.h"
 #include "notify.h"
 #include "views.h"
 
@@ -257,6 +258,9 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		fuse_reply_err(req, errno);
 		return;
 	}
+	/* Before any backing byte is read: a write in flight over these
+	 * bytes must drop what this read brings back (inflight.h). */
+	rfs_inflight_note_read(ctx, n, off, size);
 	GArray *segs =
 	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
 	size_t total =
@@ -576,6 +580,11 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			fuse_reply_write(req, 0);
 		return;
 	}
+	/* A write()'s pages hold its bytes in the kernel already; reads of
+	 * them until the bytes land are recorded (inflight.h).  A
+	 * writeback's pages cannot be dropped before its reply. */
+	struct rfs_wflight *wf =
+	    writeback ? NULL : rfs_wflight_begin(ctx, n, off, covered);
 	/* When two of the write's view pages show one backing page, the
 	 * kernel's copy of the one written first is stale. */
 	GArray *own = own_stale(ctx, n, off, segs);
@@ -609,11 +618,12 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			g_array_unref(segs);
 			rfs_invals_free(ctx, invals);
 			rfs_invals_free(ctx, own);
+			rfs_invals_free(ctx, rfs_wflight_end(ctx, wf));
 			fuse_reply_err(req, EIO);
 			return;
 		}
-		rfs_notify_write(ctx, req, n, off, size, fd, mem, segs, invals,
-				 own);
+		rfs_notify_write(ctx, req, n, off, size, wf, fd, mem, segs,
+				 invals, own);
 		return;
 	}
 	if (own) { /* a writeback: its own stale pages go with its aliases */
@@ -637,8 +647,10 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		g_free(mem);
 	}
 	g_array_unref(segs);
+	GArray *reread = wf ? rfs_wflight_end(ctx, wf) : NULL;
 	if (res < 0) {
 		rfs_invals_free(ctx, invals);
+		rfs_invals_free(ctx, reread);
 		fuse_reply_err(req, (int)-res);
 		return;
 	}
@@ -649,5 +661,9 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	 * behind them, and so returns only after they are done. */
 	if (invals)
 		rfs_notify_invals(ctx, invals);
+	if (reread) { /* pages read again from the old bytes meanwhile */
+		rfs_notify_written(ctx, req, n, off, size, res, reread);
+		return;
+	}
 	fuse_reply_write(req, (size_t)res);
 }

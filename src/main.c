@@ -6,6 +6,8 @@
 #include "control.h"
 #include "fs.h"
 #include "notify.h"
+#include "inflight.h"
+#include "push.h"
 #include "restore.h"
 #include "stop.h"
 #include "watch.h"
@@ -169,12 +171,14 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	    rfs_nodes_new_special(&ctx->nodes, RFS_NODE_CONTROL, S_IFREG);
 	ctx->zeros_len = (size_t)MAX(pagesize, 1u << 20);
 	ctx->zeros = g_malloc0(ctx->zeros_len);
+	ctx->inflight = rfs_inflight_new();
 }
 
 /* Frees what ctx_init set up. */
 static void ctx_destroy(struct rfs_ctx *ctx)
 {
 	g_hash_table_unref(ctx->views);
+	rfs_inflight_free(ctx->inflight);
 	rfs_nodes_destroy(&ctx->nodes); /* the control node too */
 	g_free((void *)ctx->zeros);
 	g_rw_lock_clear(&ctx->state_lock);
@@ -282,6 +286,7 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	ctx.notifier = rfs_notifier_start(&ctx);
+	ctx.pusher = rfs_pusher_start(&ctx, fopts.mountpoint);
 	rfs_bdi_tune_async(&ctx, fopts.mountpoint);
 	ctx.ctl = rfs_control_start(&ctx, journal);
 	journal = NULL; /* the control thread's now */
@@ -308,6 +313,7 @@ int main(int argc, char *argv[])
 	ret = ret != 0;
 	rfs_stopper_stop(stopper);
 	rfs_control_stop(ctx.ctl);
+	rfs_pusher_stop(ctx.pusher); /* after the jobs it replies to */
 	rfs_watch_stop(ctx.watch);
 	rfs_notifier_stop(ctx.notifier);
 	/* After a stop signal's detach the kernel ended the connection, and

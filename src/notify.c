@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "notify.h"
+#include "inflight.h"
 #include "io.h"
 #include "views.h"
 
@@ -27,6 +28,12 @@ struct nf_job {
 	int fd;
 	char *data;
 	GArray *segs;
+	/* NF_WRITE: the write() in flight (inflight.h), and, when landed is
+	 * set, what the write already did (res: bytes or -errno; invals are
+	 * then the pages reads brought back meanwhile). */
+	struct rfs_wflight *wf;
+	bool landed;
+	ssize_t res;
 	void (*done)(void *arg); /* NF_CALL */
 	void *arg;
 };
@@ -238,19 +245,19 @@ static bool send_timed(struct rfs_notifier *nf, GArray *invals)
 	return done;
 }
 
-/* Splits a write job's own stale pages into those the kernel does not
- * hold locked (*rest) and the one it may (*mine, or NULL). */
-static void split_own(struct rfs_ctx *ctx, struct nf_job *j, GArray **rest,
-		      GArray **mine)
+/* Splits the invalidations pages (of the job's node) into those the
+ * kernel does not hold locked (*rest) and the one it may (*mine, or NULL). */
+static void split_locked(struct rfs_ctx *ctx, struct nf_job *j, GArray *pages,
+			 GArray **rest, GArray **mine)
 {
 	const off_t sys = (off_t)ctx->sys_pagesize;
 	*rest = rfs_invals_new();
 	*mine = NULL;
-	for (guint i = 0; i < j->own->len; i++) {
-		struct rfs_inval iv =
-		    g_array_index(j->own, struct rfs_inval, i);
+	for (guint i = 0; i < pages->len; i++) {
+		struct rfs_inval iv = g_array_index(pages, struct rfs_inval, i);
 		off_t b = iv.off + iv.len;
-		if (j->lock < 0 || j->lock + sys <= iv.off || j->lock >= b) {
+		if (j->lock < 0 || iv.node != j->node || j->lock + sys <= iv.off ||
+		    j->lock >= b) {
 			rfs_invals_add(ctx, *rest, iv.node, iv.off, iv.len);
 			continue;
 		}
@@ -268,30 +275,46 @@ static void split_own(struct rfs_ctx *ctx, struct nf_job *j, GArray **rest,
 
 /* Runs a write job: invalidates the aliases and the writer's own stale
  * pages (so that dirty ones are written back first, their whole pages
- * landing before these bytes), writes, invalidates them again, replies,
- * then sends what other writes left for after the reply. */
+ * landing before these bytes), writes, invalidates them again and what
+ * reads brought back of the written pages meanwhile (inflight.h),
+ * replies, then sends what other writes left for after the reply.  A job
+ * whose bytes already landed sends its invals and replies. */
 static void run_write(struct rfs_notifier *nf, struct nf_job *j)
 {
 	struct rfs_ctx *ctx = nf->ctx;
 	GArray *rest = NULL, *mine = NULL;
 	bool locked = false;
-	if (j->own)
-		split_own(ctx, j, &rest, &mine);
-	send_avoiding(nf, j->invals, j);
-	if (rest)
-		send_avoiding(nf, rest, j);
-	/* The page the kernel may hold: not waited for past a bound (if it
-	 * is held it is not up to date, so neither dirty nor stale). */
-	if (mine)
-		locked = !send_timed(nf, mine);
-	ssize_t res = rfs_io_write_segs(j->fd, j->data, j->segs);
-	send_avoiding(nf, j->invals, j);
-	if (rest)
-		send_avoiding(nf, rest, j);
-	if (mine && !locked)
-		send_timed(nf, mine);
-	rfs_invals_free(ctx, rest);
-	rfs_invals_free(ctx, mine);
+	ssize_t res = j->res;
+	if (j->landed) {
+		send_avoiding(nf, j->invals, j);
+	} else {
+		if (j->own)
+			split_locked(ctx, j, j->own, &rest, &mine);
+		send_avoiding(nf, j->invals, j);
+		if (rest)
+			send_avoiding(nf, rest, j);
+		/* The page the kernel may hold: not waited for past a bound
+		 * (if it is held it is not up to date, so neither dirty nor
+		 * stale). */
+		if (mine)
+			locked = !send_timed(nf, mine);
+		res = rfs_io_write_segs(j->fd, j->data, j->segs);
+		send_avoiding(nf, j->invals, j);
+		if (rest)
+			send_avoiding(nf, rest, j);
+		if (mine && !locked)
+			send_timed(nf, mine);
+		rfs_invals_free(ctx, rest);
+		rfs_invals_free(ctx, mine);
+		/* Pages read meanwhile are not the locked one (the kernel
+		 * reads only pages it does not hold). */
+		GArray *reread = rfs_wflight_end(ctx, j->wf);
+		j->wf = NULL;
+		if (reread) {
+			send_avoiding(nf, reread, j);
+			rfs_invals_free(ctx, reread);
+		}
+	}
 	/* Out of the registry before the reply: a write that comes after it
 	 * (the program saw this one return) must not leave its invalidations
 	 * on this job's after list, which is sent only after the reply.  One
@@ -337,6 +360,8 @@ static bool run_job(struct rfs_notifier *nf, struct nf_job *j)
 /* Frees a job. */
 static void job_free(struct rfs_ctx *ctx, struct nf_job *j)
 {
+	if (j->wf) /* never ran: nothing to drop */
+		rfs_invals_free(ctx, rfs_wflight_end(ctx, j->wf));
 	rfs_invals_free(ctx, j->invals);
 	rfs_invals_free(ctx, j->after);
 	rfs_invals_free(ctx, j->own);
@@ -422,9 +447,10 @@ void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals)
 	push(ctx, j);
 }
 
-void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
-		      struct rfs_node *node, off_t off, size_t len, int fd,
-		      char *data, GArray *segs, GArray *invals, GArray *own)
+/* A new NF_WRITE job for a write() of len bytes at off of node,
+ * registered with the page the kernel may keep locked. */
+static struct nf_job *write_job(struct rfs_ctx *ctx, fuse_req_t req,
+				struct rfs_node *node, off_t off, size_t len)
 {
 	struct nf_job *j = g_new0(struct nf_job, 1);
 	const off_t sys = (off_t)ctx->sys_pagesize;
@@ -440,16 +466,38 @@ void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 	    len && ((end & (sys - 1)) || (off >= last && (off & (sys - 1))));
 	j->lock = partial ? last : -1;
 	j->req = req;
-	j->fd = fd;
-	j->data = data;
-	j->segs = segs;
-	j->invals = invals ? invals : rfs_invals_new();
-	j->own = own;
+	j->fd = -1;
 	if (j->lock >= 0) {
 		g_mutex_lock(&ctx->notifier->pending_lock);
 		g_ptr_array_add(ctx->notifier->pending, j);
 		g_mutex_unlock(&ctx->notifier->pending_lock);
 	}
+	return j;
+}
+
+void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
+		      struct rfs_node *node, off_t off, size_t len,
+		      struct rfs_wflight *wf, int fd, char *data, GArray *segs,
+		      GArray *invals, GArray *own)
+{
+	struct nf_job *j = write_job(ctx, req, node, off, len);
+	j->wf = wf;
+	j->fd = fd;
+	j->data = data;
+	j->segs = segs;
+	j->invals = invals ? invals : rfs_invals_new();
+	j->own = own;
+	g_thread_pool_push(ctx->notifier->writers, j, NULL);
+}
+
+void rfs_notify_written(struct rfs_ctx *ctx, fuse_req_t req,
+			struct rfs_node *node, off_t off, size_t len,
+			ssize_t res, GArray *reread)
+{
+	struct nf_job *j = write_job(ctx, req, node, off, len);
+	j->landed = true;
+	j->res = res;
+	j->invals = reread;
 	g_thread_pool_push(ctx->notifier->writers, j, NULL);
 }
 

@@ -14,6 +14,8 @@
 #include <glib.h>
 #include <sys/types.h>
 
+struct rfs_wflight;
+
 /* Bytes [off, off+len) of a node's cache to invalidate (len 0: to the end;
  * off < 0: attributes only); holds a daemon reference on node. */
 struct rfs_inval {
@@ -48,11 +50,20 @@ void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals);
  * are written back first), writes data to fd at the backing offsets of
  * segs (GArray of struct rfs_seg), invalidates invals again and own (the
  * writer's own pages that show a backing page the write wrote twice, or
- * that held the old end of its file), then replies to req.  Takes over
- * data, segs, invals and own (either may be NULL). */
+ * that held the old end of its file), ends wf (the write in flight,
+ * inflight.h) and drops what reads brought back meanwhile, then replies
+ * to req.  Takes over wf, data, segs, invals and own (either of the last
+ * two may be NULL). */
 void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
-		      struct rfs_node *node, off_t off, size_t len, int fd,
-		      char *data, GArray *segs, GArray *invals, GArray *own);
+		      struct rfs_node *node, off_t off, size_t len,
+		      struct rfs_wflight *wf, int fd, char *data, GArray *segs,
+		      GArray *invals, GArray *own);
+/* Finishes a write() whose bytes already landed (res: bytes, or -errno)
+ * while reads brought back some of its pages: sends reread (taken over;
+ * see inflight.h) on a pool thread, then replies. */
+void rfs_notify_written(struct rfs_ctx *ctx, fuse_req_t req,
+			struct rfs_node *node, off_t off, size_t len,
+			ssize_t res, GArray *reread);
 /* Sends invals (taken over), then calls done(data) on the notifier
  * thread (which replies to whatever request waits). */
 void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,

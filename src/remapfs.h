@@ -11,6 +11,8 @@
 struct fuse_session;
 struct rfs_control;
 struct rfs_notifier;
+struct rfs_pusher;
+struct rfs_inflight;
 struct rfs_watch;
 
 #define RFS_CONTROL_NAME ".control"
@@ -47,6 +49,8 @@ struct rfs_ctx {
 	struct rfs_control *ctl;       /* transaction thread and its queue */
 	struct rfs_notifier *notifier; /* invalidations, aliased writes */
 	struct rfs_watch *watch;       /* -o watch: outside changes to SOURCE */
+	struct rfs_pusher *pusher;     /* tells the kernel resized views' sizes */
+	struct rfs_inflight *inflight; /* write()s in flight (inflight.h) */
 	const char *zeros; /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;
 };

@@ -51,6 +51,7 @@ struct txn {
 	GArray *entries;       /* struct entry_inval */
 	GPtrArray *touched;    /* views whose route/pin must be settled */
 	GPtrArray *dropped;    /* nodes whose namespace ref ends */
+	GPtrArray *resized;    /* virtual view nodes resized (refs) */
 	/* A large transaction is applied to copies of the maps it changes,
 	 * without the state lock, and the copies take the maps' places in
 	 * one short hold of it (see swap_in). */
@@ -626,6 +627,12 @@ static int apply_all(struct txn *t)
 					    UINT64_MAX - c->pages);
 				add_inval_pages(t, v, c->pages,
 						ctx->page_limit);
+			} else if (c->pages > w->pages) {
+				/* The kernel may hold pages past the old end:
+				 * zeros it filled in after a short read while
+				 * it took the view for larger than it was. */
+				add_inval_pages(t, v, w->pages,
+						ctx->page_limit);
 			}
 			w->pages = c->pages;
 			if (w != v)
@@ -633,6 +640,8 @@ static int apply_all(struct txn *t)
 								    v))
 				    ->resized = true;
 			add_inval(t, v->node, -1, 0);
+			rfs_node_ref(&ctx->nodes, v->node);
+			g_ptr_array_add(t->resized, v->node);
 			break;
 		case RFS_OP_REMOVE:
 			apply_remove(t, v);
@@ -826,6 +835,9 @@ static void txn_free(struct txn *t)
 			       ((struct rfs_view *)t->touched->pdata[i])->node);
 	for (guint i = 0; i < t->dropped->len; i++)
 		rfs_node_unref(nodes, t->dropped->pdata[i]);
+	for (guint i = 0; i < t->resized->len; i++)
+		rfs_node_unref(nodes, t->resized->pdata[i]);
+	g_ptr_array_unref(t->resized);
 	g_ptr_array_unref(t->tv_of_cmd);
 	g_ptr_array_unref(t->backing_of);
 	g_ptr_array_unref(t->touched);
@@ -859,7 +871,7 @@ static void txn_free(struct txn *t)
  * notifications and settles the route overlays.  Returns 0 or an errno,
  * with "line L: message" in msg. */
 int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
-		unsigned first_line, GString *msg)
+		unsigned first_line, GString *msg, GPtrArray *resized)
 {
 	struct txn *t = g_new0(struct txn, 1);
 	rfs_parse_limits limits = {.page_limit = ctx->page_limit};
@@ -874,6 +886,7 @@ int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
 	t->entries = g_array_new(FALSE, FALSE, sizeof(struct entry_inval));
 	t->touched = g_ptr_array_new();
 	t->dropped = g_ptr_array_new();
+	t->resized = g_ptr_array_new();
 	t->msg = g_string_new(NULL);
 
 	err = rfs_parse(text, len, first_line, &limits, t->cmds, &t->err_line,
@@ -911,6 +924,10 @@ int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	g_ptr_array_unref(old_routes);
+	if (resized) { /* the caller's references now */
+		g_ptr_array_extend_and_steal(resized, t->resized);
+		t->resized = g_ptr_array_new();
+	}
 out:
 	err = t->err;
 	if (err && msg) {

@@ -10,6 +10,8 @@
 
 /* Applies len bytes of text as one transaction; its lines are numbered
  * from first_line.  Returns 0, or a positive errno with "line L: message"
- * (or a message without a line) in msg. */
+ * (or a message without a line) in msg.  On success, appends to resized
+ * (unless NULL) the virtual view nodes it resized, each with a daemon
+ * reference: the kernel must be told their sizes (push.h). */
 int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
-		unsigned first_line, GString *msg);
+		unsigned first_line, GString *msg, GPtrArray *resized);

@@ -1,0 +1,165 @@
+/* push.c - the pusher thread (see push.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "push.h"
+#include "views.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#define RFS_FUSE_SUPER_MAGIC 0x65735546
+
+struct push_job {
+	GPtrArray *nodes; /* NULL: stop */
+	void (*done)(void *data);
+	void *data;
+};
+
+struct rfs_pusher {
+	struct rfs_ctx *ctx;
+	char *mountpoint;
+	GAsyncQueue *queue; /* struct push_job *; has its own lock */
+	GThread *thread;
+	gint tid;    /* the thread's id, as requests carry it (atomic) */
+	int root_fd; /* O_PATH of the mount's root, -1 until opened; the
+			thread's alone */
+};
+
+/* Opens the mount's root once; false (logged) if it is not reachable. */
+static bool open_root(struct rfs_pusher *p)
+{
+	if (p->root_fd >= 0)
+		return true;
+	int fd = open(p->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct statfs sf;
+	struct stat st;
+	if (fd < 0 || fstatfs(fd, &sf) < 0 ||
+	    sf.f_type != RFS_FUSE_SUPER_MAGIC ||
+	    fstatat(fd, RFS_CONTROL_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    st.st_ino != p->ctx->control->ino) {
+		g_message("push: %s is not this mount (%s): sizes reach the "
+			  "kernel at its next attribute fetch",
+			  p->mountpoint,
+			  fd < 0 ? g_strerror(errno) : "another file system");
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	p->root_fd = fd;
+	return true;
+}
+
+/* Truncates virtual view node to its size through the mount, so that the
+ * kernel takes the size from the setattr's answer. */
+static void push_one(struct rfs_pusher *p, struct rfs_node *node)
+{
+	struct rfs_ctx *ctx = p->ctx;
+	if (!rfs_node_known(&ctx->nodes, node))
+		return; /* no inode: the next lookup brings the size */
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	struct rfs_view *v = node->view;
+	char *path = v && !v->removed ? rfs_view_path(v) : NULL;
+	off_t size = v ? (off_t)(v->pages << ctx->page_shift) : 0;
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	if (!path || !open_root(p)) {
+		g_free(path);
+		return;
+	}
+	int fd = openat(p->root_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	char proc[64];
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_ino != node->ino) {
+		g_debug("push: %s: %s", path,
+			fd < 0 ? g_strerror(errno) : "another file now");
+	} else {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (truncate(proc, size) < 0)
+			g_debug("push: %s: %s", path, g_strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	g_free(path);
+}
+
+/* The pusher thread: runs jobs in order until the stop job. */
+static gpointer pusher_thread(gpointer data)
+{
+	struct rfs_pusher *p = data;
+	g_atomic_int_set(&p->tid, (gint)gettid());
+	for (;;) {
+		struct push_job *j = g_async_queue_pop(p->queue);
+		if (!j->nodes) {
+			g_free(j);
+			break;
+		}
+		for (guint i = 0; i < j->nodes->len; i++) {
+			push_one(p, j->nodes->pdata[i]);
+			rfs_node_unref(&p->ctx->nodes, j->nodes->pdata[i]);
+		}
+		g_ptr_array_unref(j->nodes);
+		j->done(j->data);
+		g_free(j);
+	}
+	return NULL;
+}
+
+struct rfs_pusher *rfs_pusher_start(struct rfs_ctx *ctx,
+				    const char *mountpoint)
+{
+	struct rfs_pusher *p = g_new0(struct rfs_pusher, 1);
+	p->ctx = ctx;
+	p->mountpoint = g_strdup(mountpoint);
+	p->root_fd = -1;
+	p->tid = -1;
+	p->queue = g_async_queue_new();
+	p->thread = g_thread_new("remapfs-push", pusher_thread, p);
+	return p;
+}
+
+void rfs_pusher_stop(struct rfs_pusher *p)
+{
+	if (!p)
+		return;
+	g_async_queue_push(p->queue, g_new0(struct push_job, 1));
+	g_thread_join(p->thread);
+	g_async_queue_unref(p->queue);
+	if (p->root_fd >= 0)
+		close(p->root_fd);
+	g_free(p->mountpoint);
+	g_free(p);
+}
+
+bool rfs_pusher_sent(struct rfs_ctx *ctx, fuse_req_t req)
+{
+	struct rfs_pusher *p = ctx->pusher;
+	if (!p)
+		return false;
+	/* Requests carry the thread's id; older kernels the process's,
+	 * and no other thread of the daemon sends a setattr. */
+	pid_t pid = fuse_req_ctx(req)->pid;
+	return pid == (pid_t)g_atomic_int_get(&p->tid) || pid == getpid();
+}
+
+void rfs_push_sizes(struct rfs_ctx *ctx, GPtrArray *nodes,
+		    void (*done)(void *data), void *data)
+{
+	if (!ctx->pusher || !nodes || !nodes->len) {
+		for (guint i = 0; nodes && i < nodes->len; i++)
+			rfs_node_unref(&ctx->nodes, nodes->pdata[i]);
+		if (nodes)
+			g_ptr_array_unref(nodes);
+		done(data);
+		return;
+	}
+	struct push_job *j = g_new0(struct push_job, 1);
+	j->nodes = nodes;
+	j->done = done;
+	j->data = data;
+	g_async_queue_push(ctx->pusher->queue, j);
+}
