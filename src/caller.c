@@ -100,3 +100,24 @@ void rfs_caller_leave(const struct rfs_self *self, struct rfs_ident *id)
 	}
 	id->switched = false;
 }
+
+int rfs_self_chmod(const struct rfs_self *self, fuse_req_t req, int fd,
+		   const char *path, mode_t mode)
+{
+	if (!self->can_switch)
+		return EPERM;
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	setfsuid(self->fsuid);
+	setfsgid(self->fsgid);
+	int err = (fd >= 0 ? fchmod(fd, mode) : chmod(path, mode)) < 0 ? errno
+									 : 0;
+	setfsgid(c->gid);
+	setfsuid(c->uid);
+	if ((uid_t)setfsuid((uid_t)-1) != c->uid ||
+	    (gid_t)setfsgid((gid_t)-1) != c->gid) {
+		fprintf(stderr, "remapfs: cannot return to a caller's identity "
+				"after clearing a set-id bit; stopping\n");
+		abort();
+	}
+	return err;
+}

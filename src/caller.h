@@ -48,3 +48,11 @@ int rfs_caller_enter(const struct rfs_self *self, fuse_req_t req,
 /* Back to the daemon's own identity (aborts if that fails: a thread that
  * kept a caller's identity would serve others as that caller). */
 void rfs_caller_leave(const struct rfs_self *self, struct rfs_ident *id);
+
+/* For a request whose caller the thread acts as: chmod(fd, or path when
+ * fd < 0) to mode with the daemon's own identity, then back to the
+ * caller's.  Only for what the kernel does on its own (clearing set-id
+ * bits when a non-owner writes a file).  Returns 0 or a positive errno
+ * (EPERM when the daemon cannot switch). */
+int rfs_self_chmod(const struct rfs_self *self, fuse_req_t req, int fd,
+		   const char *path, mode_t mode);

@@ -319,6 +319,26 @@ static int virtual_resize_as_caller(struct rfs_ctx *ctx, fuse_req_t req,
 	return err ? err : virtual_truncate(ctx, n, size);
 }
 
+/* Whether a chmod to mode that the caller may not do is the kernel
+ * clearing set-id bits because the caller writes the file (which it does
+ * for any writer, as a local file system does): mode only drops S_ISUID
+ * or S_ISGID from target's (path), and the caller may write it.  The
+ * thread acts as the caller. */
+static bool may_clear_setid(struct rfs_node *target, const char *path,
+			    mode_t mode)
+{
+	struct stat st;
+	const mode_t setid = S_ISUID | S_ISGID;
+	if (fstatat(target->fd, "", &st, AT_EMPTY_PATH) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return false;
+	mode_t cur = st.st_mode & 07777;
+	mode &= 07777; /* the kernel sends the file type too */
+	if ((mode & ~setid) != (cur & ~setid) || (mode & ~cur) || mode == cur)
+		return false;
+	return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+}
+
 /* Applies setattr's changes to a node. */
 static int do_setattr(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		      const struct stat *attr, int valid,
@@ -340,8 +360,17 @@ static int do_setattr(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		if (symlink)
 			return EPERM;
 		if ((fi ? fchmod((int)fi->fh, attr->st_mode)
-			: chmod(path, attr->st_mode)) < 0)
-			return errno;
+			: chmod(path, attr->st_mode)) < 0) {
+			int err = errno;
+			if (err != EPERM ||
+			    !may_clear_setid(target, path, attr->st_mode))
+				return err;
+			err = rfs_self_chmod(&ctx->self, req,
+					     fi ? (int)fi->fh : -1, path,
+					     attr->st_mode);
+			if (err)
+				return err;
+		}
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		uid_t uid =

@@ -170,6 +170,31 @@ static void test_other_user_cannot_make_setuid_root_shell(Fixture *f,
 	assert_source_file(f, "pub/rootfile", 0644, 0, "root\n");
 }
 
+/* A writer who is not the owner clears set-id bits, as on a local file
+ * system, and its write lands; a chmod of its own it may still not do. */
+static void test_writer_who_is_not_owner_clears_setid_bits(Fixture *f,
+							    gconstpointer d)
+{
+	if (!can_switch_users())
+		return;
+	g_assert_cmpint(sh("cd '%s' && echo hi > su && chmod 4777 su && "
+			   "echo hi > sg && chmod 2777 sg && echo hi > own "
+			   "&& chmod 4755 own",
+			   f->m->src),
+			==, 0);
+	int rc = sh(OTHER " sh -c 'echo more >> %s/su'", f->m->mnt);
+	if (rc != 0)
+		g_printerr("appending to a root 4777 file as uid 65534 failed "
+			   "(expected it to work, as on ext4)\n");
+	g_assert_cmpint(rc, ==, 0);
+	assert_source_file(f, "su", 0777, 0, "hi\nmore\n");
+	g_assert_cmpint(sh(OTHER " truncate -s 0 %s/sg", f->m->mnt), ==, 0);
+	assert_source_file(f, "sg", 0777, 0, "");
+	other_fails("chmod 755 %s/own", f->m->mnt);
+	other_fails("echo x >> %s/own", f->m->mnt);
+	assert_source_file(f, "own", 04755, 0, "hi\n");
+}
+
 static void test_other_user_cannot_read_or_change_virtual_views(Fixture *f,
 								gconstpointer d)
 {
@@ -680,6 +705,8 @@ int main(int argc, char **argv)
 	    test_other_user_cannot_touch_root_0600_file, opts_other);
 	ADD("/trust/other-user-cannot-make-setuid-root-shell",
 	    test_other_user_cannot_make_setuid_root_shell, opts_other);
+	ADD("/trust/writer-who-is-not-owner-clears-setid-bits",
+	    test_writer_who_is_not_owner_clears_setid_bits, opts_other);
 	ADD("/trust/other-user-cannot-read-or-change-virtual-views",
 	    test_other_user_cannot_read_or_change_virtual_views, opts_other);
 	ADD("/trust/allow-other-implies-default-permissions",
