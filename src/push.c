@@ -25,16 +25,14 @@ struct rfs_pusher {
 	char *mountpoint;
 	GAsyncQueue *queue; /* struct push_job *; has its own lock */
 	GThread *thread;
-	gint tid;    /* the thread's id, as requests carry it (atomic) */
-	int root_fd; /* O_PATH of the mount's root, -1 until opened; the
-			thread's alone */
+	gint tid; /* the thread's id, as requests carry it (atomic) */
 };
 
-/* Opens the mount's root once; false (logged) if it is not reachable. */
-static bool open_root(struct rfs_pusher *p)
+/* Opens the mount's root for one job (held longer, it would keep the
+ * mount busy: no fusermount3 -u, no end after a detach).  Returns the
+ * descriptor, or -1 (logged) if the mount is not reachable. */
+static int open_root(struct rfs_pusher *p)
 {
-	if (p->root_fd >= 0)
-		return true;
 	int fd = open(p->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct statfs sf;
 	struct stat st;
@@ -48,15 +46,15 @@ static bool open_root(struct rfs_pusher *p)
 			  fd < 0 ? g_strerror(errno) : "another file system");
 		if (fd >= 0)
 			close(fd);
-		return false;
+		return -1;
 	}
-	p->root_fd = fd;
-	return true;
+	return fd;
 }
 
-/* Truncates virtual view node to its size through the mount, so that the
- * kernel takes the size from the setattr's answer. */
-static void push_one(struct rfs_pusher *p, struct rfs_node *node)
+/* Truncates virtual view node to its size through the mount (root_fd,
+ * or -1 to open it now), so that the kernel takes the size from the
+ * setattr's answer. */
+static void push_one(struct rfs_pusher *p, int *root_fd, struct rfs_node *node)
 {
 	struct rfs_ctx *ctx = p->ctx;
 	if (!rfs_node_known(&ctx->nodes, node))
@@ -66,11 +64,13 @@ static void push_one(struct rfs_pusher *p, struct rfs_node *node)
 	char *path = v && !v->removed ? rfs_view_path(v) : NULL;
 	off_t size = v ? (off_t)(v->pages << ctx->page_shift) : 0;
 	g_rw_lock_reader_unlock(&ctx->state_lock);
-	if (!path || !open_root(p)) {
+	if (path && *root_fd < 0)
+		*root_fd = open_root(p);
+	if (!path || *root_fd < 0) {
 		g_free(path);
 		return;
 	}
-	int fd = openat(p->root_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(*root_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	char proc[64];
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
@@ -98,10 +98,13 @@ static gpointer pusher_thread(gpointer data)
 			g_free(j);
 			break;
 		}
+		int root_fd = -1;
 		for (guint i = 0; i < j->nodes->len; i++) {
-			push_one(p, j->nodes->pdata[i]);
+			push_one(p, &root_fd, j->nodes->pdata[i]);
 			rfs_node_unref(&p->ctx->nodes, j->nodes->pdata[i]);
 		}
+		if (root_fd >= 0)
+			close(root_fd);
 		g_ptr_array_unref(j->nodes);
 		j->done(j->data);
 		g_free(j);
@@ -115,7 +118,6 @@ struct rfs_pusher *rfs_pusher_start(struct rfs_ctx *ctx,
 	struct rfs_pusher *p = g_new0(struct rfs_pusher, 1);
 	p->ctx = ctx;
 	p->mountpoint = g_strdup(mountpoint);
-	p->root_fd = -1;
 	p->tid = -1;
 	p->queue = g_async_queue_new();
 	p->thread = g_thread_new("remapfs-push", pusher_thread, p);
@@ -129,8 +131,6 @@ void rfs_pusher_stop(struct rfs_pusher *p)
 	g_async_queue_push(p->queue, g_new0(struct push_job, 1));
 	g_thread_join(p->thread);
 	g_async_queue_unref(p->queue);
-	if (p->root_fd >= 0)
-		close(p->root_fd);
 	g_free(p->mountpoint);
 	g_free(p);
 }
@@ -140,10 +140,8 @@ bool rfs_pusher_sent(struct rfs_ctx *ctx, fuse_req_t req)
 	struct rfs_pusher *p = ctx->pusher;
 	if (!p)
 		return false;
-	/* Requests carry the thread's id; older kernels the process's,
-	 * and no other thread of the daemon sends a setattr. */
-	pid_t pid = fuse_req_ctx(req)->pid;
-	return pid == (pid_t)g_atomic_int_get(&p->tid) || pid == getpid();
+	/* Requests carry the id of the thread that made them. */
+	return fuse_req_ctx(req)->pid == (pid_t)g_atomic_int_get(&p->tid);
 }
 
 void rfs_push_sizes(struct rfs_ctx *ctx, GPtrArray *nodes,

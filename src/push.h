@@ -18,7 +18,8 @@
 
 struct rfs_pusher;
 
-/* Starts the pusher for the mount at mountpoint (opened on first use). */
+/* Starts the pusher for the mount at mountpoint (opened for each push and
+ * closed after it: a descriptor held on the mount would keep it busy). */
 struct rfs_pusher *rfs_pusher_start(struct rfs_ctx *ctx,
 				    const char *mountpoint);
 /* Runs what is queued, then stops the thread.  NULL is ignored. */

@@ -140,6 +140,28 @@ static void test_resize_reaches_mappings_at_once(Fixture *f, gconstpointer d)
 	g_free(v);
 }
 
+/* The daemon's own way to the mount must not keep it busy: an idle mount
+ * unmounts with fusermount3 -u after a resize reached the kernel. */
+static void test_idle_mount_unmounts_after_resize(Fixture *f, gconstpointer d)
+{
+	(void)d;
+	g_assert_cmpint(rfs_ctl(f->m, "create v b 2\n"), ==, 0);
+	char *v = rfs_mnt(f->m, "v");
+	int fd = open(v, O_RDONLY);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(fsize(fd), ==, (off_t)(2 * f->ps));
+	close(fd);
+	g_assert_cmpint(rfs_ctl(f->m, "resize v 8\n"), ==, 0);
+	char *cmd = g_strdup_printf("fusermount3 -u '%s'", f->m->mnt);
+	int status = system(cmd);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_printerr("%s after a resize: status %d (expected 0)\n", cmd,
+			   status);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_free(cmd);
+	g_free(v);
+}
+
 /* Another program keeps dropping pages of view v (an invalidation of a
  * page it does not read) while this one resizes v, stats it and stores
  * past the old end: the kernel must never keep the old size. */
@@ -311,6 +333,8 @@ int main(int argc, char **argv)
 	    test_resize_reaches_mappings_at_once, opts_default);
 	ADD("/procs/resize-reaches-mappings-single-threaded",
 	    test_resize_reaches_mappings_at_once, opts_single);
+	ADD("/procs/idle-mount-unmounts-after-resize",
+	    test_idle_mount_unmounts_after_resize, opts_default);
 	ADD("/procs/resize-with-invalidations-never-keeps-old-size",
 	    test_resize_with_invalidations_never_sigbus, opts_default);
 	ADD("/procs/grow-drops-zeros-cached-past-old-end",
