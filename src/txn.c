@@ -622,18 +622,15 @@ static int apply_all(struct txn *t)
 			apply_create(t, i, tv);
 			break;
 		case RFS_OP_RESIZE:
-			if (c->pages < w->pages) {
+			if (c->pages < w->pages)
 				apply_reset(t, v, w, c->pages,
 					    UINT64_MAX - c->pages);
-				add_inval_pages(t, v, c->pages,
+			/* Past the smaller end, what the kernel holds is
+			 * stale: pages cut off, or zeros it filled in after
+			 * a short read while it took the view for larger. */
+			if (c->pages != w->pages)
+				add_inval_pages(t, v, MIN(c->pages, w->pages),
 						ctx->page_limit);
-			} else if (c->pages > w->pages) {
-				/* The kernel may hold pages past the old end:
-				 * zeros it filled in after a short read while
-				 * it took the view for larger than it was. */
-				add_inval_pages(t, v, w->pages,
-						ctx->page_limit);
-			}
 			w->pages = c->pages;
 			if (w != v)
 				((struct work *)g_hash_table_lookup(t->works,
