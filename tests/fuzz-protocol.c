@@ -1,10 +1,7 @@
-/* fuzz-protocol.c - libFuzzer harness for the .control protocol parser.
+/* fuzz-protocol.c - libFuzzer target for the .control protocol parser.
  *
- * Build and run (not part of "make check"):
- *   clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *	$(pkg-config --cflags glib-2.0) src/protocol.c tests/fuzz-protocol.c \
- *	$(pkg-config --libs glib-2.0) -o /tmp/fuzz-protocol
- *   /tmp/fuzz-protocol -max_total_time=60
+ * make fuzz builds it with clang -fsanitize=fuzzer and runs it; make check
+ * replays tests/corpus/protocol through tests/fuzz-replay.c.
  *
  * The first input byte picks the page limit; the rest is the text.  Besides
  * not crashing, it checks that a failed parse leaves the array as it was,
@@ -14,20 +11,12 @@
 #include "config.h"
 #endif
 
+#include "fuzz.h"
 #include "protocol.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Aborts, for the fuzzer to report, unless cond holds. */
-static void check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* Returns whether two strings are equal, NULL equal only to NULL. */
 static int str_eq(const char *a, const char *b)

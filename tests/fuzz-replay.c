@@ -1,11 +1,11 @@
 /* fuzz-replay.c - runs a libFuzzer target (linked with it) over every file
  * of a corpus directory, as a GTest program for make check: the inputs the
  * fuzzer found keep being checked without the fuzzer (make fuzz). */
+#include "fuzz.h"
+
 #include <glib.h>
 #include <stdint.h>
 #include <stdio.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void test_corpus_replays_clean(gconstpointer data)
 {

@@ -13,20 +13,12 @@
 #endif
 
 #include "framing.h"
+#include "fuzz.h"
 #include "protocol.h"
 #include "state.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Aborts, for the fuzzer to report, unless cond holds. */
-static void check(int cond)
-{
-	if (!cond)
-		abort();
-}
 
 /* The records of text, written out again, parse back the same. */
 static void check_rewrite(GArray *recs, uint64_t ps)

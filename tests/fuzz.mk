@@ -18,7 +18,7 @@ tests_fuzz_state_replay_SOURCES = tests/fuzz-state.c tests/fuzz-replay.c
 tests_fuzz_state_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"state"' \
 	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/corpus/state"'
 tests_fuzz_state_replay_LDADD = src/librfscore.la $(GLIB_LIBS)
-EXTRA_DIST += tests/fuzz-replay.c tests/fuzz-state.c tests/corpus
+EXTRA_DIST += tests/fuzz-replay.c tests/fuzz-state.c tests/fuzz.h tests/corpus
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
