@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "fsops.h"
+#include "handles.h"
 #include "views.h"
 
 #include <dirent.h>
@@ -23,6 +24,14 @@ struct dir_entry {
 struct dir_handle {
 	GArray *entries; /* struct dir_entry */
 };
+
+/* Frees a directory handle. */
+static void dir_handle_free(gpointer p)
+{
+	struct dir_handle *h = p;
+	g_array_unref(h->entries);
+	g_free(h);
+}
 
 /* Frees a directory entry's name. */
 static void dir_entry_clear(gpointer p)
@@ -92,16 +101,14 @@ void rfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	g_array_set_clear_func(h->entries, dir_entry_clear);
 	int err = dir_load(ctx, n, h);
 	if (err) {
-		g_array_unref(h->entries);
-		g_free(h);
+		dir_handle_free(h);
 		fuse_reply_err(req, err);
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		g_array_unref(h->entries);
-		g_free(h);
-	}
+	rfs_handles_add(ctx->handles, h, dir_handle_free);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		rfs_handles_release(ctx->handles, h);
 }
 
 void rfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -137,9 +144,8 @@ void rfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void rfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct dir_handle *h = (void *)(uintptr_t)fi->fh;
-	g_array_unref(h->entries);
-	g_free(h);
+	rfs_handles_release(rfs_req_ctx(req)->handles,
+			    (void *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -9,6 +9,7 @@
 #include "caller.h"
 #include "control.h"
 #include "fsops.h"
+#include "handles.h"
 #include "io.h"
 #include "notify.h"
 #include "push.h"
@@ -487,6 +488,12 @@ static bool open_writes(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
+/* Frees a .control handle (a GDestroyNotify for the handle set). */
+static void control_handle_free(gpointer h)
+{
+	rfs_control_release(h);
+}
+
 /* Opens the control file. */
 static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 {
@@ -497,7 +504,9 @@ static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 		return;
 	}
 	bool readable = (fi->flags & O_ACCMODE) != O_WRONLY;
-	fi->fh = (uint64_t)(uintptr_t)rfs_control_open(ctx, readable);
+	struct rfs_control_handle *h = rfs_control_open(ctx, readable);
+	rfs_handles_add(ctx->handles, h, control_handle_free);
+	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fi->keep_cache = 0;
@@ -507,7 +516,7 @@ static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 	fi->parallel_direct_writes = 1;
 #endif
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		rfs_control_release((void *)(uintptr_t)fi->fh);
+		rfs_handles_release(ctx->handles, h);
 }
 
 /* An open or create whose reply waits until other views of a file it
@@ -674,7 +683,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	if (rfs_node_of(ctx, ino)->kind == RFS_NODE_CONTROL)
-		rfs_control_release((void *)(uintptr_t)fi->fh);
+		rfs_handles_release(ctx->handles, (void *)(uintptr_t)fi->fh);
 	else
 		close((int)fi->fh);
 	fuse_reply_err(req, 0);

@@ -5,6 +5,7 @@
 #include "bdi.h"
 #include "control.h"
 #include "fs.h"
+#include "handles.h"
 #include "notify.h"
 #include "inflight.h"
 #include "push.h"
@@ -172,11 +173,13 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->zeros_len = (size_t)MAX(pagesize, 1u << 20);
 	ctx->zeros = g_malloc0(ctx->zeros_len);
 	ctx->inflight = rfs_inflight_new();
+	ctx->handles = rfs_handles_new();
 }
 
 /* Frees what ctx_init set up. */
 static void ctx_destroy(struct rfs_ctx *ctx)
 {
+	rfs_handles_free(ctx->handles); /* those never released */
 	g_hash_table_unref(ctx->views);
 	rfs_inflight_free(ctx->inflight);
 	rfs_nodes_destroy(&ctx->nodes); /* the control node too */
@@ -310,6 +313,12 @@ int main(int argc, char *argv[])
 		ret = fuse_session_loop_mt(ctx.se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}
+	/* The kernel ends the connection with ECONNABORTED instead of
+	 * ENODEV when it tears it down while a request is being read (a
+	 * release sent as the last descriptor of a detached mount closed);
+	 * libfuse 3.14 reports it, but it is the same end. */
+	if (ret == -ECONNABORTED)
+		ret = 0;
 	ret = ret != 0;
 	rfs_stopper_stop(stopper);
 	rfs_control_stop(ctx.ctl);

@@ -13,6 +13,7 @@ struct rfs_control;
 struct rfs_notifier;
 struct rfs_pusher;
 struct rfs_inflight;
+struct rfs_handles;
 struct rfs_watch;
 
 #define RFS_CONTROL_NAME ".control"
@@ -51,6 +52,7 @@ struct rfs_ctx {
 	struct rfs_watch *watch;       /* -o watch: outside changes to SOURCE */
 	struct rfs_pusher *pusher;     /* tells the kernel resized views' sizes */
 	struct rfs_inflight *inflight; /* write()s in flight (inflight.h) */
+	struct rfs_handles *handles;   /* open dirs and .control descriptors */
 	const char *zeros; /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;
 };
