@@ -11,12 +11,27 @@ struct rfs_wflight {
 	off_t off, end; /* the view bytes written */
 	off_t lo, hi;	/* what reads covered of them meanwhile (lo >= hi:
 			   nothing); under the registry's lock */
+	gint64 begun;	/* when it was registered (monotonic us) */
+	off_t locked;	/* the page the kernel may keep locked, or -1 */
 };
 
+/* The page invalidations of one node sent lately: the bytes they covered
+ * since the last one came more than the window after the one before. */
+struct inval_rec {
+	gint64 when; /* the last one (monotonic us) */
+	off_t lo, hi;
+};
+
+/* Past this many nodes, records older than the window are pruned. */
+#define INVAL_RECS_PRUNE 4096
+
 struct rfs_inflight {
-	GMutex lock;	  /* protects writes and every entry's lo/hi */
+	GMutex lock;	  /* protects writes, every entry's lo/hi, invals */
 	GPtrArray *writes; /* struct rfs_wflight * */
 	gint count;	  /* writes->len, read without the lock (atomic) */
+	/* node (compared, never followed: a freed node's record can only
+	 * cause extra drops) -> struct inval_rec */
+	GHashTable *invals;
 };
 
 struct rfs_inflight *rfs_inflight_new(void)
@@ -24,6 +39,7 @@ struct rfs_inflight *rfs_inflight_new(void)
 	struct rfs_inflight *reg = g_new0(struct rfs_inflight, 1);
 	g_mutex_init(&reg->lock);
 	reg->writes = g_ptr_array_new();
+	reg->invals = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	return reg;
 }
 
@@ -32,6 +48,7 @@ void rfs_inflight_free(struct rfs_inflight *reg)
 	if (!reg)
 		return;
 	g_ptr_array_unref(reg->writes);
+	g_hash_table_unref(reg->invals);
 	g_mutex_clear(&reg->lock);
 	g_free(reg);
 }
@@ -45,6 +62,8 @@ struct rfs_wflight *rfs_wflight_begin(struct rfs_ctx *ctx, struct rfs_node *node
 	rfs_node_ref(&ctx->nodes, node);
 	w->off = off;
 	w->end = off + (off_t)len;
+	w->begun = g_get_monotonic_time();
+	w->locked = rfs_write_locked_page(off, len, (off_t)ctx->sys_pagesize);
 	g_mutex_lock(&reg->lock);
 	g_ptr_array_add(reg->writes, w);
 	g_atomic_int_set(&reg->count, (gint)reg->writes->len);
@@ -60,6 +79,19 @@ GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w)
 	g_ptr_array_remove_fast(reg->writes, w);
 	g_atomic_int_set(&reg->count, (gint)reg->writes->len);
 	off_t lo = w->lo, hi = w->hi;
+	struct inval_rec *r = g_hash_table_lookup(reg->invals, w->node);
+	if (r && r->when >= w->begun - RFS_INFLIGHT_WINDOW_US) {
+		/* What invalidations may have dropped before the write was
+		 * registered, and a read brought back unrecorded.  Not the
+		 * locked page, the write's last: it is not up to date. */
+		off_t a = MAX(r->lo, w->off), b = MIN(r->hi, w->end);
+		if (w->locked >= 0)
+			b = MIN(b, w->locked);
+		if (a < b) {
+			lo = lo < hi ? MIN(lo, a) : a;
+			hi = lo < hi ? MAX(hi, b) : b;
+		}
+	}
 	g_mutex_unlock(&reg->lock);
 	GArray *invals = NULL;
 	if (lo < hi) {
@@ -95,5 +127,40 @@ void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 			w->hi = MAX(w->hi, b);
 		}
 	}
+	g_mutex_unlock(&reg->lock);
+}
+
+void rfs_inflight_note_inval(struct rfs_ctx *ctx, struct rfs_node *node,
+			     off_t off, off_t len)
+{
+	struct rfs_inflight *reg = ctx->inflight;
+	if (!reg || off < 0)
+		return; /* attributes only: no page dropped */
+	gint64 now = g_get_monotonic_time();
+	off_t end = len > 0 ? off + len : G_MAXINT64;
+	g_mutex_lock(&reg->lock);
+	struct inval_rec *r = g_hash_table_lookup(reg->invals, node);
+	if (!r) {
+		if (g_hash_table_size(reg->invals) >= INVAL_RECS_PRUNE) {
+			GHashTableIter it;
+			gpointer val;
+			g_hash_table_iter_init(&it, reg->invals);
+			while (g_hash_table_iter_next(&it, NULL, &val))
+				if (((struct inval_rec *)val)->when <
+				    now - RFS_INFLIGHT_WINDOW_US)
+					g_hash_table_iter_remove(&it);
+		}
+		r = g_new0(struct inval_rec, 1);
+		g_hash_table_insert(reg->invals, node, r);
+		r->lo = off;
+		r->hi = end;
+	} else if (r->when < now - RFS_INFLIGHT_WINDOW_US) {
+		r->lo = off;
+		r->hi = end;
+	} else {
+		r->lo = MIN(r->lo, off);
+		r->hi = MAX(r->hi, end);
+	}
+	r->when = now;
 	g_mutex_unlock(&reg->lock);
 }

@@ -8,7 +8,16 @@
  * caches the old bytes and nothing would ever drop them.  Reads that
  * overlap a registered write are recorded, and the write drops what they
  * read once its bytes landed, before it replies.  A read of a page the
- * kernel still holds is never sent, so nothing else is dropped. */
+ * kernel still holds is never sent, so nothing else is dropped.
+ *
+ * A read can also come before the write is registered: the kernel queues
+ * the write after it filled the pages, and an invalidation sent then, and
+ * the read that follows it, can be served before the thread that took
+ * the write registers it.  So every page invalidation sent is recorded
+ * per node, and a write drops again, once landed, what invalidations of
+ * its node covered of its pages from RFS_INFLIGHT_WINDOW_US before it was
+ * registered until its end (except the page the kernel may keep locked
+ * until the reply, which is not up to date).  Extra drops cost a read. */
 #pragma once
 #include "remapfs.h"
 #include <glib.h>
@@ -17,6 +26,23 @@
 
 struct rfs_inflight;
 struct rfs_wflight;
+
+/* How long before a write() is registered the kernel may have filled its
+ * pages (queued, then waiting for a request thread). */
+#define RFS_INFLIGHT_WINDOW_US 2000000
+
+/* The system page of a write() of len bytes at off that the kernel keeps
+ * locked until the reply when it was not up to date: the request's last
+ * page, when the request covers it in part.  -1 when none can be. */
+static inline off_t rfs_write_locked_page(off_t off, size_t len, off_t sys)
+{
+	if (len == 0)
+		return -1;
+	off_t end = off + (off_t)len;
+	off_t last = (end - 1) & ~(sys - 1);
+	bool partial = (end & (sys - 1)) || (off >= last && (off & (sys - 1)));
+	return partial ? last : -1;
+}
 
 /* A new, empty registry, and its end (nothing may be registered). */
 struct rfs_inflight *rfs_inflight_new(void);
@@ -35,3 +61,7 @@ GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w);
  * flight that it overlaps.  Call before the read takes backing bytes. */
 void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 			    off_t off, size_t len);
+/* Records that the kernel was told to drop node's pages over view bytes
+ * [off, off+len) (len 0: to the end).  Call after the notification. */
+void rfs_inflight_note_inval(struct rfs_ctx *ctx, struct rfs_node *node,
+			     off_t off, off_t len);

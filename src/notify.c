@@ -125,6 +125,8 @@ static void send_one(struct rfs_ctx *ctx, struct rfs_node *node, off_t off,
 		return;
 	int res = fuse_lowlevel_notify_inval_inode(
 	    ctx->se, rfs_ino_of(ctx, node), off, len);
+	if (res == 0)
+		rfs_inflight_note_inval(ctx, node, off, len);
 	if (res < 0 && res != -ENOENT)
 		g_debug("invalidating inode %p [%lld, +%lld): %s", (void *)node,
 			(long long)off, (long long)len, g_strerror(-res));
@@ -454,17 +456,10 @@ static struct nf_job *write_job(struct rfs_ctx *ctx, fuse_req_t req,
 {
 	struct nf_job *j = g_new0(struct nf_job, 1);
 	const off_t sys = (off_t)ctx->sys_pagesize;
-	off_t end = off + (off_t)len;
 	j->kind = NF_WRITE;
 	j->node = node;
 	rfs_node_ref(&ctx->nodes, node);
-	/* The kernel keeps the request's last page locked until the reply
-	 * when the request covers it only in part and it was not up to date
-	 * (pages it fills whole, or that were up to date, it unlocks). */
-	off_t last = len ? (end - 1) & ~(sys - 1) : -1;
-	bool partial =
-	    len && ((end & (sys - 1)) || (off >= last && (off & (sys - 1))));
-	j->lock = partial ? last : -1;
+	j->lock = rfs_write_locked_page(off, len, sys);
 	j->req = req;
 	j->fd = -1;
 	if (j->lock >= 0) {
