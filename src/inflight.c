@@ -26,9 +26,9 @@ struct inval_rec {
 #define INVAL_RECS_PRUNE 4096
 
 struct rfs_inflight {
-	GMutex lock;	  /* protects writes, every entry's lo/hi, invals */
+	GMutex lock;	   /* protects writes, every entry's lo/hi, invals */
 	GPtrArray *writes; /* struct rfs_wflight * */
-	gint count;	  /* writes->len, read without the lock (atomic) */
+	gint count;	   /* writes->len, read without the lock (atomic) */
 	/* node (compared, never followed: a freed node's record can only
 	 * cause extra drops) -> struct inval_rec */
 	GHashTable *invals;
@@ -53,8 +53,9 @@ void rfs_inflight_free(struct rfs_inflight *reg)
 	g_free(reg);
 }
 
-struct rfs_wflight *rfs_wflight_begin(struct rfs_ctx *ctx, struct rfs_node *node,
-				      off_t off, size_t len)
+struct rfs_wflight *rfs_wflight_begin(struct rfs_ctx *ctx,
+				      struct rfs_node *node, off_t off,
+				      size_t len)
 {
 	struct rfs_inflight *reg = ctx->inflight;
 	struct rfs_wflight *w = g_new0(struct rfs_wflight, 1);

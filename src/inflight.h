@@ -50,8 +50,9 @@ void rfs_inflight_free(struct rfs_inflight *reg);
 
 /* Registers a write() of view bytes [off, off+len) of node (a daemon
  * reference is taken) before its bytes go anywhere. */
-struct rfs_wflight *rfs_wflight_begin(struct rfs_ctx *ctx, struct rfs_node *node,
-				      off_t off, size_t len);
+struct rfs_wflight *rfs_wflight_begin(struct rfs_ctx *ctx,
+				      struct rfs_node *node, off_t off,
+				      size_t len);
 /* Unregisters w once its bytes landed and frees it.  Returns the
  * invalidations of what reads brought back meanwhile (the node's system
  * pages that both the write and a read covered), or NULL when nothing. */

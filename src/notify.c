@@ -258,8 +258,8 @@ static void split_locked(struct rfs_ctx *ctx, struct nf_job *j, GArray *pages,
 	for (guint i = 0; i < pages->len; i++) {
 		struct rfs_inval iv = g_array_index(pages, struct rfs_inval, i);
 		off_t b = iv.off + iv.len;
-		if (j->lock < 0 || iv.node != j->node || j->lock + sys <= iv.off ||
-		    j->lock >= b) {
+		if (j->lock < 0 || iv.node != j->node ||
+		    j->lock + sys <= iv.off || j->lock >= b) {
 			rfs_invals_add(ctx, *rest, iv.node, iv.off, iv.len);
 			continue;
 		}
