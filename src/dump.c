@@ -76,8 +76,9 @@ GString *rfs_dump_state(struct rfs_ctx *ctx)
 		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
 		if (e->view->is_virtual)
 			e->pages = e->view->pages;
-		if ((e->view->is_virtual && !e->view->removed) ||
-		    (!e->view->is_virtual && e->view->pinned))
+		/* Still listed: virtual views until removed, mirrored ones
+		 * while their maps are not the identity. */
+		if (g_hash_table_contains(ctx->views, e->view))
 			e->path = rfs_view_path(e->view);
 	}
 	g_array_sort(es, dump_cmp_or_null);

@@ -276,11 +276,16 @@ static GArray *view_truncated(struct rfs_ctx *ctx, struct rfs_node *n,
 		rfs_view_map_changed(n->view);
 		rfs_view_update_pin(ctx, n->view);
 	}
-	for (guint i = 0; n->viewers && i < n->viewers->len; i++) {
-		struct rfs_view *v = n->viewers->pdata[i];
-		if (!invals)
-			invals = rfs_invals_new();
-		rfs_invals_add(ctx, invals, v->node, 0, 0);
+	if (n->viewers) {
+		GHashTableIter it;
+		gpointer key;
+		g_hash_table_iter_init(&it, n->viewers);
+		while (g_hash_table_iter_next(&it, &key, NULL)) {
+			struct rfs_view *v = key;
+			if (!invals)
+				invals = rfs_invals_new();
+			rfs_invals_add(ctx, invals, v->node, 0, 0);
+		}
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	if (mapped) /* its runs past the end are gone */

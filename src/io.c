@@ -368,8 +368,13 @@ static void candidates(struct rfs_ctx *ctx, struct rfs_node *b, GArray *out)
 		struct candidate c = {b, b->view, ctx->page_limit};
 		g_array_append_val(out, c);
 	}
-	for (guint i = 0; b->viewers && i < b->viewers->len; i++) {
-		struct rfs_view *v = b->viewers->pdata[i];
+	if (!b->viewers)
+		return;
+	GHashTableIter it;
+	gpointer key;
+	g_hash_table_iter_init(&it, b->viewers);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct rfs_view *v = key;
 		if (!rfs_node_known(&ctx->nodes, v->node))
 			continue;
 		struct candidate c = {v->node, v, v->pages};

@@ -123,6 +123,7 @@ static void unpin_unlinked(struct rfs_ctx *ctx, struct rfs_node *n)
 	if (n->view && n->view->pinned) {
 		n->view->pinned = false;
 		g_hash_table_remove(ctx->views, n->view);
+		ctx->viewsets_gen++;
 		unref = true;
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
@@ -237,6 +238,7 @@ static int rename_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
 			newdir->virtuals =
 			    g_hash_table_new(g_str_hash, g_str_equal);
 		g_hash_table_insert(newdir->virtuals, v->name, v);
+		ctx->viewsets_gen++;
 		err = 0;
 	} else if (v) {
 		err = EEXIST;
@@ -266,12 +268,15 @@ static void renamed(struct rfs_ctx *ctx, const struct stat *st,
 		g_free(n->view->name);
 		n->view->name = g_strdup(newname);
 	}
-	if (n->viewers && n->viewers->len) {
+	if (n->viewers && g_hash_table_size(n->viewers)) {
 		char *dpath = rfs_dir_path(newdir);
 		char *path = *dpath ? g_strconcat(dpath, "/", newname, NULL)
 				    : g_strdup(newname);
-		for (guint i = 0; i < n->viewers->len; i++) {
-			struct rfs_view *v = n->viewers->pdata[i];
+		GHashTableIter it;
+		gpointer key;
+		g_hash_table_iter_init(&it, n->viewers);
+		while (g_hash_table_iter_next(&it, &key, NULL)) {
+			struct rfs_view *v = key;
 			g_free(v->backing_path);
 			v->backing_path = g_strdup(path);
 		}
@@ -280,7 +285,7 @@ static void renamed(struct rfs_ctx *ctx, const struct stat *st,
 	}
 	/* A directory holds paths of the state only when there is one. */
 	bool in_state = (n->view && n->view->pinned) ||
-			(n->viewers && n->viewers->len) ||
+			(n->viewers && g_hash_table_size(n->viewers)) ||
 			(S_ISDIR(st->st_mode) && g_hash_table_size(ctx->views));
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	rfs_node_unref(&ctx->nodes, n);

@@ -57,7 +57,7 @@ static void node_free(struct rfs_nodes *nodes, struct rfs_node *n)
 	if (n->virtuals)
 		g_hash_table_unref(n->virtuals);
 	if (n->viewers)
-		g_ptr_array_unref(n->viewers);
+		g_hash_table_unref(n->viewers);
 	g_free(n->name);
 	rfs_fmap_free(n->fmap);
 	if (n->fd >= 0)
@@ -94,7 +94,7 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 		if (n->virtuals)
 			g_hash_table_unref(n->virtuals);
 		if (n->viewers)
-			g_ptr_array_unref(n->viewers);
+			g_hash_table_unref(n->viewers);
 		g_free(n->name);
 		rfs_fmap_free(n->fmap);
 		if (n->fd >= 0)

@@ -34,7 +34,7 @@ struct rfs_node {
 	struct rfs_node *parent; /* directories: parent as last seen (ref) */
 	char *name;		 /* directories: name in parent */
 	GHashTable *virtuals;	 /* directories: name -> struct rfs_view * */
-	GPtrArray *viewers;	 /* regular files: virtual views over it */
+	GHashTable *viewers;	 /* regular files: virtual views over it (a set) */
 	/* Regular files: a mapping for read replies (fmap.h); read without
 	 * a lock, grown under rfs_nodes.fmap_lock. */
 	struct rfs_fmap *fmap;

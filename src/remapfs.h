@@ -47,6 +47,9 @@ struct rfs_ctx {
 	GHashTable *views;	       /* views with state: virtual ones and
 					  mirrored ones with a non-identity map;
 					  under state_lock */
+	/* Bumped by every change to a view set (views, directories'
+	 * virtuals, backing files' viewers; viewsets.h); under state_lock. */
+	uint64_t viewsets_gen;
 	struct rfs_control *ctl;       /* transaction thread and its queue */
 	struct rfs_notifier *notifier; /* invalidations, aliased writes */
 	struct rfs_watch *watch;       /* -o watch: outside changes to SOURCE */

@@ -7,6 +7,7 @@
 #include "notify.h"
 #include "protocol.h"
 #include "views.h"
+#include "viewsets.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +61,9 @@ struct txn {
 	GHashTable *created; /* cow: views made (a set), published by swap_in */
 	GPtrArray *removed; /* cow: views swap_in takes out */
 	bool swapped;	    /* cow: swap_in took effect */
+	/* cow, many views created or removed: the view sets with the change
+	 * made, built off the lock (viewsets.h), or NULL */
+	struct rfs_viewsets *sets;
 	unsigned err_line;
 	int err;
 	GString *msg;
@@ -519,7 +523,7 @@ static void publish(struct txn *t, struct rfs_view *v)
 	if (!dir->virtuals)
 		dir->virtuals = g_hash_table_new(g_str_hash, g_str_equal);
 	g_hash_table_insert(dir->virtuals, v->name, v);
-	rfs_viewers_add(v);
+	rfs_viewers_add(t->ctx, v);
 	g_hash_table_add(t->ctx->views, v);
 	if (!t->cow) /* cow: swapped_out adds them, unlocked */
 		add_entry_inval(t, dir, v->name);
@@ -671,18 +675,25 @@ static bool txn_is_large(struct txn *t)
 
 /* Before a large transaction is applied off the lock: the SOURCE files it
  * names have their views (made on first use; virtual views exist
- * already).  state_lock held for writing. */
+ * already).  Takes state_lock for writing only when there are some. */
 static void prepare_views(struct txn *t)
 {
+	GPtrArray *mirrored = g_ptr_array_new();
 	GHashTableIter it;
 	gpointer val;
 	g_hash_table_iter_init(&it, t->tviews);
 	while (g_hash_table_iter_next(&it, NULL, &val)) {
 		struct tview *tv = val;
-		if (tv->kind == TV_VIEW && !tv->is_virtual) /* virtual ones
-							       exist already */
-			cur_view(t, tv);
+		if (tv->kind == TV_VIEW && !tv->is_virtual)
+			g_ptr_array_add(mirrored, tv);
 	}
+	if (mirrored->len) {
+		g_rw_lock_writer_lock(&t->ctx->state_lock);
+		for (guint i = 0; i < mirrored->len; i++)
+			cur_view(t, mirrored->pdata[i]);
+		g_rw_lock_writer_unlock(&t->ctx->state_lock);
+	}
+	g_ptr_array_unref(mirrored);
 }
 
 /* Fails a large transaction whose view changed through the mount while
@@ -711,13 +722,16 @@ static int swap_in(struct txn *t)
 		if (w->view->map_gen != w->gen || w->view->removed)
 			return changed_meanwhile(t, w->view->name);
 	}
-	for (guint i = 0; i < t->removed->len; i++) {
+	/* The view sets built off the lock, if nothing changed them since;
+	 * else they change one by one. */
+	bool sets_done = t->sets && rfs_viewsets_swap(t->ctx, t->sets);
+	for (guint i = 0; !sets_done && i < t->removed->len; i++) {
 		struct rfs_view *v = t->removed->pdata[i];
 		if (v->removed)
 			return changed_meanwhile(t, v->name);
 	}
 	g_hash_table_iter_init(&it, t->created);
-	while (g_hash_table_iter_next(&it, &val, NULL)) {
+	while (!sets_done && g_hash_table_iter_next(&it, &val, NULL)) {
 		struct rfs_view *v = val;
 		if (v->parent->virtuals &&
 		    g_hash_table_contains(v->parent->virtuals, v->name))
@@ -736,10 +750,10 @@ static int swap_in(struct txn *t)
 			v->pages = w->shadow.pages;
 		rfs_view_map_changed(v);
 	}
-	for (guint i = 0; i < t->removed->len; i++)
+	for (guint i = 0; !sets_done && i < t->removed->len; i++)
 		rfs_view_unlist(t->ctx, t->removed->pdata[i]);
 	g_hash_table_iter_init(&it, t->created);
-	while (g_hash_table_iter_next(&it, &val, NULL))
+	while (!sets_done && g_hash_table_iter_next(&it, &val, NULL))
 		publish(t, val);
 	t->swapped = true;
 	return 0;
@@ -764,6 +778,21 @@ static void swapped_out(struct txn *t)
 	g_hash_table_remove_all(t->created); /* the namespace's now */
 }
 
+/* After the view sets were swapped in whole: the removed views are marked
+ * so, a slice per hold of the lock (nothing but this thread reads the
+ * mark before the transaction returns; the sets say what is listed). */
+static void mark_removed(struct txn *t)
+{
+	for (guint i = 0; i < t->removed->len;) {
+		g_rw_lock_writer_lock(&t->ctx->state_lock);
+		for (guint end = MIN(i + RFS_VIEWSETS_MIN, t->removed->len);
+		     i < end; i++)
+			((struct rfs_view *)t->removed->pdata[i])->removed =
+			    true;
+		g_rw_lock_writer_unlock(&t->ctx->state_lock);
+	}
+}
+
 /* Applies the checked transaction: in one hold of the lock, or, when it
  * is large, off the lock with a short hold to swap it in. */
 static void apply(struct txn *t)
@@ -779,14 +808,28 @@ static void apply(struct txn *t)
 	t->works = g_hash_table_new(NULL, NULL);
 	t->created = g_hash_table_new(NULL, NULL);
 	t->removed = g_ptr_array_new();
-	g_rw_lock_writer_lock(&ctx->state_lock);
 	prepare_views(t);
-	g_rw_lock_writer_unlock(&ctx->state_lock);
 	if (apply_all(t))
 		return;
+	if (t->removed->len + g_hash_table_size(t->created) >=
+	    RFS_VIEWSETS_MIN) {
+		const char *clash = NULL;
+		g_rw_lock_reader_lock(&ctx->state_lock);
+		t->sets = rfs_viewsets_build(ctx, t->removed, t->created,
+					     &clash);
+		g_rw_lock_reader_unlock(&ctx->state_lock);
+		if (!t->sets) {
+			changed_meanwhile(t, clash);
+			return;
+		}
+	}
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	swap_in(t);
 	g_rw_lock_writer_unlock(&ctx->state_lock);
+	if (t->sets && t->swapped)
+		mark_removed(t);
+	rfs_viewsets_free(t->sets); /* the sets replaced, unlocked */
+	t->sets = NULL;
 	if (t->swapped)
 		swapped_out(t);
 }

@@ -38,32 +38,27 @@ void rfs_view_free(struct rfs_view *view, void *data)
 	g_free(view);
 }
 
-void rfs_viewers_add(struct rfs_view *v)
+void rfs_viewers_add(struct rfs_ctx *ctx, struct rfs_view *v)
 {
 	struct rfs_node *b = v->backing;
 	if (!b->viewers)
-		b->viewers = g_ptr_array_new();
-	v->viewer_index = b->viewers->len;
-	g_ptr_array_add(b->viewers, v);
+		b->viewers = g_hash_table_new(NULL, NULL);
+	g_hash_table_add(b->viewers, v);
+	ctx->viewsets_gen++;
 }
 
-void rfs_viewers_remove(struct rfs_view *v)
+void rfs_viewers_remove(struct rfs_ctx *ctx, struct rfs_view *v)
 {
-	GPtrArray *all = v->backing->viewers;
-	if (!all || v->viewer_index >= all->len ||
-	    all->pdata[v->viewer_index] != v)
-		return;
-	g_ptr_array_remove_index_fast(all, v->viewer_index);
-	if (v->viewer_index < all->len) /* the last one moved here */
-		((struct rfs_view *)all->pdata[v->viewer_index])->viewer_index =
-		    v->viewer_index;
+	if (v->backing->viewers)
+		g_hash_table_remove(v->backing->viewers, v);
+	ctx->viewsets_gen++;
 }
 
 void rfs_view_unlist(struct rfs_ctx *ctx, struct rfs_view *v)
 {
 	v->removed = true;
 	g_hash_table_remove(v->parent->virtuals, v->name);
-	rfs_viewers_remove(v);
+	rfs_viewers_remove(ctx, v);
 	g_hash_table_remove(ctx->views, v);
 }
 
@@ -298,6 +293,7 @@ void rfs_view_update_pin(struct rfs_ctx *ctx, struct rfs_view *view)
 	if (want == view->pinned)
 		return;
 	view->pinned = want;
+	ctx->viewsets_gen++;
 	if (want) {
 		rfs_node_ref(&ctx->nodes, view->node);
 		g_hash_table_add(ctx->views, view);

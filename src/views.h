@@ -36,7 +36,6 @@ struct rfs_view {
 	GArray *rev;
 	uint64_t rev_gen;
 	uint64_t rev_maxcount;
-	guint viewer_index; /* virtual: its place in backing->viewers */
 };
 
 /* One piece of a translated range: len bytes at backing offset foff, or
@@ -49,8 +48,8 @@ struct rfs_seg {
 
 /* Adds virtual view v to its backing file's viewers, and takes it out
  * again, in O(1).  state_lock held for writing. */
-void rfs_viewers_add(struct rfs_view *v);
-void rfs_viewers_remove(struct rfs_view *v);
+void rfs_viewers_add(struct rfs_ctx *ctx, struct rfs_view *v);
+void rfs_viewers_remove(struct rfs_ctx *ctx, struct rfs_view *v);
 /* Takes virtual view v out of the namespace and the state (it lives on
  * while the kernel holds its node).  state_lock held for writing. */
 void rfs_view_unlist(struct rfs_ctx *ctx, struct rfs_view *v);

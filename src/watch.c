@@ -48,9 +48,13 @@ static void invalidate_file(struct rfs_ctx *ctx, dev_t dev, ino_t ino)
 	rfs_invals_add(ctx, invals, n, 0, 0);
 	rfs_invals_add(ctx, invals, n, -1, 0); /* size may have changed */
 	g_rw_lock_reader_lock(&ctx->state_lock);
-	for (guint i = 0; n->viewers && i < n->viewers->len; i++) {
-		struct rfs_view *v = n->viewers->pdata[i];
-		rfs_invals_add(ctx, invals, v->node, 0, 0);
+	if (n->viewers) {
+		GHashTableIter it;
+		gpointer key;
+		g_hash_table_iter_init(&it, n->viewers);
+		while (g_hash_table_iter_next(&it, &key, NULL))
+			rfs_invals_add(ctx, invals,
+				       ((struct rfs_view *)key)->node, 0, 0);
 	}
 	g_rw_lock_reader_unlock(&ctx->state_lock);
 	rfs_node_unref(&ctx->nodes, n);
