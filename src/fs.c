@@ -141,11 +141,8 @@ static int source_lookup(struct rfs_ctx *ctx, struct rfs_node *dir,
 		return err;
 	}
 	struct rfs_node *n = rfs_nodes_get(&ctx->nodes, fd, &st, true);
-	if (S_ISDIR(st.st_mode)) {
-		g_rw_lock_writer_lock(&ctx->state_lock);
-		rfs_dir_set_parent(ctx, n, dir, name);
-		g_rw_lock_writer_unlock(&ctx->state_lock);
-	}
+	if (S_ISDIR(st.st_mode))
+		rfs_dir_note_parent(ctx, n, dir, name);
 	*out = n;
 	return 0;
 }
@@ -269,8 +266,17 @@ static GArray *view_truncated(struct rfs_ctx *ctx, struct rfs_node *n,
 	uint64_t pages =
 	    ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
 	GArray *invals = NULL;
-	g_rw_lock_writer_lock(&ctx->state_lock);
-	bool mapped = n->view && !n->view->is_virtual && n->view->pinned;
+	/* A mapped view's pin may change: then the view sets' lock first. */
+	bool sets_locked = false, mapped;
+	for (;;) {
+		g_rw_lock_writer_lock(&ctx->state_lock);
+		mapped = n->view && !n->view->is_virtual && n->view->pinned;
+		if (!mapped || sets_locked)
+			break;
+		g_rw_lock_writer_unlock(&ctx->state_lock);
+		g_mutex_lock(&ctx->viewsets_lock);
+		sets_locked = true;
+	}
 	if (mapped) {
 		rfs_pagemap_reset(n->view->map, pages, UINT64_MAX - pages);
 		rfs_view_map_changed(n->view);
@@ -288,6 +294,8 @@ static GArray *view_truncated(struct rfs_ctx *ctx, struct rfs_node *n,
 		}
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
+	if (sets_locked)
+		g_mutex_unlock(&ctx->viewsets_lock);
 	if (mapped) /* its runs past the end are gone */
 		rfs_control_note_change(ctx);
 	return invals;

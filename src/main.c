@@ -164,6 +164,7 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->owner = getuid();
 	ctx->owner_gid = getgid();
 	g_rw_lock_init(&ctx->state_lock);
+	g_mutex_init(&ctx->viewsets_lock);
 	ctx->views = g_hash_table_new(NULL, NULL);
 	rfs_nodes_init(&ctx->nodes, source_fd);
 	ctx->nodes.free_view = rfs_view_free;
@@ -185,6 +186,7 @@ static void ctx_destroy(struct rfs_ctx *ctx)
 	rfs_nodes_destroy(&ctx->nodes); /* the control node too */
 	g_free((void *)ctx->zeros);
 	g_rw_lock_clear(&ctx->state_lock);
+	g_mutex_clear(&ctx->viewsets_lock);
 	rfs_self_clear(&ctx->self);
 }
 

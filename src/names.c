@@ -119,6 +119,12 @@ static void unpin_unlinked(struct rfs_ctx *ctx, struct rfs_node *n)
 	if (fstat(n->fd, &st) < 0 || st.st_nlink > 0)
 		return;
 	bool unref = false;
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	bool pinned = n->view && n->view->pinned;
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	if (!pinned) /* a pin comes only from .control, by the file's name */
+		return;
+	g_mutex_lock(&ctx->viewsets_lock);
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	if (n->view && n->view->pinned) {
 		n->view->pinned = false;
@@ -127,6 +133,7 @@ static void unpin_unlinked(struct rfs_ctx *ctx, struct rfs_node *n)
 		unref = true;
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
+	g_mutex_unlock(&ctx->viewsets_lock);
 	if (unref) {
 		rfs_node_unref(&ctx->nodes, n);
 		rfs_control_note_change(ctx);
@@ -146,7 +153,8 @@ void rfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if (rfs_fs_name_taken(ctx, dir, name)) {
+	bool is_virtual = rfs_fs_name_taken(ctx, dir, name);
+	if (is_virtual) {
 		int err = may_change_virtual(ctx, req, dir);
 		if (err) {
 			fuse_reply_err(req, err);
@@ -154,14 +162,19 @@ void rfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		}
 	}
 	struct rfs_node *vnode = NULL;
-	g_rw_lock_writer_lock(&ctx->state_lock);
-	struct rfs_view *v =
-	    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
-	if (v) {
-		vnode = v->node;
-		rfs_view_unlist(ctx, v);
+	if (is_virtual) { /* (else a view made meanwhile comes after) */
+		g_mutex_lock(&ctx->viewsets_lock);
+		g_rw_lock_writer_lock(&ctx->state_lock);
+		struct rfs_view *v =
+		    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name)
+				  : NULL;
+		if (v) {
+			vnode = v->node;
+			rfs_view_unlist(ctx, v);
+		}
+		g_rw_lock_writer_unlock(&ctx->state_lock);
+		g_mutex_unlock(&ctx->viewsets_lock);
 	}
-	g_rw_lock_writer_unlock(&ctx->state_lock);
 	if (vnode) {
 		rfs_node_unref(&ctx->nodes, vnode); /* the namespace's ref */
 		rfs_control_note_change(ctx);
@@ -221,6 +234,7 @@ static int rename_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
 	    fstatat(newdir->fd, newname, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return EEXIST;
 	int err = ENOENT;
+	g_mutex_lock(&ctx->viewsets_lock);
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	struct rfs_view *v =
 	    dir->virtuals ? g_hash_table_lookup(dir->virtuals, name) : NULL;
@@ -244,6 +258,7 @@ static int rename_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
 		err = EEXIST;
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
+	g_mutex_unlock(&ctx->viewsets_lock);
 	return err;
 }
 

@@ -35,7 +35,7 @@ struct rfs_ctx {
 	 * A write to .control of up to this size is one transaction. */
 	size_t txn_write_max;
 	struct rfs_self self; /* the daemon's own identity (caller.h) */
-	uid_t owner;	     /* the user who mounted: owns .control */
+	uid_t owner;	      /* the user who mounted: owns .control */
 	gid_t owner_gid;
 	struct rfs_nodes nodes;	  /* node table; its own lock */
 	struct rfs_node *control; /* the .control node */
@@ -44,16 +44,21 @@ struct rfs_ctx {
 	 * parent/name, and file nodes' viewers.  Never held across blocking
 	 * I/O, a reply or a kernel notification. */
 	GRWLock state_lock;
-	GHashTable *views;	       /* views with state: virtual ones and
-					  mirrored ones with a non-identity map;
-					  under state_lock */
-	/* Bumped by every change to a view set (views, directories'
-	 * virtuals, backing files' viewers; viewsets.h); under state_lock. */
+	GHashTable *views; /* views with state: virtual ones and
+			      mirrored ones with a non-identity map;
+			      under state_lock */
+	/* viewsets_lock serializes the changes to the view sets (views,
+	 * directories' virtuals, backing files' viewers; viewsets.h), made
+	 * under state_lock too: a large transaction copies the sets holding
+	 * only it, while requests go on.  Taken before state_lock, never
+	 * while holding it. */
+	GMutex viewsets_lock;
+	/* Bumped by every change to a view set; under state_lock. */
 	uint64_t viewsets_gen;
 	struct rfs_control *ctl;       /* transaction thread and its queue */
 	struct rfs_notifier *notifier; /* invalidations, aliased writes */
 	struct rfs_watch *watch;       /* -o watch: outside changes to SOURCE */
-	struct rfs_pusher *pusher;     /* tells the kernel resized views' sizes */
+	struct rfs_pusher *pusher; /* tells the kernel resized views' sizes */
 	struct rfs_inflight *inflight; /* write()s in flight (inflight.h) */
 	struct rfs_handles *handles;   /* open dirs and .control descriptors */
 	const char *zeros; /* read-only zero bytes, zeros_len long */

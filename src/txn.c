@@ -57,10 +57,10 @@ struct txn {
 	 * without the state lock, and the copies take the maps' places in
 	 * one short hold of it (see swap_in). */
 	bool cow;
-	GHashTable *works;  /* cow: live view -> struct work */
+	GHashTable *works;   /* cow: live view -> struct work */
 	GHashTable *created; /* cow: views made (a set), published by swap_in */
-	GPtrArray *removed; /* cow: views swap_in takes out */
-	bool swapped;	    /* cow: swap_in took effect */
+	GPtrArray *removed;  /* cow: views swap_in takes out */
+	bool swapped;	     /* cow: swap_in took effect */
 	/* cow, many views created or removed: the view sets with the change
 	 * made, built off the lock (viewsets.h), or NULL */
 	struct rfs_viewsets *sets;
@@ -129,9 +129,7 @@ static int walk_parent(struct rfs_ctx *ctx, const char *path,
 		}
 		struct rfs_node *next =
 		    rfs_nodes_get(&ctx->nodes, fd, &st, false);
-		g_rw_lock_writer_lock(&ctx->state_lock);
-		rfs_dir_set_parent(ctx, next, cur, comp);
-		g_rw_lock_writer_unlock(&ctx->state_lock);
+		rfs_dir_note_parent(ctx, next, cur, comp);
 		rfs_node_unref(&ctx->nodes, cur);
 		cur = next;
 		p = slash + 1;
@@ -800,9 +798,11 @@ static void apply(struct txn *t)
 	struct rfs_ctx *ctx = t->ctx;
 	t->cow = txn_is_large(t);
 	if (!t->cow) {
+		g_mutex_lock(&ctx->viewsets_lock);
 		g_rw_lock_writer_lock(&ctx->state_lock);
 		apply_all(t);
 		g_rw_lock_writer_unlock(&ctx->state_lock);
+		g_mutex_unlock(&ctx->viewsets_lock);
 		return;
 	}
 	t->works = g_hash_table_new(NULL, NULL);
@@ -811,14 +811,14 @@ static void apply(struct txn *t)
 	prepare_views(t);
 	if (apply_all(t))
 		return;
+	g_mutex_lock(&ctx->viewsets_lock);
 	if (t->removed->len + g_hash_table_size(t->created) >=
 	    RFS_VIEWSETS_MIN) {
 		const char *clash = NULL;
-		g_rw_lock_reader_lock(&ctx->state_lock);
-		t->sets = rfs_viewsets_build(ctx, t->removed, t->created,
-					     &clash);
-		g_rw_lock_reader_unlock(&ctx->state_lock);
+		t->sets =
+		    rfs_viewsets_build(ctx, t->removed, t->created, &clash);
 		if (!t->sets) {
+			g_mutex_unlock(&ctx->viewsets_lock);
 			changed_meanwhile(t, clash);
 			return;
 		}
@@ -828,6 +828,7 @@ static void apply(struct txn *t)
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	if (t->sets && t->swapped)
 		mark_removed(t);
+	g_mutex_unlock(&ctx->viewsets_lock);
 	rfs_viewsets_free(t->sets); /* the sets replaced, unlocked */
 	t->sets = NULL;
 	if (t->swapped)
@@ -951,6 +952,7 @@ int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
 	 * freed unlocked), pins settled. */
 	GPtrArray *old_routes =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)rfs_pagemap_free);
+	g_mutex_lock(&ctx->viewsets_lock); /* pins may change */
 	g_rw_lock_writer_lock(&ctx->state_lock);
 	for (guint i = 0; i < t->touched->len; i++) {
 		struct rfs_view *v = t->touched->pdata[i];
@@ -963,6 +965,7 @@ int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
 		rfs_view_update_pin(ctx, v);
 	}
 	g_rw_lock_writer_unlock(&ctx->state_lock);
+	g_mutex_unlock(&ctx->viewsets_lock);
 	g_ptr_array_unref(old_routes);
 	if (resized) { /* the caller's references now */
 		g_ptr_array_extend_and_steal(resized, t->resized);

@@ -285,6 +285,22 @@ void rfs_dir_set_parent(struct rfs_ctx *ctx, struct rfs_node *dir,
 	dir->name = g_strdup(name);
 }
 
+void rfs_dir_note_parent(struct rfs_ctx *ctx, struct rfs_node *dir,
+			 struct rfs_node *parent, const char *name)
+{
+	if (dir == ctx->nodes.root || dir == parent)
+		return;
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	bool known =
+	    dir->parent == parent && dir->name && strcmp(dir->name, name) == 0;
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	if (known)
+		return;
+	g_rw_lock_writer_lock(&ctx->state_lock);
+	rfs_dir_set_parent(ctx, dir, parent, name);
+	g_rw_lock_writer_unlock(&ctx->state_lock);
+}
+
 void rfs_view_update_pin(struct rfs_ctx *ctx, struct rfs_view *view)
 {
 	if (view->is_virtual)

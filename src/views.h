@@ -109,6 +109,11 @@ char *rfs_dir_path(const struct rfs_node *dir);
  * parent, dropping the old one).  state_lock held for writing. */
 void rfs_dir_set_parent(struct rfs_ctx *ctx, struct rfs_node *dir,
 			struct rfs_node *parent, const char *name);
+/* The same, taking state_lock itself: for reading to see whether dir is
+ * known as name in parent already (a lookup, almost always), and for
+ * writing only when it is not. */
+void rfs_dir_note_parent(struct rfs_ctx *ctx, struct rfs_node *dir,
+			 struct rfs_node *parent, const char *name);
 
 /* Pins a mirrored view (a node ref and a place in ctx->views) while its
  * map is not the identity, and unpins it when it is again.  state_lock

@@ -5,11 +5,14 @@
  * -> view) and each backing file's viewers.  Putting tens of thousands of
  * created views into them, or taking removed ones out, one by one under
  * state_lock would stall every request for as long.  Instead the sets a
- * transaction changes are copied, with state_lock held for reading, and
+ * transaction changes are copied and
  * changed; the copies take the sets' places in one short hold of the lock
- * for writing, so that readers see all of the change or none.  If a set
- * changed between the two (every change bumps ctx->viewsets_gen), the
- * copies are dropped and the caller changes the sets one by one. */
+ * for writing, so that readers see all of the change or none.  The copies
+ * are made holding ctx->viewsets_lock, which every change to the sets
+ * takes, and not state_lock: readers and other writers go on meanwhile.
+ * If a set changed between the two all the same (every change bumps
+ * ctx->viewsets_gen), the copies are dropped and the caller changes the
+ * sets one by one. */
 #pragma once
 #include "remapfs.h"
 #include <glib.h>
@@ -22,7 +25,8 @@ struct rfs_viewsets;
 
 /* Copies the sets that unlisting the views of removed (live views) and
  * publishing those of created (a set of new virtual views, parent and
- * name set) change, with the changes made.  state_lock held for reading.
+ * name set) change, with the changes made.  viewsets_lock held (or
+ * state_lock).
  * Returns NULL, with *clash set to the name at fault, when a removed view
  * is gone already or a created view's name is taken. */
 struct rfs_viewsets *rfs_viewsets_build(struct rfs_ctx *ctx, GPtrArray *removed,
