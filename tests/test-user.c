@@ -1,0 +1,355 @@
+/* test-user.c - a daemon run by a user who is not root (uid 65534, with
+ * fusermount3): it serves that user, reaches nothing for other users
+ * without allow_other, and with allow_other the kernel's permission
+ * checks keep other users (uid 1) to what the modes allow, since the
+ * daemon cannot act as them.
+ *
+ * On this kind of machine /dev/fuse is 0600 and /etc/fuse.conf lacks
+ * user_allow_other: each mount widens what it needs for the moment of the
+ * mount and puts it back at once (also if the test program dies). */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define USER 65534 /* runs the daemon */
+#define OTHER 1	   /* another user */
+#define FUSE_CONF "/etc/fuse.conf"
+
+typedef struct {
+	char *base, *src, *mnt, *log;
+	pid_t pid; /* the daemon, or -1 */
+} Fixture;
+
+/* What the mount changed for the moment, to be put back. */
+static mode_t saved_fuse_mode = (mode_t)-1;
+static char *saved_conf; /* NULL: the file was not changed */
+static gsize saved_conf_len;
+static bool saved_conf_existed;
+
+/* Puts /dev/fuse's mode and /etc/fuse.conf back as they were. */
+static void restore_system(void)
+{
+	if (saved_fuse_mode != (mode_t)-1) {
+		if (chmod("/dev/fuse", saved_fuse_mode) < 0)
+			g_printerr("cannot restore /dev/fuse's mode: %s\n",
+				   g_strerror(errno));
+		saved_fuse_mode = (mode_t)-1;
+	}
+	if (saved_conf) {
+		if (saved_conf_existed)
+			g_file_set_contents(FUSE_CONF, saved_conf,
+					    (gssize)saved_conf_len, NULL);
+		else
+			g_unlink(FUSE_CONF);
+		g_free(saved_conf);
+		saved_conf = NULL;
+	}
+}
+
+static void restore_on_signal(int sig)
+{
+	restore_system();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Lets USER open /dev/fuse and, for allow_other, mount with it. */
+static void widen_system(bool allow_other)
+{
+	struct stat st;
+	g_assert_cmpint(stat("/dev/fuse", &st), ==, 0);
+	if ((st.st_mode & 0666) != 0666) {
+		saved_fuse_mode = st.st_mode & 07777;
+		g_assert_cmpint(chmod("/dev/fuse", 0666), ==, 0);
+	}
+	if (!allow_other)
+		return;
+	char *text = NULL;
+	gsize len = 0;
+	saved_conf_existed = g_file_get_contents(FUSE_CONF, &text, &len, NULL);
+	saved_conf = saved_conf_existed ? text : g_strdup("");
+	saved_conf_len = saved_conf_existed ? len : 0;
+	char *more = g_strconcat(saved_conf, "\nuser_allow_other\n", NULL);
+	g_assert_true(g_file_set_contents(FUSE_CONF, more, -1, NULL));
+	g_free(more);
+}
+
+/* Runs the shell command cmd as uid; returns its exit status, or -1 when
+ * it did not exit. */
+static int run_as(uid_t uid, const char *cmd)
+{
+	char *q = g_shell_quote(cmd);
+	char *full = g_strdup_printf("setpriv --reuid=%u --regid=%u "
+				     "--clear-groups sh -c %s 2>/dev/null",
+				     (unsigned)uid, (unsigned)uid, q);
+	int status = system(full);
+	g_free(full);
+	g_free(q);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* printf-style run_as. */
+static int G_GNUC_PRINTF(2, 3) as_user(uid_t uid, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	int status = run_as(uid, cmd);
+	g_free(cmd);
+	return status;
+}
+
+/* Expects the command (printf-style) run as uid to work (ok) or fail. */
+static void G_GNUC_PRINTF(3, 4)
+    expect_as(uid_t uid, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	int status = run_as(uid, cmd);
+	if ((status == 0) != ok)
+		g_printerr("as uid %u, expected %s, got status %d: %s\n",
+			   (unsigned)uid, ok ? "success" : "a failure", status,
+			   cmd);
+	g_assert_true((status == 0) == ok);
+	g_free(cmd);
+}
+
+/* Whether the mount table lists a mount on path. */
+static bool in_mount_table(const char *path)
+{
+	char *text = NULL;
+	bool found = false;
+	if (!g_file_get_contents("/proc/self/mounts", &text, NULL, NULL))
+		return false;
+	char *want = g_strdup_printf(" %s fuse.remapfs ", path);
+	found = strstr(text, want) != NULL;
+	g_free(want);
+	g_free(text);
+	return found;
+}
+
+static void fx_setup(Fixture *f, gconstpointer data)
+{
+	const char *opt = data;
+	const char *root = g_getenv("RFS_TEST_BASE");
+	char *tmpl = g_build_filename(root ? root : g_get_tmp_dir(),
+				      "user-XXXXXX", NULL);
+	f->base = g_mkdtemp(tmpl);
+	g_assert_nonnull(f->base);
+	g_assert_cmpint(chmod(f->base, 0755), ==, 0);
+	f->src = g_build_filename(f->base, "src", NULL);
+	f->mnt = g_build_filename(f->base, "mnt", NULL);
+	f->log = g_build_filename(f->base, "daemon.log", NULL);
+	f->pid = -1;
+	g_assert_cmpint(mkdir(f->src, 0755), ==, 0);
+	g_assert_cmpint(mkdir(f->mnt, 0755), ==, 0);
+	g_assert_cmpint(chown(f->src, USER, USER), ==, 0);
+	g_assert_cmpint(chown(f->mnt, USER, USER), ==, 0);
+	/* USER's files: one private, one readable by all, a 1777 dir. */
+	g_assert_cmpint(as_user(USER,
+				"cd %s && echo secret > mine && chmod 600 mine "
+				"&& echo open > pub.txt && chmod 644 pub.txt "
+				"&& mkdir pub && chmod 1777 pub",
+				f->src),
+			==, 0);
+
+	widen_system(opt != NULL);
+	f->pid = fork();
+	g_assert_cmpint(f->pid, >=, 0);
+	if (f->pid == 0) {
+		int fd = open(f->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		char ids[32];
+		snprintf(ids, sizeof(ids), "%u", USER);
+		const char *prog = g_getenv("REMAPFS");
+		char *argv[12];
+		int n = 0;
+		argv[n++] = "setpriv";
+		argv[n++] = g_strdup_printf("--reuid=%s", ids);
+		argv[n++] = g_strdup_printf("--regid=%s", ids);
+		argv[n++] = "--clear-groups";
+		argv[n++] = (char *)(prog ? prog : "src/remapfs");
+		argv[n++] = "-f";
+		if (opt) {
+			argv[n++] = "-o";
+			argv[n++] = (char *)opt;
+		}
+		argv[n++] = f->src;
+		argv[n++] = f->mnt;
+		argv[n] = NULL;
+		execvp("setpriv", argv);
+		_exit(127);
+	}
+	bool up = false;
+	for (int i = 0; i < 500 && !up; i++) {
+		up = in_mount_table(f->mnt);
+		if (!up && waitpid(f->pid, NULL, WNOHANG) == f->pid) {
+			f->pid = -1;
+			break;
+		}
+		if (!up)
+			g_usleep(10000);
+	}
+	restore_system(); /* the daemon holds /dev/fuse open now */
+	if (!up) {
+		char *text = NULL;
+		g_file_get_contents(f->log, &text, NULL, NULL);
+		g_printerr("the daemon of uid %u did not mount; its log:\n%s\n",
+			   USER, text ? text : "");
+		g_free(text);
+	}
+	g_assert_true(up);
+}
+
+static void fx_teardown(Fixture *f, gconstpointer data)
+{
+	(void)data;
+	restore_system();
+	if (in_mount_table(f->mnt)) {
+		char *cmd = g_strdup_printf("fusermount3 -u %s 2>/dev/null || "
+					    "fusermount3 -uz %s",
+					    f->mnt, f->mnt);
+		if (system(cmd) != 0)
+			g_printerr("could not unmount %s\n", f->mnt);
+		g_free(cmd);
+	}
+	if (f->pid > 0) {
+		int status;
+		for (int i = 0; i < 300; i++) {
+			if (waitpid(f->pid, &status, WNOHANG) == f->pid) {
+				f->pid = -1;
+				break;
+			}
+			g_usleep(10000);
+		}
+		if (f->pid > 0) {
+			kill(f->pid, SIGKILL);
+			waitpid(f->pid, NULL, 0);
+		}
+	}
+	char *cmd = g_strdup_printf("rm -rf %s", f->base);
+	if (system(cmd) != 0)
+		g_printerr("could not remove %s\n", f->base);
+	g_free(cmd);
+	g_free(f->base);
+	g_free(f->src);
+	g_free(f->mnt);
+	g_free(f->log);
+}
+
+/* The owner of SOURCE's rel, or -1. */
+static long source_owner(Fixture *f, const char *rel)
+{
+	char *p = g_build_filename(f->src, rel, NULL);
+	struct stat st;
+	long uid = stat(p, &st) == 0 ? (long)st.st_uid : -1;
+	g_free(p);
+	return uid;
+}
+
+static void test_daemon_of_a_user_serves_that_user(Fixture *f, gconstpointer d)
+{
+	(void)d;
+	const char *m = f->mnt;
+	expect_as(USER, true, "test \"$(cat %s/mine)\" = secret", m);
+	expect_as(USER, true,
+		  "echo hello world > %s/a && echo x > %s/a && "
+		  "test \"$(cat %s/a)\" = x",
+		  m, m, m);
+	expect_as(USER, true,
+		  "mkdir %s/d && cp -a %s/a %s/d/b && "
+		  "mv %s/d/b %s/d/c && rm %s/d/c && rmdir %s/d",
+		  m, m, m, m, m, m, m);
+	expect_as(USER, true,
+		  "echo 'create v mine 1' > %s/.control && "
+		  "head -c 7 %s/v | grep -q secret && "
+		  "echo 'remove v' > %s/.control && ! test -e %s/v",
+		  m, m, m, m);
+	expect_as(USER, true, "chmod 640 %s/a && truncate -s 100 %s/a", m, m);
+	g_assert_cmpint(source_owner(f, "a"), ==, USER);
+}
+
+static void test_others_reach_nothing_without_allow_other(Fixture *f,
+							  gconstpointer d)
+{
+	(void)d;
+	const char *m = f->mnt;
+	expect_as(OTHER, false, "cat %s/pub.txt", m);
+	expect_as(OTHER, false, "ls %s", m);
+	expect_as(OTHER, false, "echo 'create w pub.txt' > %s/.control", m);
+	expect_as(OTHER, false, "touch %s/pub/x", m);
+	/* root is another user too: the kernel refuses it the mount. */
+	char *p = g_build_filename(m, "pub.txt", NULL);
+	g_assert_cmpint(open(p, O_RDONLY), ==, -1);
+	g_assert_cmpint(errno, ==, EACCES);
+	g_free(p);
+	g_assert_cmpint(source_owner(f, "pub/x"), ==, -1);
+}
+
+static void test_allow_other_keeps_others_to_the_modes(Fixture *f,
+						       gconstpointer d)
+{
+	(void)d;
+	const char *m = f->mnt;
+	expect_as(OTHER, true, "test \"$(cat %s/pub.txt)\" = open", m);
+	expect_as(OTHER, false, "cat %s/mine", m);
+	expect_as(OTHER, false, "echo x >> %s/pub.txt", m);
+	expect_as(OTHER, false, "truncate -s 0 %s/pub.txt", m);
+	expect_as(OTHER, false, "chmod 666 %s/pub.txt", m);
+	expect_as(OTHER, false, "rm -f %s/pub.txt", m);
+	expect_as(OTHER, false, "touch %s/new", m);
+	expect_as(OTHER, false, "echo 'create w mine 1' > %s/.control", m);
+	expect_as(USER, true, "echo 'create v mine 1' > %s/.control", m);
+	expect_as(OTHER, false, "cat %s/v", m); /* the backing's mode */
+	expect_as(OTHER, false, "rm -f %s/v", m);
+	g_assert_cmpint(source_owner(f, "pub.txt"), ==, USER);
+	expect_as(USER, true, "test \"$(cat %s/pub.txt)\" = open", m);
+	expect_as(USER, true, "test -e %s/v", m);
+}
+
+static void skip_all(void)
+{
+	g_test_skip("needs root, setpriv and fusermount3");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_set_nonfatal_assertions();
+	atexit(restore_system);
+	signal(SIGTERM, restore_on_signal);
+	signal(SIGINT, restore_on_signal);
+	signal(SIGALRM, restore_on_signal);
+	alarm(300);
+	if (geteuid() != 0 || system("command -v setpriv >/dev/null") != 0 ||
+	    system("command -v fusermount3 >/dev/null") != 0) {
+		g_test_add_func("/user/needs-root-setpriv-and-fusermount3",
+				skip_all);
+		return g_test_run();
+	}
+#define ADD(path, fn, opt)                                                     \
+	g_test_add(path, Fixture, opt, fx_setup, fn, fx_teardown)
+	ADD("/user/daemon-of-a-user-serves-that-user",
+	    test_daemon_of_a_user_serves_that_user, NULL);
+	ADD("/user/others-reach-nothing-without-allow-other",
+	    test_others_reach_nothing_without_allow_other, NULL);
+	ADD("/user/allow-other-keeps-others-to-the-modes",
+	    test_allow_other_keeps_others_to_the_modes, "allow_other");
+	return g_test_run();
+}
