@@ -230,7 +230,7 @@ static void fx_teardown(Fixture *f, gconstpointer data)
 		g_free(cmd);
 	}
 	if (f->pid > 0) {
-		int status;
+		int status = -1;
 		for (int i = 0; i < 300; i++) {
 			if (waitpid(f->pid, &status, WNOHANG) == f->pid) {
 				f->pid = -1;
@@ -241,7 +241,14 @@ static void fx_teardown(Fixture *f, gconstpointer data)
 		if (f->pid > 0) {
 			kill(f->pid, SIGKILL);
 			waitpid(f->pid, NULL, 0);
+			g_printerr("the daemon did not exit after the unmount\n");
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			g_printerr("the daemon ended with status 0x%x, expected "
+				   "exit 0\n",
+				   (unsigned)status);
 		}
+		g_assert_true(f->pid < 0 && WIFEXITED(status) &&
+			      WEXITSTATUS(status) == 0);
 	}
 	char *cmd = g_strdup_printf("rm -rf %s", f->base);
 	if (system(cmd) != 0)
