@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bench.h - remapfs-bench: the environment it builds (a SOURCE, a mount,
  * a daemon, all removed again however the run ends), timing and
  * statistics, and the table of results. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* env.c - the benchmark's environment: a temporary SOURCE and MOUNTPOINT,
  * the daemon, and a cleanup that runs however the run ends. */
 #include "config.h"

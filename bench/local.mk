@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The benchmark (issue 3): remapfs-bench mounts remapfs on a SOURCE of its
 # own and measures it against raw files and remap_file_pages(2).
 # `make bench` runs the full benchmark; BENCH_FLAGS=--quick for a fast run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* remapfs-bench.c - measures remapfs against the kernel: sequential and
  * random reads of identity and scrambled views, mmap first touch against
  * remap_file_pages(2), remap latency and throughput, a million-run view,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* report.c - the results: one table (or one JSON document) with the
  * machine, the figures, their references, ratios and targets. */
 #include "bench.h"

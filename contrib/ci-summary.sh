@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Prints "N passed, N failed, N skipped" over the TAP results of make check
 # (every test case counts, from automake's .trs files in the given folders;
 # default: tests).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mmap-demo - shows that a live MAP_SHARED mapping of a remapfs view
  * changes when .control is written:
  *   mmap-demo VIEW CONTROL COMMAND...

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # remapfs quick start, as root on a fresh Debian 12 machine:
 #   bash contrib/quickstart.sh         install, build, and run the demo
 #   bash contrib/quickstart.sh check   install, build, and run every test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bdi.c - tuning the mount's bdi (see bdi.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

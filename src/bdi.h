@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bdi.h - tuning the FUSE mount's backing-device info (readahead, dirty
  * page limits), which the kernel keeps conservative for FUSE by default:
  * 128 KiB readahead, and writeback limited to 1% of the dirty threshold

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* caller.c - acting with a request's caller's identity (see caller.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* caller.h - acting on SOURCE with the identity of the process whose
  * request the daemon serves.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* control.c - .control transactions and notifications (see control.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* control.h - the .control file: transactions, applied on a thread of
  * their own, and the kernel notifications they need.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dirs.c - listing directories through the mount (see fsops.h): SOURCE's
  * entries with the virtual views of the directory, read as the caller. */
 #ifdef HAVE_CONFIG_H

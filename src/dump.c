@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dump.c - the state as commands (see dump.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

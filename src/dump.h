@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dump.h - the mount's state as .control commands: what reading .control
  * gives, what -o state saves, and what a fresh mount applies to get the
  * same state back. */

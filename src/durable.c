@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* durable.c - crash-safe file replacement (see durable.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* durable.h - writing files so that they survive a crash: data synced, a
  * new file renamed over the old one, the directory synced. */
 #pragma once

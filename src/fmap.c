@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fmap.c - mappings of SOURCE files for read replies (see fmap.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fmap.h - read-only shared mappings of SOURCE files, so that a read reply
  * can hand the kernel many scattered pages of a file in one vmsplice(2),
  * without copying them and without a system call per page. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* framing.c - bytes written to .control into transactions (framing.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* framing.h - how the bytes written to one .control descriptor become
  * transactions.  Pure: no FUSE, no state; unit-tested in test-protocol.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fs.c - the FUSE operation table (see fs.h): attributes, lookups and open
  * files here, entries in names.c, directories in dirs.c.  Every op replies
  * exactly once; helpers return 0 or a positive errno.  Every op that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fs.h - the FUSE low-level operations of remapfs: a thin layer that turns
  * requests into calls on nodes, views and the control file. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fsops.h - what the files of the FUSE layer share: fs.c (the operation
  * table, attributes, lookups, open files), names.c (making, linking,
  * removing and renaming entries) and dirs.c (listing directories).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* handles.c - the heap handles the kernel holds (see handles.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

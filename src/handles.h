@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* handles.h - the heap handles the kernel holds: open directories and
  * open descriptors of .control.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* inflight.c - write()s in flight and the reads that overlap them (see
  * inflight.h). */
 #ifdef HAVE_CONFIG_H

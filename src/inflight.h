@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* inflight.h - write()s in flight, and the reads that may have cached the
  * bytes they replace.
  *

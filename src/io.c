@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* io.c - the data path (see io.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* io.h - the data path: reads and writes of views through their maps.
  *
  * Reads reply with the backing file's pages spliced through a pipe (no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* journal.c - the -o state file on disk (see journal.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

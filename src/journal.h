@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* journal.h - the -o state file on disk: a snapshot and the transactions
  * appended after it (format in state.h).  Only the control thread writes
  * it; every call here does blocking I/O and must be made without locks.

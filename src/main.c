@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c - wiring: options, the context, the session, the loop. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

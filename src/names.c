@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* names.c - making, linking, removing and renaming entries through the
  * mount (see fsops.h).  Runs with the caller's identity: the kernel checks
  * SOURCE's permissions as for the caller itself.  Virtual views are the

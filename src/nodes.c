@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nodes.c - the table of nodes the kernel knows (see nodes.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

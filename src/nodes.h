@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nodes.h - the objects the kernel knows by inode number.
  *
  * A node is a SOURCE object (found by device and inode number and held by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* notify.c - the notifier thread and the pool that finishes aliased
  * writes (see notify.h). */
 #ifdef HAVE_CONFIG_H

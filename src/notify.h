@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* notify.h - the notifier: a thread of its own that sends the kernel the
  * invalidations of aliases (view pages that show backing pages just
  * written) and answers the fsyncs that must wait for them, and a pool of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* options.c - remapfs's command-line options (see options.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

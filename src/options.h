@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* options.h - the daemon's command line: libfuse's options plus remapfs's.
  * Pure parsing; nothing here mounts or touches the file system. */
 #pragma once

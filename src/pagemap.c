@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pagemap.c - runs of pages: view page -> backing page, as a blocked sorted
  * array.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pagemap.h - runs of pages: view page -> backing page.  Pure, no locking.
  *
  * A pagemap is a sorted set of non-overlapping runs {vpage, fpage, count}:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* protocol.c - the .control protocol: text lines <-> commands.  Pure.
  *
  * Parsing is driven by two tables, in the manner of redis's command table:

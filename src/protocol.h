@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* protocol.h - the .control protocol: text lines <-> commands.  Pure.
  *
  * Grammar (one command per line, '\n' ends a line, a '\r' before it is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* push.c - the pusher thread (see push.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* push.h - telling the kernel a virtual view's new size at once.
  *
  * A resize written to .control changes a view's size where the kernel does

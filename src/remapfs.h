@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* remapfs.h - the daemon's one context, passed to every FUSE op as the
  * session's userdata.  No mutable globals live anywhere else. */
 #pragma once

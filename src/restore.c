@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restore.c - loading -o state at mount (see restore.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

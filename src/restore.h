@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restore.h - loading -o state at mount.
  *
  * Everything valid in the file is loaded; each entry that is not (a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* state.c - the -o state file's format (see state.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* state.h - the format of the -o state file.  Pure: no I/O; unit-tested
  * in test-state.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stop.c - the signal thread and the orderly stop (see stop.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stop.h - stopping on a signal without losing a byte.
  *
  * SIGTERM, SIGINT and SIGHUP are blocked in every thread and taken by a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn.c - one transaction: parsed, checked against a simulation of the
  * state, applied, and the kernel told (see txn.h). */
 #ifdef HAVE_CONFIG_H

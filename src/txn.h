@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* txn.h - one .control transaction: its text parsed, every command checked
  * in order against a simulation of the state (a later line sees what an
  * earlier one creates, resizes or removes), then all applied or none, the

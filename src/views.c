@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* views.c - views over backing files and their translation (see views.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* views.h - views over backing files, and the translation of view byte
  * ranges into backing byte ranges through a view's page map.
  *

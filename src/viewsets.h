@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* viewsets.h - a large transaction's changes to the view sets, made off
  * the lock.
  *

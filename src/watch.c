@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* watch.c - -o watch (see watch.h). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

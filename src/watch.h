@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* watch.h - -o watch: notices programs that change SOURCE's files
  * directly (not through the mount) and invalidates every view of them.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # exerciser-check.sh - make check's run of the exerciser: a few seconds on
 # each of a few seeds and configurations, reported as TAP.  Of the
 # arguments tests/run-test.sh passes (--tap -k), --tap makes the exit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exerciser-ops.c - the model and the operations of the exerciser (see
  * exerciser.h).
  *

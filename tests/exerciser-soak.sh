@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # exerciser-soak.sh - the long run of the exerciser before a release: a
 # million operations on each of seeds 1..5 with one process, two and
 # four processes sharing the backing file (OPS in all, split between

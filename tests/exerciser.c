@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exerciser.c - the command line of the exerciser: options, the mount (its
  * own, or one given), the processes, the summary.  The operations and the
  * model are in exerciser-ops.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* exerciser.h - a randomized model checker for remapfs (issue 4).
  *
  * A seeded random sequence of operations on the views of one backing file:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The exerciser (issue 4): a seeded random model checker of remapfs.
 # make check runs it briefly through tests/exerciser-check.sh (TAP); the
 # long soak before releases is in README.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-protocol.c - libFuzzer target for the .control protocol parser.
  *
  * make fuzz builds it with clang -fsanitize=fuzzer and runs it; make check

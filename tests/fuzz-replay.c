@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-replay.c - runs a libFuzzer target (linked with it) over every file
  * of a corpus directory, as a GTest program for make check: the inputs the
  * fuzzer found keep being checked without the fuzzer (make fuzz). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz-state.c - libFuzzer target for the -o state loader's pure part:
  * the file format (state.h), the parse of each record's commands, and the
  * .control framing (framing.h) fed the same bytes as writes.

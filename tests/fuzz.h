@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz.h - what the fuzz targets (tests/fuzz-*.c) and their replay
  * driver (tests/fuzz-replay.c) share. */
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # libFuzzer targets (issue 10): the .control protocol parser and the
 # -o state loader.  make check replays their corpora (tests/corpus/NAME)
 # without the fuzzer; make fuzz builds them with clang's -fsanitize=fuzzer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mount-helper.c - see mount-helper.h. */
 #include "mount-helper.h"
 

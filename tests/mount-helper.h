@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mount-helper.h - mounting a real remapfs for a test, and always
  * unmounting it again. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* preload-rfp.c - a program written against the remap_file_pages(2) manual
  * page alone: it knows nothing of remapfs.  It makes a file of 32 pages,
  * maps it MAP_SHARED, tries the errors the manual lists, then runs a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs one GTest program in TAP mode with its own temporary directory for
 # mounts; afterwards unmounts whatever it left there and kills its daemons,
 # even when it crashed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-bulk.c - transactions that create and remove views by the
  * thousand: the view sets change off the lock and take effect at once
  * (viewsets.h); what the namespace, lookups and the state dump show after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-durable.c - -o state keeps what it acknowledged: kill -9 at random
  * instants under a stream of transactions restores the last acknowledged
  * state; stale entries are rejected alone; damage, another page size and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-framing.c - unit tests of the .control framing (framing.h): which
  * bytes of a descriptor's writes become which transactions.  No mount. */
 #include "framing.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-handles.c - unit tests of the handle set (handles.h): a released
  * handle is freed once, and what was never released is freed at the
  * end.  No mount. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-lib-addr.c - remapfs_remap_file_pages(): finding the view behind an
  * address (mappings of views and of other files, anonymous and private
  * mappings, unaligned addresses, ranges over two mappings, larger mount

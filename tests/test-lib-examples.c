@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-lib-examples.c - runs the programs of contrib/examples on a real
  * remapfs mount: the page reversal of a Linux 2.6 program with the drop-in
  * remap_file_pages(), the virtual ring buffer and the database window. */

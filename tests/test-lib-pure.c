@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-lib-pure.c - unit tests of the pure parts of libremapfs: parsing
  * /proc lines, placing paths in mounts, remap_file_pages() arithmetic,
  * view maps from state dumps, aliasing, state replacement, show's table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-libremapfs.c - the public API of libremapfs (the shared library as
  * installed) on real remapfs mounts: the descriptor calls, virtual views,
  * maps and state, batches, errors, threads, fork, the mount cache, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-mount.c - integration tests on a real remapfs mount: mirroring,
  * every .control command, mmap coherence of remaps, state round trips,
  * virtual views, and the command line. */

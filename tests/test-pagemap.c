@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-pagemap.c - unit tests for src/pagemap.c. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-preload.c - the drop-in remap_file_pages() (libremapfs-preload.so)
  * against the system call: tests/preload-rfp, a program written against
  * the manual page alone, runs the same sequence of calls on a tmpfs file

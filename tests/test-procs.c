@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-procs.c - coherence between programs sharing views: the causes of
  * the exerciser's --procs failures, each forced where it can be.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-protocol.c - tests of the .control protocol parser and formatter. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

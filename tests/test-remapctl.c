@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-remapctl.c - remapctl's outputs and exit codes on a real mount:
  * every command, show's table, save/load round trips, usage errors (2),
  * failures with the daemon's message (1), and the bash completion. */

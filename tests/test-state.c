@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-state.c - unit tests of the -o state file format (state.h): records
  * round-trip, a torn last transaction is dropped, every other damage is
  * refused with its offset.  No mount. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-stop.c - stopping the daemon loses nothing: on SIGTERM, SIGINT and
  * SIGHUP it writes back every dirty page, saves the state, detaches the
  * mount and serves the files still open until they are closed; a second

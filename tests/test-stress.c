@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-stress.c - remaps racing with mmap readers: every page a reader
  * sees must be one the map allowed at that moment; no deadlock. */
 #include "mount-helper.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-trust.c - what another user can and cannot do through a mount, and
  * what shells and tools do to existing files: every operation on SOURCE
  * is done as the caller, allow_other implies default_permissions, virtual

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-user.c - a daemon run by a user who is not root (uid 65534, with
  * fusermount3): it serves that user, reaches nothing for other users
  * without allow_other, and with allow_other the kernel's permission

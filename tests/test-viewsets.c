@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-viewsets.c - unit tests of the view sets changed off the lock
  * (viewsets.h): a batch of created and removed views takes effect whole
  * in the swap, a set changed since the build leaves everything as it

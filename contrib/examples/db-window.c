@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* db-window.c - a database-style buffer window on remapfs: a small virtual
  * view that slides over a large file by remapping, mapped once, never
  * unmapped or mapped again while it moves.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reverse-pages.c - reverses the order of a file's pages in a mapping with
  * remap_file_pages(), as a program written for Linux 2.6 would: nothing in
  * it knows about remapfs.  Run it on a remapfs view with the drop-in:

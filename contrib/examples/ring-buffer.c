@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ring-buffer.c - a "virtual ring buffer" on remapfs: a virtual view of 2N
  * pages whose second half shows the first half, mapped once.  A record
  * that runs past the end of the first half simply continues into the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* api.c - the public functions of libremapfs (remapfs.h): commands built
  * with the protocol's formatter and sent through core.c. */
 #ifdef HAVE_CONFIG_H

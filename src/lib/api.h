@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* api.h - internal entry points of api.c, for the preload library and the
  * tests. */
 #pragma once

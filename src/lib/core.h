@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* core.h - the parts of libremapfs that touch the system: each thread's
  * last error message, the cache of remapfs mounts, the process's mappings,
  * and transactions on .control.  Thread-safe.  Functions return 0 or a

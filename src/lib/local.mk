@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # src/lib/local.mk - the clients of remapfs: libremapfs (the library),
 # libremapfs-preload.so (the drop-in remap_file_pages), remapctl, their man
 # pages, the bash completion, the examples of contrib/examples and the

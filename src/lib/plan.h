@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plan.h - the pure logic of libremapfs: remap_file_pages()'s arithmetic
  * over the mappings of an address range, a view's map read from a state
  * dump, which backing pages a map shows twice, and the transaction that

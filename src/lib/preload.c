@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* preload.c - libremapfs-preload.so, for LD_PRELOAD: defines
  * remap_file_pages().  A call on a MAP_SHARED mapping of a remapfs view is
  * served by remapfs (libremapfs); every other call goes to the system call

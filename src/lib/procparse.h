@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* procparse.h - reading the lines of /proc/self/maps and
  * /proc/self/mountinfo, and placing a path inside a mount.  Pure: text in,
  * structures out; no system calls.  Functions return 0 or a positive errno. */

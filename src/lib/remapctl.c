@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* remapctl.c - the command-line client of remapfs: changes and shows the
  * maps of views, saves and loads the state of a mount.  Exit status: 0 ok,
  * 1 the operation failed, 2 usage. */

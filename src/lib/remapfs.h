@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* remapfs.h - libremapfs: change the maps of remapfs views from a program.
  *
  * Every call returns 0 on success, or -1 with errno set (a pointer-valued
