@@ -52,6 +52,13 @@ install-data-local:
 		> '$(DESTDIR)$(pkgconfigdir)/remapfs.pc'
 uninstall-local:
 	rm -f '$(DESTDIR)$(pkgconfigdir)/remapfs.pc'
+# The directories install made, once empty (those in use are kept).
+uninstall-hook:
+	-for d in '$(pkgconfigdir)' '$(bashcompletiondir)' \
+	    '$(datadir)/bash-completion' '$(man1dir)' '$(man3dir)' \
+	    '$(man5dir)' '$(man7dir)'; do \
+		rmdir "$(DESTDIR)$$d" 2>/dev/null || :; \
+	done
 EXTRA_DIST += src/lib/remapfs.pc.in
 
 # ---- remapctl ----
@@ -135,3 +142,14 @@ tests_test_remapctl_CPPFLAGS = $(RFSL_TEST_CPPFLAGS) \
 	-DABS_SRCDIR='"$(abs_top_srcdir)"'
 tests_test_remapctl_LDADD = $(GLIB_LIBS)
 tests_test_remapctl_LDFLAGS = -pthread
+
+# libtool only runs "ldconfig -n" on the library directory: the dynamic
+# linker's cache would not know libremapfs.so.0 until ldconfig runs, and
+# remapctl would not start.  Installing to the live system (no DESTDIR,
+# as root) refreshes the cache; staged installs (packages) leave it to
+# their own scripts.
+install-exec-hook:
+	@if test -z '$(DESTDIR)' && test "$$(id -u)" = 0 && \
+	    command -v ldconfig >/dev/null 2>&1; then \
+		echo " ldconfig"; ldconfig || :; \
+	fi
