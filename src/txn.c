@@ -252,14 +252,16 @@ static int check_range(struct txn *t, const rfs_cmd *c, struct tview *tv)
 	if (c->vpage >= pages)
 		return txn_fail(t, c->line, ERANGE,
 				"%s: view page %" PRIu64
-				" is past the end of '%s' (%" PRIu64 " pages)",
-				op, c->vpage, tv->path, pages);
+				" is past the end of '%s' (%" PRIu64 " page%s)",
+				op, c->vpage, tv->path, pages,
+				pages == 1 ? "" : "s");
 	if (c->count > pages - c->vpage)
 		return txn_fail(t, c->line, ERANGE,
 				"%s: view pages %" PRIu64 "..%" PRIu64
-				" run past the end of '%s' (%" PRIu64 " pages)",
+				" run past the end of '%s' (%" PRIu64
+				" page%s)",
 				op, c->vpage, c->vpage + c->count - 1, tv->path,
-				pages);
+				pages, pages == 1 ? "" : "s");
 	return 0;
 }
 

@@ -69,11 +69,11 @@ static int range_cmd(rfs_op op, const struct rfsl_target *t,
 	}
 	uint64_t pages = view_pages(st, t->pagesize);
 	if (vpage >= pages)
-		return rfsl_fail(ERANGE,
-				 "%s: view page %" PRIu64
-				 " is past the end of the view (%" PRIu64
-				 " pages)",
-				 rfs_op_name(op), vpage, pages);
+		return rfsl_fail(
+		    ERANGE,
+		    "%s: view page %" PRIu64
+		    " is past the end of the view (%" PRIu64 " page%s)",
+		    rfs_op_name(op), vpage, pages, pages == 1 ? "" : "s");
 	c->count = pages - vpage;
 	return 0;
 }

@@ -247,10 +247,11 @@ static int show_one(const char *path)
 	GString *out = g_string_new(NULL);
 	g_string_append_printf(
 	    out,
-	    "# %s: %s view '%s' of the mount %s, %" PRIu64 " pages of %" PRIu64
+	    "# %s: %s view '%s' of the mount %s, %" PRIu64 " page%s of %" PRIu64
 	    " bytes, backing file '%s'\n",
 	    path, info.is_virtual ? "virtual" : "file", info.view,
-	    info.mountpoint, info.pages, info.pagesize, info.backing);
+	    info.mountpoint, info.pages, info.pages == 1 ? "" : "s",
+	    info.pagesize, info.backing);
 	GArray *a =
 	    g_array_sized_new(FALSE, FALSE, sizeof(rfs_run), (guint)nruns);
 	for (size_t i = 0; i < nruns; i++) {
