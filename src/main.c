@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -178,6 +180,37 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->handles = rfs_handles_new();
 }
 
+/* Applies the per-mount settings libfuse does not pass to the kernel
+ * (strictatime, nodiratime, ...) to the mount on mountpoint.  Returns 0 or
+ * an errno (EPERM for a user who is not root). */
+static int apply_mount_attrs(const struct rfs_options *o,
+			     const char *mountpoint)
+{
+	struct mount_attr a = {0};
+	if (o->strictatime > 0) {
+		a.attr_clr |= MOUNT_ATTR__ATIME;
+		a.attr_set |= MOUNT_ATTR_STRICTATIME;
+	}
+	if (o->nodiratime)
+		*(o->nodiratime > 0 ? &a.attr_set : &a.attr_clr) |=
+		    MOUNT_ATTR_NODIRATIME;
+	if (o->nosymfollow)
+		*(o->nosymfollow > 0 ? &a.attr_set : &a.attr_clr) |=
+		    MOUNT_ATTR_NOSYMFOLLOW;
+	if (!a.attr_set && !a.attr_clr)
+		return 0;
+#if defined(HAVE_MOUNT_SETATTR)
+	int res = mount_setattr(AT_FDCWD, mountpoint, 0, &a, sizeof(a));
+#elif defined(SYS_mount_setattr)
+	int res = (int)syscall(SYS_mount_setattr, AT_FDCWD, mountpoint, 0, &a,
+			       sizeof(a));
+#else
+	int res = -1;
+	errno = ENOSYS;
+#endif
+	return res == 0 ? 0 : errno;
+}
+
 /* Frees what ctx_init set up. */
 static void ctx_destroy(struct rfs_ctx *ctx)
 {
@@ -281,6 +314,14 @@ int main(int argc, char *argv[])
 	if (fuse_session_mount(ctx.se, fopts.mountpoint) != 0) {
 		fail("could not mount on '%s'", fopts.mountpoint);
 		goto out_session;
+	}
+	int attr_err = apply_mount_attrs(&ctx.opts, fopts.mountpoint);
+	if (attr_err) {
+		fail("cannot apply -o strictatime, [no]diratime or "
+		     "[no]symfollow to '%s': %s%s",
+		     fopts.mountpoint, g_strerror(attr_err),
+		     attr_err == EPERM ? " (only root may change them)" : "");
+		goto out_unmount;
 	}
 	if (fuse_daemonize(fopts.foreground) != 0)
 		goto out_unmount;

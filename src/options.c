@@ -27,6 +27,12 @@ enum {
 	KEY_IGNORED,
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
+	KEY_STRICTATIME,
+	KEY_RELATIME, /* relatime, nostrictatime: the kernel's default */
+	KEY_NODIRATIME,
+	KEY_DIRATIME,
+	KEY_NOSYMFOLLOW,
+	KEY_SYMFOLLOW,
 };
 
 /* The options remapfs takes for itself; everything else goes to libfuse. */
@@ -44,6 +50,38 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("defaults", KEY_IGNORED),
     FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+    /* What mount(8) hands a helper from fstab that libfuse 3.14 does not
+     * take: per-mount atime and symlink settings, applied once mounted... */
+    FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
+    FUSE_OPT_KEY("relatime", KEY_RELATIME),
+    FUSE_OPT_KEY("nostrictatime", KEY_RELATIME),
+    FUSE_OPT_KEY("norelatime", KEY_IGNORED), /* relatime stays the default */
+    FUSE_OPT_KEY("nodiratime", KEY_NODIRATIME),
+    FUSE_OPT_KEY("diratime", KEY_DIRATIME),
+    FUSE_OPT_KEY("nosymfollow", KEY_NOSYMFOLLOW),
+    FUSE_OPT_KEY("symfollow", KEY_SYMFOLLOW),
+    /* ... superblock flags with no effect on a FUSE mount (the daemon
+     * keeps SOURCE's times; mandatory locks are gone from Linux) ... */
+    FUSE_OPT_KEY("lazytime", KEY_IGNORED),
+    FUSE_OPT_KEY("nolazytime", KEY_IGNORED),
+    FUSE_OPT_KEY("iversion", KEY_IGNORED),
+    FUSE_OPT_KEY("noiversion", KEY_IGNORED),
+    FUSE_OPT_KEY("mand", KEY_IGNORED),
+    FUSE_OPT_KEY("nomand", KEY_IGNORED),
+    FUSE_OPT_KEY("silent", KEY_IGNORED),
+    FUSE_OPT_KEY("loud", KEY_IGNORED),
+    /* ... and what is for mount(8) and systemd alone (x-* and comment=
+     * are matched by prefix in opt_proc). */
+    FUSE_OPT_KEY("auto", KEY_IGNORED),
+    FUSE_OPT_KEY("noauto", KEY_IGNORED),
+    FUSE_OPT_KEY("user", KEY_IGNORED),
+    FUSE_OPT_KEY("nouser", KEY_IGNORED),
+    FUSE_OPT_KEY("users", KEY_IGNORED),
+    FUSE_OPT_KEY("owner", KEY_IGNORED),
+    FUSE_OPT_KEY("group", KEY_IGNORED),
+    FUSE_OPT_KEY("nofail", KEY_IGNORED),
+    FUSE_OPT_KEY("_netdev", KEY_IGNORED),
+    FUSE_OPT_KEY("comment=", KEY_IGNORED),
     FUSE_OPT_END,
 };
 
@@ -134,9 +172,9 @@ static int opt_proc(void *data, const char *arg, int key,
 			    "%.*s: '%s' is not a number of seconds",
 			    (int)(strchr(arg, '=') - arg), arg, val);
 		return 0;
-	case KEY_RO:
+	case KEY_RO: /* and the kernel mounts read-only: libfuse's too */
 		ps->opts->read_only = true;
-		return 0;
+		return 1;
 	case KEY_READAHEAD:
 	case KEY_DIRTY_RATIO: {
 		uint64_t v;
@@ -174,9 +212,25 @@ static int opt_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_RW:
 		ps->opts->read_only = false;
-		return 0;
+		return 1;
 	case KEY_IGNORED:
 		return 0;
+	case KEY_STRICTATIME:
+	case KEY_RELATIME:
+		ps->opts->strictatime = key == KEY_STRICTATIME;
+		return 0;
+	case KEY_NODIRATIME:
+	case KEY_DIRATIME:
+		ps->opts->nodiratime = key == KEY_NODIRATIME ? 1 : -1;
+		return 0;
+	case KEY_NOSYMFOLLOW:
+	case KEY_SYMFOLLOW:
+		ps->opts->nosymfollow = key == KEY_NOSYMFOLLOW ? 1 : -1;
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		/* x-systemd.automount, x-gvfs-show, ...: mount(8)'s and
+		 * systemd's, never a file system's */
+		return strncmp(arg, "x-", 2) == 0 ? 0 : 1;
 	case KEY_ALLOW_OTHER: /* noted, and kept for libfuse */
 		ps->opts->allow_other = true;
 		return 1;
@@ -239,8 +293,10 @@ void rfs_options_usage(const char *progname)
 	    "    -o attr_timeout=S      seconds the kernel caches attributes "
 	    "(1)\n"
 	    "    -o entry_timeout=S     seconds the kernel caches names (1)\n"
-	    "    -o ro                  views are read-only; .control still "
-	    "works\n"
+	    "    -o ro                  a read-only mount (.control too)\n"
+	    "    -o strictatime, relatime, [no]diratime, [no]symfollow\n"
+	    "                           set on the mount once made (root "
+	    "only)\n"
 	    "    -o readahead_kb=N      the mount's readahead (1024; 0: the "
 	    "kernel's)\n"
 	    "    -o dirty_ratio=N       percent of the dirty page limit the "

@@ -22,10 +22,16 @@ struct rfs_options {
 	unsigned dirty_ratio;  /* -o dirty_ratio=N (percent); 0: the kernel's */
 	char *state_file;      /* -o state=FILE: kept across mounts */
 	uint64_t max_transaction; /* -o max_transaction=SIZE (bytes) */
-	bool watch;	       /* -o watch: notice outside changes to SOURCE */
-	bool read_only;	       /* -o ro: views refuse changes; .control works */
-	bool allow_other;      /* -o allow_other (also passed to libfuse) */
+	bool watch;	  /* -o watch: notice outside changes to SOURCE */
+	bool read_only;	  /* -o ro: views refuse changes; .control works */
+	bool allow_other; /* -o allow_other (also passed to libfuse) */
 	bool default_permissions; /* -o default_permissions (also libfuse's) */
+	/* Per-mount settings that mount(8) passes and libfuse 3.14 does not
+	 * know, applied once mounted (mount_setattr): +1 set, -1 cleared,
+	 * 0 as the kernel mounts (relatime, directories' atime, symlinks). */
+	int strictatime; /* strictatime; relatime and nostrictatime: 0 */
+	int nodiratime;	 /* nodiratime, diratime */
+	int nosymfollow; /* nosymfollow, symfollow */
 };
 
 /* Takes remapfs's own options and SOURCE out of args into opts; what

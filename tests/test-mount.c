@@ -1036,6 +1036,84 @@ static void test_cmdline_state_option_keeps_state_across_mounts(void)
 	rfs_test_free(m);
 }
 
+/* Mounts m with mount.fuse3, as mount(8) does for an fstab line of type
+ * fuse.remapfs with options opts; returns its exit status (stderr in
+ * *err). */
+static int run_mount_fuse3(struct rfs_test_mount *m, const char *opts,
+			   char **err)
+{
+	char *cmd = g_strdup_printf("mount.fuse3 '%s#%s' %s -o %s",
+				    g_getenv("REMAPFS"), m->src, m->mnt, opts);
+	int status = -1;
+	g_assert_true(g_spawn_command_line_sync(cmd, NULL, err, &status, NULL));
+	g_free(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The options of the mount on m's mount point in /proc/self/mounts, or
+ * NULL when it is not mounted. */
+static char *mount_options(struct rfs_test_mount *m)
+{
+	char *mounts = NULL, *res = NULL;
+	g_file_get_contents("/proc/self/mounts", &mounts, NULL, NULL);
+	char *key = g_strdup_printf(" %s fuse.remapfs ", m->mnt);
+	char *at = mounts ? strstr(mounts, key) : NULL;
+	if (at) {
+		at += strlen(key);
+		res = g_strndup(at, strcspn(at, " \n"));
+	}
+	g_free(key);
+	g_free(mounts);
+	return res;
+}
+
+static void test_cmdline_fstab_options_are_taken_or_applied(void)
+{
+	static const struct {
+		const char *opts;
+		const char *want, *unwanted; /* in the mount's options */
+	} cases[] = {
+	    {"defaults,relatime,lazytime,nodiratime,noauto,nofail,_netdev,"
+	     "x-systemd.automount,comment=remapfs,iversion,nomand",
+	     ",nodiratime,", ",noatime,"},
+	    {"strictatime,diratime", ",rw,", "atime"},
+	    {"noatime,nosymfollow", ",noatime,", ",relatime,"},
+	    {"ro", "ro,", ",nodiratime,"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct rfs_test_mount *m = rfs_test_prepare();
+		char *err = NULL;
+		int status = run_mount_fuse3(m, cases[i].opts, &err);
+		if (status != 0)
+			g_printerr(
+			    "-o %s: expected a mount, got status %d: %s\n",
+			    cases[i].opts, status, err);
+		g_assert_cmpint(status, ==, 0);
+		char *have = mount_options(m);
+		char *padded = g_strdup_printf(",%s,", have ? have : "");
+		if (!strstr(padded, cases[i].want) ||
+		    strstr(padded, cases[i].unwanted))
+			g_printerr("-o %s: expected '%s' and not '%s' in the "
+				   "mount's options, got '%s'\n",
+				   cases[i].opts, cases[i].want,
+				   cases[i].unwanted, have);
+		g_assert_nonnull(strstr(padded, cases[i].want));
+		g_assert_null(strstr(padded, cases[i].unwanted));
+		g_free(padded);
+		g_free(have);
+		g_free(err);
+		rfs_test_free(m);
+	}
+	/* Strict parsing for everything else. */
+	struct rfs_test_mount *m = rfs_test_prepare();
+	char *err = NULL;
+	g_assert_cmpint(run_mount_fuse3(m, "relatime,bogus", &err), !=, 0);
+	g_assert_nonnull(strstr(err, "bogus"));
+	g_assert_null(mount_options(m));
+	g_free(err);
+	rfs_test_free(m);
+}
+
 static void test_cmdline_mount_fuse3_and_ro(void)
 {
 	struct rfs_test_mount *m = rfs_test_prepare();
@@ -1056,14 +1134,21 @@ static void test_cmdline_mount_fuse3_and_ro(void)
 	int fd = open(mf, O_RDWR);
 	g_assert_cmpint(fd, ==, -1);
 	g_assert_cmpint(errno, ==, EROFS);
-	/* ro views can still be remapped */
-	g_assert_cmpint(rfs_ctl(m, "remap f 0 3\n"), ==, 0);
+	/* The kernel's mount is read-only too: .control takes no command,
+	 * and reads (views, the state dump) work. */
+	g_assert_cmpint(rfs_ctl(m, "remap f 0 3\n"), ==, EROFS);
 	char buf[65536];
 	g_assert_true(read_page(mf, 0, buf));
-	g_assert_true(rfs_page_is(buf, PS, 3, "ro view remapped"));
+	g_assert_true(rfs_page_is(buf, PS, 0, "ro view"));
+	char *dump = rfs_dump(m);
+	g_assert_nonnull(strstr(dump, "# remapfs state"));
+	g_free(dump);
 	char *mounts = NULL;
 	g_file_get_contents("/proc/self/mounts", &mounts, NULL, NULL);
-	char *line = g_strdup_printf("%s %s fuse.remapfs ", m->src, m->mnt);
+	char *line = g_strdup_printf("%s %s fuse.remapfs ro,", m->src, m->mnt);
+	if (!strstr(mounts, line))
+		g_printerr("expected '%s' in /proc/self/mounts:\n%s", line,
+			   mounts);
 	g_assert_nonnull(strstr(mounts, line));
 	g_free(line);
 	g_free(mounts);
@@ -1139,9 +1224,13 @@ int main(int argc, char **argv)
 	g_test_add_func("/cmdline/state-option-keeps-state-across-mounts",
 			test_cmdline_state_option_keeps_state_across_mounts);
 	char *mount_fuse3 = g_find_program_in_path("mount.fuse3");
-	if (mount_fuse3)
+	if (mount_fuse3) {
 		g_test_add_func("/cmdline/mount-fuse3-and-ro",
 				test_cmdline_mount_fuse3_and_ro);
+		g_test_add_func(
+		    "/cmdline/fstab-options-are-taken-or-applied",
+		    test_cmdline_fstab_options_are_taken_or_applied);
+	}
 	g_free(mount_fuse3);
 	return g_test_run();
 }
