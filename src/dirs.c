@@ -40,8 +40,9 @@ static void dir_entry_clear(gpointer p)
 	g_free(((struct dir_entry *)p)->name);
 }
 
-/* Reads dir's entries: SOURCE's (the control file's name hidden at the
- * root), then virtual views, then the control file at the root. */
+/* Reads dir's entries: SOURCE's (a file called like the control file
+ * hidden at the root), then virtual views.  The control file is reachable
+ * by name only: copies of the mount (cp -a, tar, rsync) leave it out. */
 static int dir_load(struct rfs_ctx *ctx, struct rfs_node *dir,
 		    struct dir_handle *h)
 {
@@ -80,11 +81,6 @@ static int dir_load(struct rfs_ctx *ctx, struct rfs_node *dir,
 		}
 	}
 	g_rw_lock_reader_unlock(&ctx->state_lock);
-	if (root) {
-		struct dir_entry e = {g_strdup(RFS_CONTROL_NAME),
-				      ctx->control->ino, DT_REG};
-		g_array_append_val(h->entries, e);
-	}
 	closedir(d);
 	return 0;
 }
