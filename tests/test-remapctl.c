@@ -492,6 +492,24 @@ static void test_bash_completion_completes_commands(void)
 }
 
 static const char *const opts_default[] = {NULL};
+static const char *const opts_fsname[] = {"-o", "fsname=elsewhere", NULL};
+static const char *const opts_subtype[] = {"-o", "subtype=other", NULL};
+
+/* The daemon's -o fsname and -o subtype change the mount's source and
+ * type; remapctl finds the mount all the same. */
+static void test_finds_mounts_with_fsname_or_subtype(Fixture *f,
+						     gconstpointer d)
+{
+	(void)d;
+	struct result r = ctl("remap", f->f, "0", "3", "2");
+	assert_status(r, 0);
+	result_clear(&r);
+	assert_state(f, "remap f 0 3 2\n");
+	r = ctl("show", f->f);
+	assert_status(r, 0);
+	g_assert_nonnull(strstr(r.out, "file view 'f'"));
+	result_clear(&r);
+}
 
 int main(int argc, char **argv)
 {
@@ -514,6 +532,12 @@ int main(int argc, char **argv)
 	    test_show_marks_identity_and_aliases);
 	ADD("/remapctl/save-and-load-round-trip",
 	    test_save_and_load_round_trip);
+	g_test_add("/remapctl/finds-mounts-with-fsname", Fixture, opts_fsname,
+		   fx_setup, test_finds_mounts_with_fsname_or_subtype,
+		   fx_teardown);
+	g_test_add("/remapctl/finds-mounts-with-subtype", Fixture, opts_subtype,
+		   fx_setup, test_finds_mounts_with_fsname_or_subtype,
+		   fx_teardown);
 	g_test_add_func("/remapctl/bash-completion-completes-commands",
 			test_bash_completion_completes_commands);
 	return g_test_run();

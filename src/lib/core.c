@@ -52,6 +52,10 @@ struct mnt_fs {
 	char *mountpoint;  /* that mount */
 	GPtrArray *points; /* struct mnt_point *: all its mounts */
 	uint64_t pagesize; /* 0 until read */
+	/* Known to be remapfs: its type says so, or its .control answered.
+	 * A FUSE mount of another type (-o subtype=, -o fsname=) is only a
+	 * candidate until then. */
+	bool verified;
 };
 
 /* The mount cache.  cache_lock protects fs_list (the remapfs file systems
@@ -146,14 +150,17 @@ static struct mnt_fs *find_fs(GPtrArray *list, unsigned major, unsigned minor)
 	return NULL;
 }
 
-/* Adds a remapfs mount to list (of struct mnt_fs). */
-static void add_mount(GPtrArray *list, const struct rfsl_mountinfo *mi)
+/* Adds a remapfs mount, or a FUSE mount that may be one, to list (of
+ * struct mnt_fs). */
+static void add_mount(GPtrArray *list, const struct rfsl_mountinfo *mi,
+		      bool verified)
 {
 	struct mnt_fs *fs = find_fs(list, mi->major, mi->minor);
 	if (!fs) {
 		fs = g_new0(struct mnt_fs, 1);
 		fs->major = mi->major;
 		fs->minor = mi->minor;
+		fs->verified = verified;
 		fs->points = g_ptr_array_new_with_free_func(mnt_point_free);
 		g_ptr_array_add(list, fs);
 	}
@@ -188,8 +195,14 @@ static int rebuild(void)
 		size_t n = (size_t)((nl ? nl : end) - p);
 		struct rfsl_mountinfo mi;
 		if (rfsl_parse_mountinfo_line(p, n, &mi) == 0) {
+			/* remapfs's own type, or any FUSE mount: the
+			 * daemon's -o subtype and -o fsname change the
+			 * type and the source, but not what .control says. */
 			if (strcmp(mi.fstype, "fuse.remapfs") == 0)
-				add_mount(list, &mi);
+				add_mount(list, &mi, true);
+			else if (strcmp(mi.fstype, "fuse") == 0 ||
+				 strncmp(mi.fstype, "fuse.", 5) == 0)
+				add_mount(list, &mi, false);
 			rfsl_mountinfo_clear(&mi);
 		}
 		p += n + 1;
@@ -255,44 +268,89 @@ static int cache_get(unsigned major, unsigned minor, struct mnt_fs **out)
 	return ENODEV;
 }
 
+static int read_header(const char *control, uint64_t *pagesize);
+
+/* cache_get, and a candidate FUSE mount is asked whether it is remapfs:
+ * the first line of its .control, read with cache_lock released (held on
+ * entry and on return). */
+static int cache_get_verified(unsigned major, unsigned minor,
+			      struct mnt_fs **out)
+{
+	int err = cache_get(major, minor, out);
+	if (err || (*out)->verified)
+		return err;
+	char *control = g_strdup((*out)->control);
+	uint64_t pagesize = 0;
+	g_mutex_unlock(&cache_lock);
+	int perr = control ? read_header(control, &pagesize) : ENOENT;
+	g_mutex_lock(&cache_lock);
+	*out = find_fs(fs_list, major, minor);
+	if (*out && !perr && g_strcmp0((*out)->control, control) == 0) {
+		(*out)->verified = true;
+		(*out)->pagesize = pagesize;
+	} else if (*out && !(*out)->verified) {
+		g_ptr_array_remove(fs_list, *out); /* frees it */
+		dev_t dev = makedev(major, minor);
+		g_array_append_val(not_remapfs, dev);
+		*out = NULL;
+	}
+	g_free(control);
+	return *out ? 0 : ENODEV;
+}
+
 int rfsl_is_remapfs(unsigned major, unsigned minor, bool *yes)
 {
 	struct mnt_fs *fs;
 	g_mutex_lock(&cache_lock);
-	int err = cache_get(major, minor, &fs);
+	int err = cache_get_verified(major, minor, &fs);
 	g_mutex_unlock(&cache_lock);
 	*yes = err == 0;
 	return err == ENODEV ? 0 : err;
 }
 
-/* Reads the page size from the first line of control's state dump. */
-static int read_pagesize(const char *control, uint64_t *pagesize)
+/* Reads the page size from the first line of control's state dump, with
+ * no message: an errno, or EIO when the line is not remapfs's. */
+static int read_header(const char *control, uint64_t *pagesize)
 {
-	int fd = open(control, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int err = errno;
-		return rfsl_fail(err, "%s: %s", control, g_strerror(err));
+	int fd = open(control, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return EIO;
 	}
 	char buf[256];
 	size_t len = 0;
+	int err = 0;
 	while (len < sizeof(buf) && !memchr(buf, '\n', len)) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			int err = errno;
-			close(fd);
-			return rfsl_fail(err, "reading %s: %s", control,
-					 g_strerror(err));
+			err = errno;
+			break;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
 	close(fd);
-	if (rfsl_parse_state_header(buf, len, pagesize))
+	if (!err && rfsl_parse_state_header(buf, len, pagesize))
+		err = EIO;
+	return err;
+}
+
+/* read_header, with a message. */
+static int read_pagesize(const char *control, uint64_t *pagesize)
+{
+	int err = read_header(control, pagesize);
+	if (err == EIO)
 		return rfsl_fail(EIO, "%s: no page size in its first line",
 				 control);
+	if (err)
+		return rfsl_fail(err, "reading %s: %s", control,
+				 g_strerror(err));
 	return 0;
 }
 
@@ -330,7 +388,7 @@ int rfsl_locate(dev_t dev, ino_t ino, const char *path, struct rfsl_target *t)
 	const char *p = stripped ? stripped : path;
 	struct mnt_fs *fs;
 	g_mutex_lock(&cache_lock);
-	int err = cache_get(major(dev), minor(dev), &fs);
+	int err = cache_get_verified(major(dev), minor(dev), &fs);
 	if (err == ENODEV) {
 		rfsl_fail(err, "%s is not in a remapfs mount", p);
 	} else if (!err && !fs->control) {
