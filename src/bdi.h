@@ -6,8 +6,9 @@
 #pragma once
 #include "remapfs.h"
 
-/* Applies opts' readahead_kb and dirty_ratio to the bdi of the file system
- * mounted at mountpoint, from a thread of its own (finding the device
- * needs the mount to answer, so it cannot be done before the loop runs).
- * Problems are logged, never fatal. */
-void rfs_bdi_tune_async(struct rfs_ctx *ctx, const char *mountpoint);
+/* Applies opts' readahead_kb and dirty_ratio to the bdi of the FUSE file
+ * system just mounted at mountpoint (absolute).  Its device is read from
+ * /proc/self/mountinfo: nothing touches the mount, which stays free to be
+ * unmounted at once.  A daemon that is not root leaves the defaults, and
+ * says so only in debug messages.  Problems are logged, never fatal. */
+void rfs_bdi_tune(struct rfs_ctx *ctx, const char *mountpoint);

@@ -323,6 +323,7 @@ int main(int argc, char *argv[])
 		     attr_err == EPERM ? " (only root may change them)" : "");
 		goto out_unmount;
 	}
+	rfs_bdi_tune(&ctx, fopts.mountpoint);
 	if (fuse_daemonize(fopts.foreground) != 0)
 		goto out_unmount;
 	if (!fopts.foreground)
@@ -334,7 +335,6 @@ int main(int argc, char *argv[])
 	}
 	ctx.notifier = rfs_notifier_start(&ctx);
 	ctx.pusher = rfs_pusher_start(&ctx, fopts.mountpoint);
-	rfs_bdi_tune_async(&ctx, fopts.mountpoint);
 	ctx.ctl = rfs_control_start(&ctx, journal);
 	journal = NULL; /* the control thread's now */
 	struct rfs_stopper *stopper = rfs_stopper_start(&ctx, fopts.mountpoint);
