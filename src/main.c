@@ -30,29 +30,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-/* Where log messages go once the daemon is in the background. */
-static GLogWriterOutput log_to_syslog(GLogLevelFlags level,
-				      const GLogField *fields, gsize n_fields,
-				      gpointer data)
-{
-	const char *msg = NULL;
-	for (gsize i = 0; i < n_fields; i++)
-		if (strcmp(fields[i].key, "MESSAGE") == 0)
-			msg = fields[i].value;
-	if (!msg)
-		return G_LOG_WRITER_UNHANDLED;
-	if ((level & G_LOG_LEVEL_DEBUG) &&
-	    !g_log_writer_default_would_drop(level, G_LOG_DOMAIN))
-		return G_LOG_WRITER_HANDLED;
-	int prio = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
-		       ? LOG_ERR
-		   : (level & G_LOG_LEVEL_WARNING) ? LOG_WARNING
-		   : (level & G_LOG_LEVEL_DEBUG)   ? LOG_DEBUG
-						   : LOG_INFO;
-	syslog(prio, "%s", msg);
-	return G_LOG_WRITER_HANDLED;
-}
-
 /* Whether path is already a mount point (listed in mountinfo). */
 static bool is_mount_point(const char *path)
 {
@@ -264,6 +241,12 @@ int main(int argc, char *argv[])
 		     "(remapfs -h for help)");
 		goto out_args;
 	}
+	int log_err = rfs_log_start(&ctx.log, fopts.mountpoint,
+				    ctx.opts.log_level, ctx.opts.log_file);
+	if (log_err) {
+		fail("log=%s: %s", ctx.opts.log_file, g_strerror(log_err));
+		goto out_args;
+	}
 	if (!ctx.opts.pagesize)
 		ctx.opts.pagesize = sys_ps;
 	const char *why = rfs_options_check_pagesize(ctx.opts.pagesize, sys_ps);
@@ -324,10 +307,15 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	rfs_bdi_tune(&ctx, fopts.mountpoint);
+	if (!fopts.foreground && !ctx.opts.log_file &&
+	    access("/dev/log", W_OK) != 0)
+		g_warning("there is no syslog (/dev/log): the messages of the "
+			  "daemon in the background are lost; -o log=FILE "
+			  "keeps them");
 	if (fuse_daemonize(fopts.foreground) != 0)
 		goto out_unmount;
 	if (!fopts.foreground)
-		g_log_set_writer_func(log_to_syslog, NULL, NULL);
+		rfs_log_background(&ctx.log);
 	if (ctx.opts.watch && !(ctx.watch = rfs_watch_start(&ctx, &err))) {
 		fail("%s", err);
 		g_free(err);
@@ -380,6 +368,7 @@ out_ctx:
 	rfs_journal_free(journal);
 	ctx_destroy(&ctx);
 out_args:
+	rfs_log_stop(&ctx.log);
 	free(fopts.mountpoint);
 	rfs_options_free(&ctx.opts);
 	fuse_opt_free_args(&args);

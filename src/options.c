@@ -27,6 +27,8 @@ enum {
 	KEY_IGNORED,
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
+	KEY_LOG,
+	KEY_LOGLEVEL,
 	KEY_STRICTATIME,
 	KEY_RELATIME, /* relatime, nostrictatime: the kernel's default */
 	KEY_NODIRATIME,
@@ -50,6 +52,8 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("defaults", KEY_IGNORED),
     FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+    FUSE_OPT_KEY("log=%s", KEY_LOG),
+    FUSE_OPT_KEY("loglevel=%s", KEY_LOGLEVEL),
     /* What mount(8) hands a helper from fstab that libfuse 3.14 does not
      * take: per-mount atime and symlink settings, applied once mounted... */
     FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -210,6 +214,21 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_WATCH:
 		ps->opts->watch = true;
 		return 0;
+	case KEY_LOG:
+		if (!*val) {
+			ps->err = g_strdup("log: a file name is needed");
+			return 0;
+		}
+		g_free(ps->opts->log_file);
+		ps->opts->log_file = g_strdup(val);
+		return 0;
+	case KEY_LOGLEVEL:
+		if (!rfs_loglevel_parse(val, &ps->opts->log_level))
+			ps->err = g_strdup_printf(
+			    "loglevel: '%s' is not error, warning, info or "
+			    "debug",
+			    val);
+		return 0;
 	case KEY_RW:
 		ps->opts->read_only = false;
 		return 1;
@@ -250,6 +269,7 @@ int rfs_options_parse(struct fuse_args *args, struct rfs_options *opts,
 	opts->dirty_ratio = 20;
 	opts->max_transaction = RFS_DEFAULT_MAX_TRANSACTION;
 	opts->entry_timeout = 1.0;
+	opts->log_level = RFS_LOG_INFO;
 	if (fuse_opt_parse(args, &ps, rfs_opt_table, opt_proc) < 0) {
 		g_free(ps.err);
 		*err = g_strdup("invalid command line");
@@ -314,6 +334,11 @@ void rfs_options_usage(const char *progname)
 	    "directly\n"
 	    "                           and invalidate the views of what "
 	    "they change\n"
+	    "    -o log=FILE            messages in the background go to FILE "
+	    "(else\n"
+	    "                           to syslog)\n"
+	    "    -o loglevel=LEVEL      error, warning, info (default) or "
+	    "debug\n"
 	    "\n",
 	    progname);
 }
@@ -323,5 +348,7 @@ void rfs_options_free(struct rfs_options *opts)
 	g_free(opts->source);
 	g_free(opts->mountpoint);
 	g_free(opts->state_file);
+	g_free(opts->log_file);
 	opts->source = opts->mountpoint = opts->state_file = NULL;
+	opts->log_file = NULL;
 }

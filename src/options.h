@@ -2,6 +2,7 @@
 /* options.h - the daemon's command line: libfuse's options plus remapfs's.
  * Pure parsing; nothing here mounts or touches the file system. */
 #pragma once
+#include "log.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,8 @@ struct rfs_options {
 	bool read_only;	  /* -o ro: views refuse changes; .control works */
 	bool allow_other; /* -o allow_other (also passed to libfuse) */
 	bool default_permissions; /* -o default_permissions (also libfuse's) */
+	char *log_file;		  /* -o log=FILE, or NULL */
+	enum rfs_loglevel log_level; /* -o loglevel= (info) */
 	/* Per-mount settings that mount(8) passes and libfuse 3.14 does not
 	 * know, applied once mounted (mount_setattr): +1 set, -1 cleared,
 	 * 0 as the kernel mounts (relatime, directories' atime, symlinks). */

@@ -3,6 +3,7 @@
  * session's userdata.  No mutable globals live anywhere else. */
 #pragma once
 #include "caller.h"
+#include "log.h"
 #include "nodes.h"
 #include "options.h"
 #include <glib.h>
@@ -36,6 +37,7 @@ struct rfs_ctx {
 	 * A write to .control of up to this size is one transaction. */
 	size_t txn_write_max;
 	struct rfs_self self; /* the daemon's own identity (caller.h) */
+	struct rfs_log log;   /* where messages go (log.h) */
 	uid_t owner;	      /* the user who mounted: owns .control */
 	gid_t owner_gid;
 	struct rfs_nodes nodes;	  /* node table; its own lock */

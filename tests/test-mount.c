@@ -1067,6 +1067,60 @@ static void test_cmdline_unmount_right_after_mount_works(void)
 	}
 }
 
+/* Every message is "remapfs[PID]: MOUNTPOINT: message": on stderr in the
+ * foreground, in -o log=FILE (with the time) in the background, and
+ * -o loglevel=warning keeps informational ones out. */
+static void test_cmdline_messages_have_one_format_and_log_keeps_them(void)
+{
+	struct rfs_test_mount *m = rfs_test_prepare();
+	g_assert_true(rfs_test_start(m, NULL));
+	g_assert_cmpint(rfs_ctl(m, "frobnicate\n"), ==, EINVAL);
+	char *want = g_strdup_printf("remapfs[%ld]: %s: control: error: line "
+				     "1: unknown command 'frobnicate'\n",
+				     (long)m->pid, m->mnt);
+	char *text = NULL;
+	g_assert_true(g_file_get_contents(m->log, &text, NULL, NULL));
+	if (!strstr(text, want))
+		g_printerr("expected '%s' in the daemon's stderr:\n%s", want,
+			   text);
+	g_assert_nonnull(strstr(text, want));
+	g_free(text);
+	g_free(want);
+	rfs_test_free(m);
+
+	for (int quiet = 0; quiet < 2; quiet++) {
+		m = rfs_test_prepare();
+		char *log = g_build_filename(m->base, "remapfs.log", NULL);
+		char *cmd = g_strdup_printf(
+		    "%s -o log=%s%s %s %s", g_getenv("REMAPFS"), log,
+		    quiet ? ",loglevel=warning" : "", m->src, m->mnt);
+		int status = -1;
+		g_assert_true(
+		    g_spawn_command_line_sync(cmd, NULL, NULL, &status, NULL));
+		g_assert_cmpint(status, ==, 0); /* in the background now */
+		g_assert_cmpint(rfs_ctl(m, "frobnicate\n"), ==, EINVAL);
+		want = g_strdup_printf(
+		    ": %s: control: error: line 1: unknown command", m->mnt);
+		text = NULL;
+		g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+		bool found = strstr(text, want) && strstr(text, "remapfs[");
+		if (found == (bool)quiet)
+			g_printerr(
+			    "-o log%s: expected %s '%s' in the file:\n%s",
+			    quiet ? ",loglevel=warning" : "", quiet ? "no" : "",
+			    want, text);
+		g_assert_true(found != (bool)quiet);
+		struct stat st;
+		g_assert_cmpint(stat(log, &st), ==, 0);
+		g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+		g_free(text);
+		g_free(want);
+		g_free(cmd);
+		g_free(log);
+		rfs_test_free(m); /* unmounts; the daemon is not our child */
+	}
+}
+
 /* Mounts m with mount.fuse3, as mount(8) does for an fstab line of type
  * fuse.remapfs with options opts; returns its exit status (stderr in
  * *err). */
@@ -1254,6 +1308,9 @@ int main(int argc, char **argv)
 			test_cmdline_pagesize_option_sets_view_pages);
 	g_test_add_func("/cmdline/state-option-keeps-state-across-mounts",
 			test_cmdline_state_option_keeps_state_across_mounts);
+	g_test_add_func(
+	    "/cmdline/messages-have-one-format-and-log-keeps-them",
+	    test_cmdline_messages_have_one_format_and_log_keeps_them);
 	g_test_add_func("/cmdline/unmount-right-after-mount-works",
 			test_cmdline_unmount_right_after_mount_works);
 	char *mount_fuse3 = g_find_program_in_path("mount.fuse3");
