@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/fsuid.h>
@@ -20,9 +21,22 @@ static int thread_setgroups(int n, const gid_t *groups)
 	return (int)syscall(SYS_setgroups, (size_t)n, groups);
 }
 
+/* Whether the daemon may take other identities: CAP_SETUID and CAP_SETGID
+ * in its effective set (root, unless they were dropped, as mount.fuse3
+ * -o drop_privileges does). */
+static bool can_set_ids(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return geteuid() == 0;
+	uint32_t want = (1u << CAP_SETUID) | (1u << CAP_SETGID);
+	return (data[0].effective & want) == want;
+}
+
 void rfs_self_init(struct rfs_self *self)
 {
-	self->can_switch = geteuid() == 0;
+	self->can_switch = can_set_ids();
 	self->fsuid = geteuid();
 	self->fsgid = getegid();
 	self->ngroups = getgroups(0, NULL);
@@ -110,8 +124,8 @@ int rfs_self_chmod(const struct rfs_self *self, fuse_req_t req, int fd,
 	const struct fuse_ctx *c = fuse_req_ctx(req);
 	setfsuid(self->fsuid);
 	setfsgid(self->fsgid);
-	int err = (fd >= 0 ? fchmod(fd, mode) : chmod(path, mode)) < 0 ? errno
-									 : 0;
+	int err =
+	    (fd >= 0 ? fchmod(fd, mode) : chmod(path, mode)) < 0 ? errno : 0;
 	setfsgid(c->gid);
 	setfsuid(c->uid);
 	if ((uid_t)setfsuid((uid_t)-1) != c->uid ||

@@ -9,6 +9,7 @@
 #include "handles.h"
 #include "notify.h"
 #include "inflight.h"
+#include "mountinfo.h"
 #include "push.h"
 #include "restore.h"
 #include "stop.h"
@@ -30,27 +31,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
-/* Whether path is already a mount point (listed in mountinfo). */
-static bool is_mount_point(const char *path)
+/* The descriptor number of a MOUNTPOINT "/dev/fd/N" (a /dev/fuse
+ * descriptor mounted already: mount.fuse3 -o drop_privileges), or -1. */
+static int mountpoint_fd(const char *mp)
 {
-	char *info = NULL;
-	bool found = false;
-	if (!g_file_get_contents("/proc/self/mountinfo", &info, NULL, NULL))
-		return false;
-	char **lines = g_strsplit(info, "\n", -1);
-	for (char **l = lines; *l && !found; l++) {
-		char **f = g_strsplit(*l, " ", 6);
-		if (g_strv_length(f) >= 5) {
-			/* mountinfo escapes space, tab, newline, backslash */
-			char *mp = g_strcompress(f[4]);
-			found = strcmp(mp, path) == 0;
-			g_free(mp);
-		}
-		g_strfreev(f);
-	}
-	g_strfreev(lines);
-	g_free(info);
-	return found;
+	unsigned n;
+	char extra;
+	if (sscanf(mp, "/dev/fd/%u%c", &n, &extra) == 1 && n < 1u << 30)
+		return (int)n;
+	return -1;
 }
 
 /* Whether the arguments already name an fsname. */
@@ -100,7 +89,7 @@ static int check_mountpoint(const char *mp)
 		return fail("MOUNTPOINT '%s': %s", mp, g_strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return fail("MOUNTPOINT '%s' is not a directory", mp);
-	if (realpath(mp, real) && is_mount_point(real))
+	if (realpath(mp, real) && rfs_mountinfo_is_mount_point(real))
 		return fail("MOUNTPOINT '%s' is busy: something is mounted "
 			    "there already",
 			    mp);
@@ -257,7 +246,8 @@ int main(int argc, char *argv[])
 	int source_fd = open_source(ctx.opts.source);
 	if (source_fd < 0)
 		goto out_args;
-	if (check_mountpoint(fopts.mountpoint)) {
+	int given_fd = mountpoint_fd(fopts.mountpoint);
+	if (given_fd < 0 && check_mountpoint(fopts.mountpoint)) {
 		close(source_fd);
 		goto out_args;
 	}
@@ -298,6 +288,13 @@ int main(int argc, char *argv[])
 		fail("could not mount on '%s'", fopts.mountpoint);
 		goto out_session;
 	}
+	if (given_fd >= 0)
+		g_message("serving the mount made on descriptor %d; its mount "
+			  "point is not known here: resizes reach programs at "
+			  "their next stat, and a stop signal saves the state "
+			  "but leaves the unmount (which writes dirty pages "
+			  "back) to umount(8)",
+			  given_fd);
 	int attr_err = apply_mount_attrs(&ctx.opts, fopts.mountpoint);
 	if (attr_err) {
 		fail("cannot apply -o strictatime, [no]diratime or "
@@ -306,7 +303,8 @@ int main(int argc, char *argv[])
 		     attr_err == EPERM ? " (only root may change them)" : "");
 		goto out_unmount;
 	}
-	rfs_bdi_tune(&ctx, fopts.mountpoint);
+	if (given_fd < 0) /* else the mount point is not known */
+		rfs_bdi_tune(&ctx, fopts.mountpoint);
 	if (!fopts.foreground && !ctx.opts.log_file &&
 	    access("/dev/log", W_OK) != 0)
 		g_warning("there is no syslog (/dev/log): the messages of the "

@@ -1152,6 +1152,35 @@ static char *mount_options(struct rfs_test_mount *m)
 	return res;
 }
 
+/* mount.fuse3 -o drop_privileges mounts first and runs the daemon with
+ * /dev/fd/N as MOUNTPOINT and without capabilities: it serves the mount
+ * (acting as itself), and umount ends it. */
+static void test_cmdline_mount_fuse3_drop_privileges(void)
+{
+	struct rfs_test_mount *m = rfs_test_prepare();
+	char *sf = rfs_src(m, "f");
+	rfs_write_tagged(sf, 4, PS, 0);
+	char *err = NULL;
+	int status = run_mount_fuse3(m, "drop_privileges", &err);
+	if (status != 0)
+		g_printerr("mount.fuse3 -o drop_privileges: status %d: %s\n",
+			   status, err);
+	g_assert_cmpint(status, ==, 0);
+	char *mf = rfs_mnt(m, "f");
+	char buf[65536];
+	g_assert_true(read_page(mf, 1, buf));
+	g_assert_true(rfs_page_is(buf, PS, 1, "f through the mount"));
+	g_assert_cmpint(rfs_ctl(m, "create v f 2\nremap v 0 3\n"), ==, 0);
+	char *mv = rfs_mnt(m, "v");
+	g_assert_true(read_page(mv, 0, buf));
+	g_assert_true(rfs_page_is(buf, PS, 3, "v page 0"));
+	g_free(mv);
+	g_free(mf);
+	g_free(sf);
+	g_free(err);
+	rfs_test_free(m); /* unmounts; the daemon is not our child */
+}
+
 static void test_cmdline_fstab_options_are_taken_or_applied(void)
 {
 	static const struct {
@@ -1317,6 +1346,8 @@ int main(int argc, char **argv)
 	if (mount_fuse3) {
 		g_test_add_func("/cmdline/mount-fuse3-and-ro",
 				test_cmdline_mount_fuse3_and_ro);
+		g_test_add_func("/cmdline/mount-fuse3-drop-privileges",
+				test_cmdline_mount_fuse3_drop_privileges);
 		g_test_add_func(
 		    "/cmdline/fstab-options-are-taken-or-applied",
 		    test_cmdline_fstab_options_are_taken_or_applied);
