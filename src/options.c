@@ -334,11 +334,18 @@ void rfs_options_usage(const char *progname)
 	    "directly\n"
 	    "                           and invalidate the views of what "
 	    "they change\n"
-	    "    -o log=FILE            messages in the background go to FILE "
-	    "(else\n"
-	    "                           to syslog)\n"
+	    "    -o log=FILE            messages go to FILE (not stderr or "
+	    "syslog)\n"
 	    "    -o loglevel=LEVEL      error, warning, info (default) or "
 	    "debug\n"
+	    "    -o rw, -o defaults     a writable mount (the default)\n"
+	    "    -o default_permissions the kernel checks modes too (implied "
+	    "by\n"
+	    "                           allow_other)\n"
+	    "    -o fsname=NAME, -o subtype=NAME  the mount table's source "
+	    "and type\n"
+	    "    and the options of mount(8): noatime, noexec, nodiratime, "
+	    "...\n"
 	    "\n",
 	    progname);
 }

@@ -74,10 +74,11 @@ dist_bashcompletion_DATA = contrib/bash-completion/remapctl
 dist_man_MANS += man/remapctl.1 man/libremapfs.3 \
 	man/remap_file_pages-remapfs.7
 
-# ---- examples (built by make check, run by tests/test-lib-examples) ----
+# ---- examples (built by make, not installed; run by
+# tests/test-lib-examples) ----
 
 RFSL_EXAMPLE_CPPFLAGS = -I$(top_srcdir)/src/lib
-check_PROGRAMS += contrib/examples/reverse-pages \
+noinst_PROGRAMS += contrib/examples/reverse-pages \
 	contrib/examples/ring-buffer contrib/examples/db-window
 contrib_examples_reverse_pages_SOURCES = contrib/examples/reverse-pages.c
 contrib_examples_ring_buffer_SOURCES = contrib/examples/ring-buffer.c
