@@ -56,7 +56,8 @@ uninstall-local:
 uninstall-hook:
 	-for d in '$(pkgconfigdir)' '$(bashcompletiondir)' \
 	    '$(datadir)/bash-completion' '$(man1dir)' '$(man3dir)' \
-	    '$(man5dir)' '$(man7dir)'; do \
+	    '$(man5dir)' '$(man7dir)' '$(systemdunitdir)' \
+	    '$(prefix)/lib/systemd'; do \
 		rmdir "$(DESTDIR)$$d" 2>/dev/null || :; \
 	done
 EXTRA_DIST += src/lib/remapfs.pc.in
@@ -154,3 +155,15 @@ install-exec-hook:
 	    command -v ldconfig >/dev/null 2>&1; then \
 		echo " ldconfig"; ldconfig || :; \
 	fi
+
+# The systemd template unit, with the installed daemon's path in it.
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = contrib/systemd/remapfs@.service
+CLEANFILES += contrib/systemd/remapfs@.service
+TESTS += tests/test-systemd.sh
+EXTRA_DIST += tests/test-systemd.sh
+EXTRA_DIST += contrib/systemd/remapfs@.service.in
+contrib/systemd/remapfs@.service: $(srcdir)/contrib/systemd/remapfs@.service.in
+	$(MKDIR_P) contrib/systemd
+	sed -e 's|[@]bindir[@]|$(bindir)|g' \
+		$(srcdir)/contrib/systemd/remapfs@.service.in > $@
