@@ -491,6 +491,55 @@ static void test_bash_completion_completes_commands(void)
 	g_free(s);
 }
 
+/* The zsh completion parses, and offers every command remapctl --help
+ * lists (zsh's completion system cannot run without a terminal). */
+static void test_zsh_completion_knows_every_command(void)
+{
+	const char *file = ABS_SRCDIR "/contrib/zsh-completion/_remapctl";
+	char *zsh = g_find_program_in_path("zsh");
+	if (!zsh) {
+		g_test_skip("no zsh");
+		return;
+	}
+	char *cmd = g_strdup_printf("%s -n %s", zsh, file);
+	int status = -1;
+	char *err = NULL;
+	g_assert_true(
+	    g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
+	if (status != 0)
+		g_printerr("zsh -n %s: %s\n", file, err);
+	g_assert_cmpint(status, ==, 0);
+	g_free(err);
+	g_free(cmd);
+	g_free(zsh);
+	char *text = NULL;
+	g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+	struct result r = ctl("--help");
+	assert_status(r, 0);
+	/* "  NAME ARGS   description" lines under "Commands:" */
+	const char *at = strstr(r.out, "Commands:\n");
+	g_assert_nonnull(at);
+	unsigned found = 0;
+	const char *end = strstr(at, "\nOptions:");
+	for (const char *l = at; l && *l && (!end || l < end);
+	     l = strchr(l + 1, '\n')) {
+		char name[32];
+		/* a command starts two columns in; descriptions further */
+		if (strncmp(l, "\n  ", 3) != 0 || !g_ascii_islower(l[3]) ||
+		    sscanf(l + 3, "%31[a-z]", name) != 1)
+			continue;
+		char *entry = g_strdup_printf("'%s:", name);
+		if (!strstr(text, entry))
+			g_printerr("the zsh completion lacks '%s'\n", name);
+		g_assert_nonnull(strstr(text, entry));
+		g_free(entry);
+		found++;
+	}
+	g_assert_cmpuint(found, >=, 9);
+	result_clear(&r);
+	g_free(text);
+}
+
 static const char *const opts_default[] = {NULL};
 static const char *const opts_fsname[] = {"-o", "fsname=elsewhere", NULL};
 static const char *const opts_subtype[] = {"-o", "subtype=other", NULL};
@@ -540,5 +589,7 @@ int main(int argc, char **argv)
 		   fx_teardown);
 	g_test_add_func("/remapctl/bash-completion-completes-commands",
 			test_bash_completion_completes_commands);
+	g_test_add_func("/remapctl/zsh-completion-knows-every-command",
+			test_zsh_completion_knows_every_command);
 	return g_test_run();
 }

@@ -57,7 +57,8 @@ uninstall-hook:
 	-for d in '$(pkgconfigdir)' '$(bashcompletiondir)' \
 	    '$(datadir)/bash-completion' '$(man1dir)' '$(man3dir)' \
 	    '$(man5dir)' '$(man7dir)' '$(systemdunitdir)' \
-	    '$(prefix)/lib/systemd'; do \
+	    '$(prefix)/lib/systemd' '$(zshcompletiondir)' '$(datadir)/zsh'; \
+	    do \
 		rmdir "$(DESTDIR)$$d" 2>/dev/null || :; \
 	done
 EXTRA_DIST += src/lib/remapfs.pc.in
@@ -71,6 +72,8 @@ src_lib_remapctl_LDADD = src/lib/libremapfs.la $(RFSL_PURE_LIBS)
 
 bashcompletiondir = $(datadir)/bash-completion/completions
 dist_bashcompletion_DATA = contrib/bash-completion/remapctl
+zshcompletiondir = $(datadir)/zsh/site-functions
+dist_zshcompletion_DATA = contrib/zsh-completion/_remapctl
 
 dist_man_MANS += man/remapctl.1 man/libremapfs.3 \
 	man/remap_file_pages-remapfs.7
