@@ -540,6 +540,51 @@ static void test_zsh_completion_knows_every_command(void)
 	g_free(text);
 }
 
+/* remapctl load of a large state shows its progress on a terminal (here
+ * a pseudo-terminal made by script(1)) and nothing when piped. */
+static void test_load_progress_on_a_terminal_only(Fixture *f, gconstpointer d)
+{
+	(void)d;
+	GString *st = g_string_new(NULL);
+	g_string_append_printf(st, "# remapfs state: pagesize %zu\n", PS);
+	g_string_append(st, "create big f 200000\n");
+	for (unsigned i = 0; i < 100000; i++)
+		g_string_append_printf(st, "remap big %u %u 1\n", 2 * i,
+				       (i * 7) % 16);
+	char *file = g_build_filename(f->m->base, "big.state", NULL);
+	g_assert_true(
+	    g_file_set_contents(file, st->str, (gssize)st->len, NULL));
+	struct result r = ctl("load", f->m->mnt, file);
+	assert_status(r, 0);
+	if (*r.err)
+		g_printerr("expected nothing on a pipe, got: %s\n", r.err);
+	g_assert_cmpstr(r.err, ==, "");
+	result_clear(&r);
+	if (!g_find_program_in_path("script")) {
+		g_test_skip("script(1) is not installed");
+	} else {
+		char *cmd = g_strdup_printf(
+		    "script -qec '%s load --replace %s %s' /dev/null", REMAPCTL,
+		    f->m->mnt, file);
+		char *out = NULL;
+		int status = -1;
+		g_assert_true(
+		    g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL));
+		if (!strstr(out, "MB applied"))
+			g_printerr("expected progress on a terminal, got: %s\n",
+				   out);
+		g_assert_cmpint(status, ==, 0);
+		g_assert_nonnull(strstr(out, "MB applied"));
+		g_free(out);
+		g_free(cmd);
+	}
+	char *dump = rfs_dump(f->m);
+	g_assert_nonnull(strstr(dump, "remap big 199998 "));
+	g_free(dump);
+	g_free(file);
+	g_string_free(st, TRUE);
+}
+
 static const char *const opts_default[] = {NULL};
 static const char *const opts_fsname[] = {"-o", "fsname=elsewhere", NULL};
 static const char *const opts_subtype[] = {"-o", "subtype=other", NULL};
@@ -581,6 +626,8 @@ int main(int argc, char **argv)
 	    test_show_marks_identity_and_aliases);
 	ADD("/remapctl/save-and-load-round-trip",
 	    test_save_and_load_round_trip);
+	ADD("/remapctl/load-progress-on-a-terminal-only",
+	    test_load_progress_on_a_terminal_only);
 	g_test_add("/remapctl/finds-mounts-with-fsname", Fixture, opts_fsname,
 		   fx_setup, test_finds_mounts_with_fsname_or_subtype,
 		   fx_teardown);

@@ -350,6 +350,12 @@ static int parse_state(const struct rfsl_target *t, const char *what,
 
 int remapfs_load_state(int fd, const char *text, size_t len, int flags)
 {
+	return remapfs_load_state_progress(fd, text, len, flags, NULL, NULL);
+}
+
+int remapfs_load_state_progress(int fd, const char *text, size_t len, int flags,
+				remapfs_progress_fn progress, void *data)
+{
 	struct rfsl_target t;
 	uint64_t ps;
 	int err = rfsl_locate_fd(fd, &t, NULL);
@@ -382,7 +388,8 @@ int remapfs_load_state(int fd, const char *text, size_t len, int flags)
 		for (guint i = 0; i < cmds->len; i++)
 			rfs_cmd_format(out, &g_array_index(cmds, rfs_cmd, i));
 		unsigned line = 0;
-		err = rfsl_transact(t.control, out->str, out->len, &line);
+		err = rfsl_transact_progress(t.control, out->str, out->len,
+					     &line, progress, data);
 		if (err && line > 0 && line <= cmds->len) {
 			/* Point at the line of the text loaded. */
 			const rfs_cmd *c =

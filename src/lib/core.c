@@ -656,7 +656,9 @@ static void daemon_message(int err, const char *control, GString *msg,
  * lines, "commit" at the end of the last.  On refusal the message is the
  * daemon's, and *err_line its line in text. */
 static int transact_explicit(const char *control, const char *text, size_t len,
-			     unsigned *err_line)
+			     unsigned *err_line,
+			     void (*progress)(size_t, size_t, void *),
+			     void *data)
 {
 	size_t max = rfsl_txn_max();
 	char *piece = NULL;
@@ -690,11 +692,17 @@ static int transact_explicit(const char *control, const char *text, size_t len,
 			memcpy(piece + plen, "commit\n", 7);
 			plen += 7;
 		}
+		if (last && progress) /* the commit takes the daemon longest */
+			progress(off, len, data);
 		err = write_whole(fd, piece, plen);
 		if (!err && last && plen == n)
 			err = write_whole(fd, "commit\n", 7);
 		off += n;
+		if (!err && progress && !last)
+			progress(off, len, data);
 	}
+	if (!err && progress)
+		progress(len, len, data);
 	if (err) {
 		GString *msg = g_string_new(NULL);
 		char buf[4096];
@@ -755,12 +763,20 @@ static int write_once(const char *control, int mode, const char *text,
 int rfsl_transact(const char *control, const char *text, size_t len,
 		  unsigned *err_line)
 {
+	return rfsl_transact_progress(control, text, len, err_line, NULL, NULL);
+}
+
+int rfsl_transact_progress(
+    const char *control, const char *text, size_t len, unsigned *err_line,
+    void (*progress)(size_t done, size_t total, void *data), void *data)
+{
 	bool opened;
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE), max = rfsl_txn_max();
 	if (err_line)
 		*err_line = 0;
 	if (len > max)
-		return transact_explicit(control, text, len, err_line);
+		return transact_explicit(control, text, len, err_line, progress,
+					 data);
 	/* The kernel cuts a write into requests of whole pages: a buffer
 	 * that does not start on a page would need one page more. */
 	char *aligned = NULL;
@@ -775,6 +791,8 @@ int rfsl_transact(const char *control, const char *text, size_t len,
 	int err = write_once(control, O_WRONLY, text, len, NULL, &opened);
 	if (!err || err == EIO) {
 		free(aligned);
+		if (!err && progress)
+			progress(len, len, data);
 		return err;
 	}
 	if (!opened || err == ENOTCONN || err == EINTR) {

@@ -56,12 +56,18 @@ int rfsl_vma_at(uint64_t addr, struct rfsl_vma *out, bool *found);
  * PROCMAP_QUERY ioctl (Linux 6.11), as on older kernels.  For tests. */
 void rfsl_maps_force_text(bool on);
 
-/* Writes text (len bytes, complete lines) to control in one write: one
- * transaction.  E2BIG over rfsl_txn_max().  When the daemon refuses it, the
- * message is the daemon's without its "error: line L:" prefix, and L is
- * stored in *err_line (may be NULL; 0 when unknown). */
+/* Writes text (len bytes, complete lines) to control as one transaction:
+ * one write up to rfsl_txn_max(), else begin ... commit over several.
+ * When the daemon refuses it, the message is the daemon's without its
+ * "error: line L:" prefix, and L is stored in *err_line (may be NULL; 0
+ * when unknown). */
 int rfsl_transact(const char *control, const char *text, size_t len,
 		  unsigned *err_line);
+/* The same, calling progress (when not NULL) with the bytes of text sent
+ * so far after each write, and with len once the daemon applied it. */
+int rfsl_transact_progress(
+    const char *control, const char *text, size_t len, unsigned *err_line,
+    void (*progress)(size_t done, size_t total, void *data), void *data);
 
 /* Appends the mount's state dump (reading control) to out. */
 int rfsl_read_state(const char *control, GString *out);

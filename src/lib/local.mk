@@ -28,7 +28,7 @@ lib_LTLIBRARIES += src/lib/libremapfs.la
 include_HEADERS = src/lib/remapfs.h
 src_lib_libremapfs_la_SOURCES = src/lib/remapfs.h
 src_lib_libremapfs_la_LIBADD = $(RFSL_IMPL_LIBS)
-src_lib_libremapfs_la_LDFLAGS = -version-info 0:0:0 -no-undefined -pthread \
+src_lib_libremapfs_la_LDFLAGS = -version-info 1:0:1 -no-undefined -pthread \
 	-export-symbols-regex '^remapfs_'
 
 # libremapfs-preload.so (LD_PRELOAD): exports remap_file_pages only.

@@ -312,6 +312,23 @@ static int cmd_save(int n, char **a)
 	return rc;
 }
 
+/* Shows how much of a state went to the daemon, on one terminal line
+ * (remapctl load with standard error on a terminal). */
+static void show_progress(size_t done, size_t total, void *data)
+{
+	gint64 *last = data, now = g_get_monotonic_time();
+	if (done < total && now - *last < 100000)
+		return; /* ten times a second at most */
+	*last = now;
+	if (done < total)
+		fprintf(stderr, "\rremapctl: load: %.1f of %.1f MB sent (%u%%)",
+			(double)done / 1e6, (double)total / 1e6,
+			(unsigned)(done * 100 / (total ? total : 1)));
+	else
+		fprintf(stderr, "\rremapctl: load: %.1f MB applied%20s\n",
+			(double)total / 1e6, "");
+}
+
 /* load [--replace] PATH [FILE] */
 static int cmd_load(int n, char **a, bool replace)
 {
@@ -346,9 +363,17 @@ static int cmd_load(int n, char **a, bool replace)
 		g_free(text);
 		return EXIT_FAILED;
 	}
-	if (remapfs_load_state(fd, text, len,
-			       replace ? REMAPFS_LOAD_REPLACE : 0) < 0)
+	/* Progress only for a person watching, and only for what takes a
+	 * while to send (more than one write). */
+	gint64 last = 0;
+	bool show = isatty(STDERR_FILENO) && len > ((size_t)1 << 20);
+	if (remapfs_load_state_progress(
+		fd, text, len, replace ? REMAPFS_LOAD_REPLACE : 0,
+		show ? show_progress : NULL, &last) < 0) {
+		if (last) /* a progress line is open */
+			fputc('\n', stderr);
 		rc = failed(file ? file : "standard input");
+	}
 	close(fd);
 	g_free(text);
 	return rc;

@@ -108,6 +108,14 @@ int remapfs_get_state(int fd, char **text, size_t *len);
  * max_transaction. */
 int remapfs_load_state(int fd, const char *text, size_t len, int flags);
 
+/* Told how much of a state has gone to the daemon: done of total bytes
+ * (of the commands sent, which may differ from the text's length). */
+typedef void (*remapfs_progress_fn)(size_t done, size_t total, void *data);
+/* remapfs_load_state(), calling progress (unless NULL) after each write to
+ * the daemon and once more, with done == total, when it is applied. */
+int remapfs_load_state_progress(int fd, const char *text, size_t len, int flags,
+				remapfs_progress_fn progress, void *data);
+
 /* ---- The system call ---- */
 
 /* remap_file_pages(2) on a MAP_SHARED mapping of a remapfs view: shows
@@ -152,10 +160,11 @@ size_t remapfs_batch_count(const remapfs_batch *b);
 #define REMAPFS_BATCH_SPLIT 0x1
 
 /* Applies the batch as one transaction: all of it or nothing, whatever
- * its size (E2BIG over the mount's max_transaction).  On success the batch is emptied; on failure it keeps what
- * was not applied (with REMAPFS_BATCH_SPLIT, the transactions before the
- * failing one were applied and are removed from it).  The message of a
- * failure starts with "command N:", N counting from 1 in the batch. */
+ * its size (E2BIG over the mount's max_transaction).  On success the batch is
+ * emptied; on failure it keeps what was not applied (with REMAPFS_BATCH_SPLIT,
+ * the transactions before the failing one were applied and are removed from
+ * it).  The message of a failure starts with "command N:", N counting from 1 in
+ * the batch. */
 int remapfs_batch_commit(remapfs_batch *b, int flags);
 
 /* ---- Errors ---- */
