@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,37 @@ void rfs_test_watchdog(unsigned seconds, const char *what)
 	watchdog_what = what;
 	signal(SIGALRM, watchdog_fired);
 	alarm(seconds);
+}
+
+/* Runs cmd; returns its exit status, printing cmd when loud and it is not
+ * 0. */
+static int run_sh(bool loud, const char *fmt, va_list ap)
+{
+	char *cmd = g_strdup_vprintf(fmt, ap);
+	int status = system(cmd);
+	int res = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (loud && res != 0)
+		g_printerr("command failed (status %d): %s\n", res, cmd);
+	g_free(cmd);
+	return res;
+}
+
+int rfs_sh(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int res = run_sh(true, fmt, ap);
+	va_end(ap);
+	return res;
+}
+
+int rfs_sh_quiet(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int res = run_sh(false, fmt, ap);
+	va_end(ap);
+	return res;
 }
 
 int rfs_ctl_msg(struct rfs_test_mount *m, const char *text, char **msg)

@@ -36,6 +36,12 @@ void rfs_test_kill_all(void);
 /* Arms a watchdog: after seconds, kill the daemons and exit(1). */
 void rfs_test_watchdog(unsigned seconds, const char *what);
 
+/* Runs a shell command (printf-style) and returns its exit status (-1
+ * when it did not exit); rfs_sh prints the command when that is not 0,
+ * rfs_sh_quiet (for commands expected to fail) does not. */
+int rfs_sh(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+int rfs_sh_quiet(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
 /* Writes text to .control in one write(); returns 0 or errno. */
 int rfs_ctl(struct rfs_test_mount *m, const char *text);
 /* Like rfs_ctl, also returning the error message read back. */

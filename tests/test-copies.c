@@ -17,28 +17,15 @@ typedef struct {
 	char *out; /* where the copies go */
 } Fixture;
 
-/* Runs a shell command (printf-style); returns its exit status. */
-static int G_GNUC_PRINTF(1, 2) sh(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	int status = system(cmd);
-	if (status != 0)
-		g_printerr("'%s' exited with status %d\n", cmd, status);
-	g_free(cmd);
-	return status;
-}
-
 static void fx_setup(Fixture *f, gconstpointer data)
 {
 	(void)data;
 	f->m = rfs_test_prepare();
-	g_assert_cmpint(sh("cd %s && printf 'abcdefgh%%.0s' $(seq 1024) > f && "
-			   "mkdir dir && echo g > dir/g",
-			   f->m->src),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh("cd %s && printf 'abcdefgh%%.0s' $(seq 1024) > f && "
+		   "mkdir dir && echo g > dir/g",
+		   f->m->src),
+	    ==, 0);
 	f->out = g_build_filename(f->m->base, "out", NULL);
 	g_assert_cmpint(mkdir(f->out, 0755), ==, 0);
 	if (!rfs_test_start(f->m, NULL))
@@ -58,10 +45,11 @@ static void fx_teardown(Fixture *f, gconstpointer data)
 static void expect_copy(Fixture *f, const char *dir, const char *how)
 {
 	long ps = sysconf(_SC_PAGESIZE);
-	g_assert_cmpint(sh("cmp %s/f %s/f", f->m->src, dir), ==, 0);
-	g_assert_cmpint(sh("cmp %s/dir/g %s/dir/g", f->m->src, dir), ==, 0);
+	g_assert_cmpint(rfs_sh("cmp %s/f %s/f", f->m->src, dir), ==, 0);
+	g_assert_cmpint(rfs_sh("cmp %s/dir/g %s/dir/g", f->m->src, dir), ==, 0);
 	g_assert_cmpint(
-	    sh("head -c %ld %s/f | cmp - %s/dir/v", ps, f->m->src, dir), ==, 0);
+	    rfs_sh("head -c %ld %s/f | cmp - %s/dir/v", ps, f->m->src, dir), ==,
+	    0);
 	char *found = NULL;
 	char *cmd = g_strdup_printf("find %s -name .control", dir);
 	g_assert_true(g_spawn_command_line_sync(cmd, &found, NULL, NULL, NULL));
@@ -75,7 +63,7 @@ static void expect_copy(Fixture *f, const char *dir, const char *how)
 static void test_cp_a_copies_files_and_views_only(Fixture *f, gconstpointer d)
 {
 	(void)d;
-	g_assert_cmpint(sh("cp -a %s %s/cp", f->m->mnt, f->out), ==, 0);
+	g_assert_cmpint(rfs_sh("cp -a %s %s/cp", f->m->mnt, f->out), ==, 0);
 	char *dir = g_build_filename(f->out, "cp", NULL);
 	expect_copy(f, dir, "cp -a");
 	g_free(dir);
@@ -84,9 +72,9 @@ static void test_cp_a_copies_files_and_views_only(Fixture *f, gconstpointer d)
 static void test_tar_stores_files_and_views_only(Fixture *f, gconstpointer d)
 {
 	(void)d;
-	g_assert_cmpint(sh("tar -C %s -cf %s/a.tar . && mkdir %s/tar && "
-			   "tar -C %s/tar -xf %s/a.tar",
-			   f->m->mnt, f->out, f->out, f->out, f->out),
+	g_assert_cmpint(rfs_sh("tar -C %s -cf %s/a.tar . && mkdir %s/tar && "
+			       "tar -C %s/tar -xf %s/a.tar",
+			       f->m->mnt, f->out, f->out, f->out, f->out),
 			==, 0);
 	char *dir = g_build_filename(f->out, "tar", NULL);
 	expect_copy(f, dir, "tar");
@@ -97,11 +85,12 @@ static void test_rsync_a_copies_files_and_views_only(Fixture *f,
 						     gconstpointer d)
 {
 	(void)d;
-	if (sh("command -v rsync >/dev/null") != 0) {
+	if (rfs_sh("command -v rsync >/dev/null") != 0) {
 		g_test_skip("rsync is not installed");
 		return;
 	}
-	g_assert_cmpint(sh("rsync -a %s/ %s/rsync/", f->m->mnt, f->out), ==, 0);
+	g_assert_cmpint(rfs_sh("rsync -a %s/ %s/rsync/", f->m->mnt, f->out), ==,
+			0);
 	char *dir = g_build_filename(f->out, "rsync", NULL);
 	expect_copy(f, dir, "rsync -a");
 	g_free(dir);

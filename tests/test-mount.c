@@ -68,21 +68,6 @@ static bool read_page(const char *path, size_t vpage, void *buf)
 	return n == (ssize_t)PS;
 }
 
-/* Runs a shell command; returns its exit status. */
-static int sh(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	int status = system(cmd);
-	if (status != 0)
-		g_printerr("command failed (status %d): %s\n", status, cmd);
-	g_free(cmd);
-	return status;
-}
-
 static const char *const opts_default[] = {NULL};
 static const char *const opts_single[] = {"-s", NULL};
 static const char *const opts_other[] = {"-o", "allow_other", NULL};
@@ -198,17 +183,17 @@ static void test_mirror_file_operations(Fixture *f, gconstpointer d)
 static void test_mirror_copy_tree_with_cp_and_tar(Fixture *f, gconstpointer d)
 {
 	/* A tree copied in with cp -a and out with tar is unchanged. */
-	g_assert_cmpint(sh("set -e; t=%s/tree; mkdir -p $t/a/b; "
-			   "head -c 300000 /dev/urandom > $t/a/b/rand; "
-			   "echo hi > $t/a/hi; ln -s hi $t/a/hl; "
-			   "cp -a $t %s/copy && "
-			   "diff -r $t %s/copy && "
-			   "tar -C %s -cf %s/t.tar copy && mkdir %s/x && "
-			   "tar -C %s/x -xf %s/t.tar && diff -r $t %s/x/copy",
-			   f->m->base, f->m->mnt, f->m->mnt, f->m->mnt,
-			   f->m->base, f->m->base, f->m->base, f->m->base,
-			   f->m->base),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh("set -e; t=%s/tree; mkdir -p $t/a/b; "
+		   "head -c 300000 /dev/urandom > $t/a/b/rand; "
+		   "echo hi > $t/a/hi; ln -s hi $t/a/hl; "
+		   "cp -a $t %s/copy && "
+		   "diff -r $t %s/copy && "
+		   "tar -C %s -cf %s/t.tar copy && mkdir %s/x && "
+		   "tar -C %s/x -xf %s/t.tar && diff -r $t %s/x/copy",
+		   f->m->base, f->m->mnt, f->m->mnt, f->m->mnt, f->m->base,
+		   f->m->base, f->m->base, f->m->base, f->m->base),
+	    ==, 0);
 }
 
 static void test_mirror_sqlite_journal_and_wal(Fixture *f, gconstpointer d)
@@ -220,20 +205,21 @@ static void test_mirror_sqlite_journal_and_wal(Fixture *f, gconstpointer d)
 	}
 	for (int wal = 0; wal < 2; wal++) {
 		g_assert_cmpint(
-		    sh("set -e; db=%s/t%d.db; %s $db 'PRAGMA journal_mode=%s;"
-		       " CREATE TABLE t(x INTEGER, y TEXT);' >/dev/null; "
-		       "for i in $(seq 1 20); do %s $db \"BEGIN; INSERT INTO t"
-		       " SELECT $i, hex(randomblob(2000)) FROM "
-		       "(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT "
-		       "n+1 FROM c WHERE n<20) SELECT n FROM c); COMMIT;\"; "
-		       "done; test \"$(%s $db 'PRAGMA integrity_check;')\" = "
-		       "ok; "
-		       "test \"$(%s $db 'SELECT count(*) FROM t;')\" = 400; "
-		       "%s $db 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; "
-		       "test \"$(%s %s/t%d.db 'SELECT count(*) FROM t;')\" = "
-		       "400",
-		       f->m->mnt, wal, sq, wal ? "WAL" : "DELETE", sq, sq, sq,
-		       sq, sq, f->m->src, wal),
+		    rfs_sh(
+			"set -e; db=%s/t%d.db; %s $db 'PRAGMA journal_mode=%s;"
+			" CREATE TABLE t(x INTEGER, y TEXT);' >/dev/null; "
+			"for i in $(seq 1 20); do %s $db \"BEGIN; INSERT INTO t"
+			" SELECT $i, hex(randomblob(2000)) FROM "
+			"(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT "
+			"n+1 FROM c WHERE n<20) SELECT n FROM c); COMMIT;\"; "
+			"done; test \"$(%s $db 'PRAGMA integrity_check;')\" = "
+			"ok; "
+			"test \"$(%s $db 'SELECT count(*) FROM t;')\" = 400; "
+			"%s $db 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; "
+			"test \"$(%s %s/t%d.db 'SELECT count(*) FROM t;')\" = "
+			"400",
+			f->m->mnt, wal, sq, wal ? "WAL" : "DELETE", sq, sq, sq,
+			sq, sq, f->m->src, wal),
 		    ==, 0);
 	}
 }

@@ -47,32 +47,34 @@ static void fx_teardown(Fixture *f, gconstpointer data)
 	rfs_test_free(f->m);
 }
 
-/* Starts a program that maps MNT/f, stores DIRTY bytes of 'D' without
- * msync, says so, and on "go" stores 10 bytes of 'E', unmaps and exits 0
- * (1 when a store or munmap failed). */
-static void start_dirty_program(Fixture *f)
+/* What a program started by start_program does: setup, in the child
+ * before it says it is ready (0, or the exit status to fail with), and
+ * finish, after "go" (the exit status). */
+struct program {
+	int (*setup)(Fixture *f, void **state);
+	int (*finish)(Fixture *f, void *state);
+};
+
+/* Forks a program that runs p's setup, says so, waits for a byte on
+ * f->go and exits with p's finish. */
+static void start_program(Fixture *f, const struct program *p)
 {
 	int go[2], ready[2];
 	g_assert_cmpint(pipe(go), ==, 0);
 	g_assert_cmpint(pipe(ready), ==, 0);
-	char *mf = rfs_mnt(f->m, "f");
 	pid_t pid = fork();
 	g_assert_cmpint(pid, >=, 0);
 	if (pid == 0) {
 		close(go[1]);
 		close(ready[0]);
-		int fd = open(mf, O_RDWR);
-		char *map = fd < 0 ? MAP_FAILED
-				   : mmap(NULL, DIRTY, PROT_READ | PROT_WRITE,
-					  MAP_SHARED, fd, 0);
-		if (map == MAP_FAILED)
-			_exit(2);
-		memset(map, 'D', DIRTY);
+		void *state = NULL;
+		int err = p->setup(f, &state);
+		if (err)
+			_exit(err);
 		char c = 'r';
 		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(3);
-		memset(map, 'E', 10);
-		_exit(munmap(map, DIRTY) == 0 && close(fd) == 0 ? 0 : 1);
+		_exit(p->finish(f, state));
 	}
 	close(go[0]);
 	close(ready[1]);
@@ -81,47 +83,70 @@ static void start_dirty_program(Fixture *f)
 	close(ready[0]);
 	f->prog = pid;
 	f->go = go[1];
-	g_free(mf);
+}
+
+/* The dirty program: maps MNT/f and stores DIRTY bytes of 'D' without
+ * msync; on "go" stores 10 bytes of 'E', unmaps and exits 0 (1 when a
+ * store or munmap failed). */
+static int dirty_setup(Fixture *f, void **state)
+{
+	char *mf = rfs_mnt(f->m, "f");
+	int fd = open(mf, O_RDWR);
+	char *map = fd < 0 ? MAP_FAILED
+			   : mmap(NULL, DIRTY, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return 2;
+	memset(map, 'D', DIRTY);
+	*state = map;
+	return 0;
+}
+
+static int dirty_finish(Fixture *f, void *state)
+{
+	(void)f;
+	memset(state, 'E', 10);
+	return munmap(state, DIRTY) == 0 ? 0 : 1;
+}
+
+static void start_dirty_program(Fixture *f)
+{
+	static const struct program p = {dirty_setup, dirty_finish};
+	start_program(f, &p);
 }
 
 #define HELD 64
 
-/* Starts a program that holds HELD open directories of the mount and
- * HELD open descriptors of .control (one with a partial line written),
- * says so, and on "go" exits 0 without closing them (the kernel closes
- * them as the program ends). */
+/* The holding program: holds HELD open directories of the mount and HELD
+ * open descriptors of .control (one with a partial line written); on
+ * "go" exits 0 without closing them (the kernel closes them as the
+ * program ends). */
+static int holding_setup(Fixture *f, void **state)
+{
+	(void)state;
+	char *ctl = rfs_mnt(f->m, ".control");
+	for (int i = 0; i < HELD; i++) {
+		int d = open(f->m->mnt, O_RDONLY | O_DIRECTORY);
+		int c = open(ctl, i ? O_RDONLY : O_WRONLY);
+		if (d < 0 || c < 0)
+			return 2;
+		if (i == 0 && write(c, "remap f 0", 9) != 9)
+			return 2;
+	}
+	return 0;
+}
+
+static int holding_finish(Fixture *f, void *state)
+{
+	(void)f;
+	(void)state;
+	return 0;
+}
+
 static void start_holding_program(Fixture *f)
 {
-	int go[2], ready[2];
-	g_assert_cmpint(pipe(go), ==, 0);
-	g_assert_cmpint(pipe(ready), ==, 0);
-	char *ctl = rfs_mnt(f->m, ".control");
-	pid_t pid = fork();
-	g_assert_cmpint(pid, >=, 0);
-	if (pid == 0) {
-		close(go[1]);
-		close(ready[0]);
-		for (int i = 0; i < HELD; i++) {
-			int d = open(f->m->mnt, O_RDONLY | O_DIRECTORY);
-			int c = open(ctl, i ? O_RDONLY : O_WRONLY);
-			if (d < 0 || c < 0)
-				_exit(2);
-			if (i == 0 && write(c, "remap f 0", 9) != 9)
-				_exit(2);
-		}
-		char c = 'r';
-		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(3);
-		_exit(0);
-	}
-	close(go[0]);
-	close(ready[1]);
-	char c;
-	g_assert_cmpint(read(ready[0], &c, 1), ==, 1);
-	close(ready[0]);
-	f->prog = pid;
-	f->go = go[1];
-	g_free(ctl);
+	static const struct program p = {holding_setup, holding_finish};
+	start_program(f, &p);
 }
 
 /* Sends sig to the daemon; false (and nothing sent) when it is gone: a
@@ -184,18 +209,11 @@ static size_t wait_for_bytes(Fixture *f, char c, size_t n, int ms)
 	return have;
 }
 
-static void stop_signal_writes_back_and_serves_open_files(Fixture *f, int sig)
+/* After a stop signal: waits until the mount is detached while the
+ * daemon still serves the program, lets the program finish (it must exit
+ * 0), then expects the daemon to exit 0. */
+static void detach_then_finish_program(Fixture *f)
 {
-	start_dirty_program(f);
-	g_assert_cmpuint(count_in_source(f, 'D'), ==, 0);
-	g_assert_true(signal_daemon(f, sig));
-	/* Every stored byte reaches SOURCE, without msync. */
-	size_t have = wait_for_bytes(f, 'D', DIRTY, 5000);
-	if (have != DIRTY)
-		g_printerr("after %s: %zu of %d stored bytes in SOURCE\n",
-			   strsignal(sig), have, DIRTY);
-	g_assert_cmpuint(have, ==, DIRTY);
-	/* The mount is detached, but the daemon serves the open file. */
 	for (int i = 0; i < 500 && still_mounted(f); i++)
 		g_usleep(10000);
 	g_assert_false(still_mounted(f));
@@ -207,10 +225,29 @@ static void stop_signal_writes_back_and_serves_open_files(Fixture *f, int sig)
 	f->prog = -1;
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	/* Its last stores reached SOURCE too, and the daemon exited 0. */
 	status = wait_daemon(f, 10000);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_printerr("daemon: expected exit status 0, got %s %d\n",
+			   status == -1 ? "no exit" : "status",
+			   status == -1 ? 0 : WEXITSTATUS(status));
 	g_assert_true(status != -1 && WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+static void stop_signal_writes_back_and_serves_open_files(Fixture *f, int sig)
+{
+	start_dirty_program(f);
+	g_assert_cmpuint(count_in_source(f, 'D'), ==, 0);
+	g_assert_true(signal_daemon(f, sig));
+	/* Every stored byte reaches SOURCE, without msync. */
+	size_t have = wait_for_bytes(f, 'D', DIRTY, 5000);
+	if (have != DIRTY)
+		g_printerr("after %s: %zu of %d stored bytes in SOURCE\n",
+			   strsignal(sig), have, DIRTY);
+	g_assert_cmpuint(have, ==, DIRTY);
+	/* The mount is detached, but the daemon serves the open file; its
+	 * last stores reach SOURCE too, and the daemon exits 0. */
+	detach_then_finish_program(f);
 	g_assert_cmpuint(count_in_source(f, 'E'), ==, 10);
 }
 
@@ -251,24 +288,7 @@ static void test_stop_with_open_dirs_and_control_exits_0(Fixture *f,
 {
 	start_holding_program(f);
 	g_assert_true(signal_daemon(f, SIGTERM));
-	for (int i = 0; i < 500 && still_mounted(f); i++)
-		g_usleep(10000);
-	g_assert_false(still_mounted(f));
-	g_assert_cmpint(wait_daemon(f, 200), ==, -1);
-	g_assert_cmpint(write(f->go, "g", 1), ==, 1);
-	close(f->go);
-	int status;
-	g_assert_cmpint(waitpid(f->prog, &status, 0), ==, f->prog);
-	f->prog = -1;
-	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	status = wait_daemon(f, 10000);
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		g_printerr("daemon: expected exit status 0, got %s %d\n",
-			   status == -1 ? "no exit" : "status",
-			   status == -1 ? 0 : WEXITSTATUS(status));
-	g_assert_true(status != -1 && WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	detach_then_finish_program(f);
 }
 
 static void test_second_signal_forces_exit(Fixture *f, gconstpointer d)

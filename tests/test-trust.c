@@ -26,18 +26,6 @@ typedef struct {
 static const char *const opts_other[] = {"-o", "allow_other", NULL};
 static const char *const opts_default[] = {NULL};
 
-/* Runs a shell command; returns its exit status (-1 when it died). */
-static int G_GNUC_PRINTF(1, 2) sh(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	int status = system(cmd);
-	g_free(cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* Whether this process may act as another user (root with setpriv). */
 static bool can_switch_users(void)
 {
@@ -45,7 +33,7 @@ static bool can_switch_users(void)
 		g_test_skip("needs root to act as another user");
 		return false;
 	}
-	if (sh("command -v setpriv >/dev/null") != 0) {
+	if (rfs_sh_quiet("command -v setpriv >/dev/null") != 0) {
 		g_test_skip("setpriv (util-linux) is not installed");
 		return false;
 	}
@@ -58,11 +46,12 @@ static void fx_setup(Fixture *f, gconstpointer data)
 {
 	f->m = rfs_test_prepare();
 	g_assert_cmpint(chmod(f->m->base, 0755), ==, 0);
-	g_assert_cmpint(sh("cd '%s' && echo secret > secret && chmod 600 "
-			   "secret && echo 'hello world' > a && chmod 644 a "
-			   "&& mkdir pub && chmod 1777 pub",
-			   f->m->src),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("cd '%s' && echo secret > secret && chmod 600 "
+			 "secret && echo 'hello world' > a && chmod 644 a "
+			 "&& mkdir pub && chmod 1777 pub",
+			 f->m->src),
+	    ==, 0);
 	if (!rfs_test_start(f->m, data))
 		g_error("mount failed");
 }
@@ -98,7 +87,7 @@ static void G_GNUC_PRINTF(1, 2) other_fails(const char *fmt, ...)
 	va_start(ap, fmt);
 	char *full = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	int rc = sh(OTHER " sh -c '%s' 2>/dev/null", full);
+	int rc = rfs_sh_quiet(OTHER " sh -c '%s' 2>/dev/null", full);
 	if (rc == 0)
 		g_printerr("expected to fail as uid 65534, but it worked: %s\n",
 			   full);
@@ -143,17 +132,19 @@ static void test_other_user_cannot_make_setuid_root_shell(Fixture *f,
 		return;
 	/* The reproducer of the root hole: copy a shell into a 1777
 	 * directory, give it to root, make it setuid. */
-	int rc = sh(OTHER " sh -c 'cp /bin/sh %s/pub/x && chown 0:0 %s/pub/x "
-			  "&& chmod 4755 %s/pub/x' 2>/dev/null",
-		    f->m->mnt, f->m->mnt, f->m->mnt);
+	int rc = rfs_sh_quiet(
+	    OTHER " sh -c 'cp /bin/sh %s/pub/x && chown 0:0 %s/pub/x "
+		  "&& chmod 4755 %s/pub/x' 2>/dev/null",
+	    f->m->mnt, f->m->mnt, f->m->mnt);
 	g_assert_cmpint(rc, !=, 0);
 	assert_source_file(f, "pub/x", 0755, 65534, NULL);
 	/* What the user made is theirs, and they may change it. */
-	g_assert_cmpint(sh(OTHER " chmod 700 %s/pub/x", f->m->mnt), ==, 0);
+	g_assert_cmpint(rfs_sh_quiet(OTHER " chmod 700 %s/pub/x", f->m->mnt),
+			==, 0);
 	assert_source_file(f, "pub/x", 0700, 65534, NULL);
-	g_assert_cmpint(sh(OTHER " mkdir %s/pub/d && " OTHER
-				 " ln -s x %s/pub/l",
-			   f->m->mnt, f->m->mnt),
+	g_assert_cmpint(rfs_sh_quiet(OTHER " mkdir %s/pub/d && " OTHER
+					   " ln -s x %s/pub/l",
+				     f->m->mnt, f->m->mnt),
 			==, 0);
 	char *p = rfs_src(f->m, "pub/d");
 	struct stat st;
@@ -165,7 +156,8 @@ static void test_other_user_cannot_make_setuid_root_shell(Fixture *f,
 	g_assert_cmpint(st.st_uid, ==, 65534);
 	g_free(p);
 	/* The sticky directory protects root's files from them. */
-	g_assert_cmpint(sh("echo root > %s/pub/rootfile", f->m->mnt), ==, 0);
+	g_assert_cmpint(rfs_sh_quiet("echo root > %s/pub/rootfile", f->m->mnt),
+			==, 0);
 	other_fails("rm -f %1$s/pub/rootfile", f->m->mnt);
 	other_fails("mv %1$s/pub/rootfile %1$s/pub/stolen", f->m->mnt);
 	assert_source_file(f, "pub/rootfile", 0644, 0, "root\n");
@@ -174,22 +166,24 @@ static void test_other_user_cannot_make_setuid_root_shell(Fixture *f,
 /* A writer who is not the owner clears set-id bits, as on a local file
  * system, and its write lands; a chmod of its own it may still not do. */
 static void test_writer_who_is_not_owner_clears_setid_bits(Fixture *f,
-							    gconstpointer d)
+							   gconstpointer d)
 {
 	if (!can_switch_users())
 		return;
-	g_assert_cmpint(sh("cd '%s' && echo hi > su && chmod 4777 su && "
-			   "echo hi > sg && chmod 2777 sg && echo hi > own "
-			   "&& chmod 4755 own",
-			   f->m->src),
-			==, 0);
-	int rc = sh(OTHER " sh -c 'echo more >> %s/su'", f->m->mnt);
+	g_assert_cmpint(
+	    rfs_sh_quiet("cd '%s' && echo hi > su && chmod 4777 su && "
+			 "echo hi > sg && chmod 2777 sg && echo hi > own "
+			 "&& chmod 4755 own",
+			 f->m->src),
+	    ==, 0);
+	int rc = rfs_sh_quiet(OTHER " sh -c 'echo more >> %s/su'", f->m->mnt);
 	if (rc != 0)
 		g_printerr("appending to a root 4777 file as uid 65534 failed "
 			   "(expected it to work, as on ext4)\n");
 	g_assert_cmpint(rc, ==, 0);
 	assert_source_file(f, "su", 0777, 0, "hi\nmore\n");
-	g_assert_cmpint(sh(OTHER " truncate -s 0 %s/sg", f->m->mnt), ==, 0);
+	g_assert_cmpint(rfs_sh_quiet(OTHER " truncate -s 0 %s/sg", f->m->mnt),
+			==, 0);
 	assert_source_file(f, "sg", 0777, 0, "");
 	other_fails("chmod 755 %s/own", f->m->mnt);
 	other_fails("echo x >> %s/own", f->m->mnt);
@@ -208,7 +202,8 @@ static void test_other_user_cannot_read_or_change_virtual_views(Fixture *f,
 	other_fails("truncate -s 0 %1$s/v", f->m->mnt);
 	other_fails("mv %1$s/v %1$s/pub/v2", f->m->mnt);
 	/* Readable backing, writable directory: still the mount's state. */
-	g_assert_cmpint(sh(OTHER " cat %s/pub/w >/dev/null", f->m->mnt), ==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet(OTHER " cat %s/pub/w >/dev/null", f->m->mnt), ==, 0);
 	other_fails("rm -f %1$s/pub/w", f->m->mnt);
 	other_fails("truncate -s 0 %1$s/pub/w", f->m->mnt);
 	other_fails("mv %1$s/pub/w %1$s/pub/w2", f->m->mnt);
@@ -226,8 +221,8 @@ static void test_other_user_cannot_read_or_change_virtual_views(Fixture *f,
 	g_assert_cmpint(st.st_uid, ==, 0);
 	g_free(v);
 	/* The owner still may. */
-	g_assert_cmpint(sh("mv %s/pub/w %s/pub/w2 && rm %s/pub/w2", f->m->mnt,
-			   f->m->mnt, f->m->mnt),
+	g_assert_cmpint(rfs_sh_quiet("mv %s/pub/w %s/pub/w2 && rm %s/pub/w2",
+				     f->m->mnt, f->m->mnt, f->m->mnt),
 			==, 0);
 }
 
@@ -259,9 +254,10 @@ static void test_without_allow_other_other_users_reach_nothing(Fixture *f,
 	other_fails("cat %1$s/a", f->m->mnt);
 	other_fails("touch %1$s/pub/x", f->m->mnt);
 	/* The mounting user works as before. */
-	g_assert_cmpint(sh("cat %s/secret >/dev/null && touch %s/pub/x",
-			   f->m->mnt, f->m->mnt),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("cat %s/secret >/dev/null && touch %s/pub/x",
+			 f->m->mnt, f->m->mnt),
+	    ==, 0);
 	assert_source_file(f, "pub/x", 0644, 0, "");
 }
 
@@ -279,17 +275,19 @@ static void test_open_o_trunc_truncates_existing_file(Fixture *f,
 						      gconstpointer d)
 {
 	/* The shell's '>' onto an existing, longer file. */
-	g_assert_cmpint(sh("echo 'hello world' > %s/b && echo x > %s/b",
-			   f->m->mnt, f->m->mnt),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("echo 'hello world' > %s/b && echo x > %s/b",
+			 f->m->mnt, f->m->mnt),
+	    ==, 0);
 	assert_source_file(f, "b", 0644, geteuid(), "x\n");
 	static const int flags[] = {O_WRONLY | O_TRUNC, O_RDWR | O_TRUNC,
 				    O_WRONLY | O_TRUNC | O_CREAT,
 				    O_RDWR | O_TRUNC | O_CREAT};
 	char *mb = rfs_mnt(f->m, "b");
 	for (size_t i = 0; i < G_N_ELEMENTS(flags); i++) {
-		g_assert_cmpint(sh("echo 'a longer line' > %s/b", f->m->src),
-				==, 0);
+		g_assert_cmpint(
+		    rfs_sh_quiet("echo 'a longer line' > %s/b", f->m->src), ==,
+		    0);
 		struct stat before, after;
 		source_times(f, "b", &before);
 		g_usleep(20000);
@@ -311,9 +309,10 @@ static void test_open_o_trunc_truncates_existing_file(Fixture *f,
 			      after.st_ctim.tv_nsec != before.st_ctim.tv_nsec);
 	}
 	/* A file whose view is remapped: truncation drops its map too. */
-	g_assert_cmpint(sh("head -c 16384 /dev/zero > %s/b", f->m->mnt), ==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("head -c 16384 /dev/zero > %s/b", f->m->mnt), ==, 0);
 	g_assert_cmpint(rfs_ctl(f->m, "remap b 0 3\n"), ==, 0);
-	g_assert_cmpint(sh(": > %s/b", f->m->mnt), ==, 0);
+	g_assert_cmpint(rfs_sh_quiet(": > %s/b", f->m->mnt), ==, 0);
 	char *dump = rfs_dump(f->m);
 	g_assert_null(strstr(dump, "remap b"));
 	g_free(dump);
@@ -333,11 +332,12 @@ static mode_t source_mode(Fixture *f, const char *rel)
 static void test_umask_of_the_caller_is_the_only_one(Fixture *f,
 						     gconstpointer d)
 {
-	g_assert_cmpint(sh("cd %s && umask 0 && : > f0 && mkdir d0 && "
-			   "mknod p0 p && umask 077 && : > f7 && mkdir d7 && "
-			   "mknod p7 p && umask 022 && : > f2",
-			   f->m->mnt),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("cd %s && umask 0 && : > f0 && mkdir d0 && "
+			 "mknod p0 p && umask 077 && : > f7 && mkdir d7 && "
+			 "mknod p7 p && umask 022 && : > f2",
+			 f->m->mnt),
+	    ==, 0);
 	g_assert_cmpint(source_mode(f, "f0"), ==, 0666);
 	g_assert_cmpint(source_mode(f, "d0"), ==, 0777);
 	g_assert_cmpint(source_mode(f, "p0"), ==, 0666);
@@ -351,10 +351,11 @@ static void test_replaced_backing_never_swallows_bytes(Fixture *f,
 						       gconstpointer d)
 {
 	char *ps = g_strdup_printf("%ld", sysconf(_SC_PAGESIZE));
-	g_assert_cmpint(sh("head -c $((8 * %s)) /dev/zero | tr '\\0' o > "
-			   "%s/b",
-			   ps, f->m->src),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("head -c $((8 * %s)) /dev/zero | tr '\\0' o > "
+			 "%s/b",
+			 ps, f->m->src),
+	    ==, 0);
 	g_assert_cmpint(rfs_ctl(f->m, "create v b 8\n"), ==, 0);
 	/* A descriptor open on the view before the backing is replaced. */
 	char *mv = rfs_mnt(f->m, "v"), *mb = rfs_mnt(f->m, "b");
@@ -363,10 +364,11 @@ static void test_replaced_backing_never_swallows_bytes(Fixture *f,
 	struct stat st; /* the kernel now caches the name b */
 	g_assert_cmpint(stat(mb, &st), ==, 0);
 	/* What editors and cp+mv do, outside the mount. */
-	g_assert_cmpint(sh("cd %s && cp b b.new && echo new > b.new && "
-			   "mv b.new b",
-			   f->m->src),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("cd %s && cp b b.new && echo new > b.new && "
+			 "mv b.new b",
+			 f->m->src),
+	    ==, 0);
 	errno = 0;
 	ssize_t n = pwrite(fd, "lost?", 5, 0);
 	if (n >= 0)
@@ -383,8 +385,8 @@ static void test_replaced_backing_never_swallows_bytes(Fixture *f,
 	g_assert_cmpint(errno, ==, ESTALE);
 	/* The file view follows the name: opened again it is the new file,
 	 * and what is written lands in it. */
-	g_assert_cmpint(sh("grep -qx new %s && echo more >> %s", mb, mb), ==,
-			0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("grep -qx new %s && echo more >> %s", mb, mb), ==, 0);
 	assert_source_file(f, "b", 0644, geteuid(), "new\nmore\n");
 	g_free(ps);
 	g_free(mv);
@@ -447,7 +449,8 @@ static void
 test_write_up_to_the_limit_is_one_transaction_at_any_alignment(Fixture *f,
 							       gconstpointer d)
 {
-	g_assert_cmpint(sh("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
 	size_t len = write_limit();
 	char *text = g_malloc(len);
 	fill_lines(text, len, "remap f 99999 0\n"); /* past the end */
@@ -474,7 +477,8 @@ test_write_up_to_the_limit_is_one_transaction_at_any_alignment(Fixture *f,
 
 static void test_write_over_the_limit_fails_whole(Fixture *f, gconstpointer d)
 {
-	g_assert_cmpint(sh("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
 	static const size_t extra[] = {1, 4096, 100000};
 	static const size_t aligns[] = {0, 912, 4095};
 	for (size_t e = 0; e < G_N_ELEMENTS(extra); e++)
@@ -499,7 +503,8 @@ static void test_write_over_the_limit_fails_whole(Fixture *f, gconstpointer d)
 
 static void test_over_long_line_never_runs_its_tail(Fixture *f, gconstpointer d)
 {
-	g_assert_cmpint(sh("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
 	/* '#', 2,100,000 spaces, a command: written in pieces by a loop
 	 * that carries on after errors, and in one write. */
 	size_t len = 1 + 2100000 + strlen("remap f 0 5 1\n");
@@ -544,7 +549,8 @@ static void test_begin_commit_applies_a_large_transaction_whole(Fixture *f,
 								gconstpointer d)
 {
 	const unsigned n = 300000;
-	g_assert_cmpint(sh("truncate -s 2G %s/big", f->m->src), ==, 0);
+	g_assert_cmpint(rfs_sh_quiet("truncate -s 2G %s/big", f->m->src), ==,
+			0);
 	GString *text = g_string_new("begin\n");
 	g_string_append_printf(text, "create v big %u\n", n);
 	for (unsigned i = 0; i < n; i++)
@@ -598,7 +604,8 @@ static void test_begin_commit_applies_a_large_transaction_whole(Fixture *f,
 static void test_close_without_commit_drops_it_and_close_fails(Fixture *f,
 							       gconstpointer d)
 {
-	g_assert_cmpint(sh("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
+	g_assert_cmpint(
+	    rfs_sh_quiet("head -c 65536 /dev/zero > %s/f", f->m->src), ==, 0);
 	int fd = open(f->m->control, O_WRONLY);
 	g_assert_cmpint(write(fd, "begin\nremap f 1 2\n", 18), ==, 18);
 	g_assert_false(state_remaps_f(f));
