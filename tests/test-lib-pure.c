@@ -6,6 +6,7 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+#include "lib/picture.h"
 #include "lib/plan.h"
 #include "lib/procparse.h"
 
@@ -516,6 +517,131 @@ static void test_show_table_lists_runs_and_aliases(void)
 			"6           6                  1  identity  -\n"
 			"7           100                1  remap     -\n");
 	g_string_free(out, TRUE);
+	/* An identity run whose every other page is shown again elsewhere:
+	 * 8 of its 20 aliased ranges, then how many more. */
+	GArray *many = g_array_new(FALSE, FALSE, sizeof(rfs_run));
+	rfs_run id = {0, 0, 40};
+	g_array_append_val(many, id);
+	for (uint64_t k = 0; k < 20; k++) {
+		rfs_run r = {100 + k, 2 * k, 1};
+		g_array_append_val(many, r);
+	}
+	out = g_string_new(NULL);
+	rfsl_show_table(out, (rfs_run *)(void *)many->data, many->len);
+	const char *line = strstr(out->str, "\n0-39 ");
+	g_assert_nonnull(line);
+	char *want = g_strdup("0,2,4,6,8,10,12,14,... (+12 more)\n");
+	if (!strstr(line, want))
+		g_printerr("expected the cell '%s', got: %s", want, line);
+	g_assert_nonnull(strstr(line, want));
+	g_free(want);
+	g_string_free(out, TRUE);
+	g_array_unref(many);
+}
+
+/* The picture parses as XML (GMarkup, strict) and counts its elements. */
+struct svg_count {
+	unsigned lines, aliased, rects, svgs;
+};
+
+static void svg_start(GMarkupParseContext *c, const char *name,
+		      const char **attr, const char **val, gpointer data,
+		      GError **err)
+{
+	(void)c;
+	(void)err;
+	struct svg_count *k = data;
+	k->lines += strcmp(name, "line") == 0;
+	k->rects += strcmp(name, "rect") == 0;
+	k->svgs += strcmp(name, "svg") == 0;
+	for (int i = 0; attr[i]; i++)
+		if (strcmp(attr[i], "class") == 0 &&
+		    strcmp(val[i], "aliased") == 0)
+			k->aliased++;
+}
+
+static struct svg_count parse_svg(const GString *svg)
+{
+	struct svg_count k = {0};
+	GMarkupParser p = {.start_element = svg_start};
+	GMarkupParseContext *c = g_markup_parse_context_new(&p, 0, &k, NULL);
+	GError *err = NULL;
+	if (!g_markup_parse_context_parse(c, svg->str, (gssize)svg->len,
+					  &err) ||
+	    !g_markup_parse_context_end_parse(c, &err)) {
+		g_printerr("the picture is not well-formed XML: %s\n",
+			   err->message);
+		g_error_free(err);
+		k.svgs = 0;
+	}
+	g_markup_parse_context_free(c);
+	return k;
+}
+
+static void test_picture_draws_each_run_and_marks_aliases(void)
+{
+	/* 16 pages: 0-3 show 10-13, 4-5 show 10-11 (aliased with the
+	 * identity 10-11), 12-14 show 0-2. */
+	rfs_run in[] = {{0, 10, 4}, {4, 10, 2}, {12, 0, 3}};
+	GArray *full = rfsl_runs_full(in, G_N_ELEMENTS(in), 16);
+	GString *svg = g_string_new(NULL);
+	rfsl_map_svg(svg, (rfs_run *)(void *)full->data, full->len,
+		     "v <of> 'f' & more");
+	struct svg_count k = parse_svg(svg);
+	g_assert_cmpuint(k.svgs, ==, 1);
+	/* 5 runs (two of the identity), 3 of them with aliased pages */
+	g_assert_cmpuint(full->len, ==, 5);
+	g_assert_cmpuint(k.lines, ==, 5 + 3);
+	g_assert_cmpuint(k.aliased, ==, 3);
+	g_assert_nonnull(strstr(svg->str, "v &lt;of&gt; &apos;f&apos; &amp;"));
+	GString *html = g_string_new(NULL);
+	rfsl_map_html(html, (rfs_run *)(void *)full->data, full->len, "v");
+	g_assert_true(g_str_has_prefix(html->str, "<!DOCTYPE html>"));
+	g_assert_nonnull(strstr(html->str, "<svg "));
+	GString *sum = g_string_new(NULL);
+	rfsl_map_summary(sum, (rfs_run *)(void *)full->data, full->len);
+	g_assert_cmpstr(sum->str, ==,
+			"runs: 5 (identity 2, remapped 3)\n"
+			"pages: 16 (identity 7, remapped 9)\n"
+			"backing pages shown: up to 16\n"
+			"aliased backing pages: 2 in 1 range\n");
+	g_string_free(sum, TRUE);
+	g_string_free(html, TRUE);
+	g_string_free(svg, TRUE);
+	g_array_unref(full);
+}
+
+static void test_picture_of_a_million_runs_is_a_small_grid(void)
+{
+	/* Every other page remapped backwards: 1,000,000 runs. */
+	const uint64_t pages = 1000000;
+	GArray *in = g_array_new(FALSE, FALSE, sizeof(rfs_run));
+	for (uint64_t v = 0; v < pages; v += 2) {
+		rfs_run r = {v, pages - 1 - v, 1};
+		g_array_append_val(in, r);
+	}
+	GArray *full =
+	    rfsl_runs_full((rfs_run *)(void *)in->data, in->len, pages);
+	g_assert_cmpuint(full->len, ==, pages);
+	GString *svg = g_string_new(NULL);
+	rfsl_map_svg(svg, (rfs_run *)(void *)full->data, full->len, "big");
+	struct svg_count k = parse_svg(svg);
+	g_assert_cmpuint(k.svgs, ==, 1);
+	g_assert_cmpuint(k.lines, ==, 0); /* cells, not runs */
+	g_assert_cmpuint(k.rects, >, 200);
+	g_assert_cmpuint(k.rects, <=, 200 * 200 + 1);
+	if (svg->len > ((size_t)4 << 20))
+		g_printerr("the picture of a million runs is %zu bytes\n",
+			   svg->len);
+	g_assert_cmpuint(svg->len, <=, (size_t)4 << 20);
+	g_assert_nonnull(strstr(svg->str, "shown as a grid"));
+	GString *sum = g_string_new(NULL);
+	rfsl_map_summary(sum, (rfs_run *)(void *)full->data, full->len);
+	g_assert_nonnull(strstr(sum->str, "runs: 1000000 "));
+	g_string_free(sum, TRUE);
+	g_string_free(svg, TRUE);
+	g_array_unref(full);
+	g_array_unref(in);
 }
 
 int main(int argc, char **argv)
@@ -555,6 +681,10 @@ int main(int argc, char **argv)
 			test_aliased_counts_identity_pages_too);
 	g_test_add_func("/plan/state-replace-removes-resets-and-keeps-views",
 			test_state_replace_removes_resets_and_keeps_views);
+	g_test_add_func("/picture/draws-each-run-and-marks-aliases",
+			test_picture_draws_each_run_and_marks_aliases);
+	g_test_add_func("/picture/of-a-million-runs-is-a-small-grid",
+			test_picture_of_a_million_runs_is_a_small_grid);
 	g_test_add_func("/plan/show-table-lists-runs-and-aliases",
 			test_show_table_lists_runs_and_aliases);
 	return g_test_run();

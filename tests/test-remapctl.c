@@ -143,7 +143,8 @@ static void test_help_lists_every_command(void)
 					    "resize VIEW PAGES",
 					    "remove VIEW",
 					    "invalidate VIEW [VPAGE [COUNT]]",
-					    "show VIEW...",
+					    "show [--summary] VIEW...",
+					    "show --svg FILE | --html FILE VIEW",
 					    "save PATH [FILE]",
 					    "load [--replace] PATH [FILE]",
 					    "--help",
@@ -585,6 +586,43 @@ static void test_load_progress_on_a_terminal_only(Fixture *f, gconstpointer d)
 	g_string_free(st, TRUE);
 }
 
+/* show --summary sums a map up; --svg and --html draw it into files
+ * (one view only); the picture is checked in test-lib-pure. */
+static void test_show_summary_and_pictures(Fixture *f, gconstpointer d)
+{
+	(void)d;
+	struct result r = ctl("remap", f->f, "0", "3", "2");
+	assert_status(r, 0);
+	result_clear(&r);
+	r = ctl("show", "--summary", f->f);
+	assert_status(r, 0);
+	g_assert_nonnull(strstr(r.out, "runs: 2 (identity 1, remapped 1)\n"));
+	g_assert_nonnull(strstr(r.out, "aliased backing pages: 2 in 1 range"));
+	g_assert_null(strstr(r.out, "VIEW PAGES"));
+	result_clear(&r);
+	char *svg = g_build_filename(f->m->base, "f.svg", NULL);
+	char *html = g_build_filename(f->m->base, "f.html", NULL);
+	r = ctl("show", "--svg", svg, "--html", html, f->f);
+	assert_status(r, 0);
+	result_clear(&r);
+	char *text = NULL;
+	g_assert_true(g_file_get_contents(svg, &text, NULL, NULL));
+	g_assert_true(g_str_has_prefix(text, "<svg "));
+	g_assert_nonnull(strstr(text, "class=\"aliased\""));
+	g_free(text);
+	g_assert_true(g_file_get_contents(html, &text, NULL, NULL));
+	g_assert_true(g_str_has_prefix(text, "<!DOCTYPE html>"));
+	g_free(text);
+	r = ctl("show", "--svg", svg, f->f, f->buf);
+	assert_status(r, 2);
+	result_clear(&r);
+	r = ctl("remap", "--svg", svg, f->f, "0", "1");
+	assert_status(r, 2);
+	result_clear(&r);
+	g_free(svg);
+	g_free(html);
+}
+
 static const char *const opts_default[] = {NULL};
 static const char *const opts_fsname[] = {"-o", "fsname=elsewhere", NULL};
 static const char *const opts_subtype[] = {"-o", "subtype=other", NULL};
@@ -626,6 +664,8 @@ int main(int argc, char **argv)
 	    test_show_marks_identity_and_aliases);
 	ADD("/remapctl/save-and-load-round-trip",
 	    test_save_and_load_round_trip);
+	ADD("/remapctl/show-summary-and-pictures",
+	    test_show_summary_and_pictures);
 	ADD("/remapctl/load-progress-on-a-terminal-only",
 	    test_load_progress_on_a_terminal_only);
 	g_test_add("/remapctl/finds-mounts-with-fsname", Fixture, opts_fsname,

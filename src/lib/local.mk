@@ -10,7 +10,9 @@
 noinst_LTLIBRARIES += src/lib/libremapfs-pure.la
 src_lib_libremapfs_pure_la_SOURCES = \
 	src/lib/procparse.c src/lib/procparse.h \
-	src/lib/plan.c src/lib/plan.h
+	src/lib/plan.c src/lib/plan.h \
+	src/lib/picture.c src/lib/picture.h
+src_lib_libremapfs_pure_la_LIBADD = -lm
 RFSL_PURE_LIBS = src/lib/libremapfs-pure.la src/librfscore.la $(GLIB_LIBS)
 
 # The rest of the library but its public face, shared by the library, the
@@ -163,8 +165,8 @@ install-exec-hook:
 systemdunitdir = $(prefix)/lib/systemd/system
 systemdunit_DATA = contrib/systemd/remapfs@.service
 CLEANFILES += contrib/systemd/remapfs@.service
-TESTS += tests/test-systemd.sh
-EXTRA_DIST += tests/test-systemd.sh
+TESTS += tests/test-systemd.sh tests/test-picture.py
+EXTRA_DIST += tests/test-systemd.sh tests/test-picture.py
 EXTRA_DIST += contrib/systemd/remapfs@.service.in
 contrib/systemd/remapfs@.service: $(srcdir)/contrib/systemd/remapfs@.service.in
 	$(MKDIR_P) contrib/systemd

@@ -354,13 +354,18 @@ void rfsl_show_table(GString *out, const rfs_run *runs, size_t n)
 		rfsl_ranges_within(
 		    (const struct rfsl_range *)(void *)aliased->data,
 		    aliased->len, runs[i].fpage, runs[i].count, within);
-		for (guint j = 0; j < within->len; j++) {
+		/* A few ranges, then how many more (a huge view's cell
+		 * would be a page long). */
+		for (guint j = 0; j < MIN(within->len, RFSL_SHOW_RANGES); j++) {
 			const struct rfsl_range *r =
 			    &g_array_index(within, struct rfsl_range, j);
 			if (j)
 				g_string_append_c(cell[4], ',');
 			append_range(cell[4], r->first, r->count);
 		}
+		if (within->len > RFSL_SHOW_RANGES)
+			g_string_append_printf(cell[4], ",... (+%u more)",
+					       within->len - RFSL_SHOW_RANGES);
 		if (!within->len)
 			g_string_append_c(cell[4], '-');
 		for (size_t c = 0; c < NCOL; c++) {

@@ -94,8 +94,12 @@ void rfsl_state_replace(const GArray *cur, const GArray *want, GArray *out);
 /* A deep copy of a command (strings duplicated). */
 rfs_cmd rfsl_cmd_copy(const rfs_cmd *c);
 
+/* The most aliased ranges a line of `remapctl show` lists. */
+#define RFSL_SHOW_RANGES 8
+
 /* Appends the table `remapctl show` prints for a view's full runs
  * (rfsl_runs_full): a header line, then one line per run with its view
  * pages, backing pages, count, whether it is the identity, and the backing
- * pages of the run that the view shows more than once ("-": none). */
+ * pages of the run that the view shows more than once ("-": none; after
+ * RFSL_SHOW_RANGES ranges, how many more). */
 void rfsl_show_table(GString *out, const rfs_run *runs, size_t n);

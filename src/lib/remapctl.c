@@ -6,6 +6,7 @@
 #include "config.h"
 #endif
 #include "remapfs.h"
+#include "picture.h"
 #include "plan.h"
 
 #include <errno.h>
@@ -38,9 +39,11 @@ static const char usage_text[] =
     "  remove VIEW                      remove a virtual view\n"
     "  invalidate VIEW [VPAGE [COUNT]]  drop what the kernel caches of the\n"
     "                                   view, or of COUNT pages from VPAGE\n"
-    "  show VIEW...                     print each view's map as a table of\n"
+    "  show [--summary] VIEW...         print each view's map as a table of\n"
     "                                   runs, with the backing pages it shows\n"
-    "                                   more than once (ALIASED)\n"
+    "                                   more than once (ALIASED); --summary:\n"
+    "                                   only totals\n"
+    "  show --svg FILE | --html FILE VIEW  draw the map into FILE\n"
     "  save PATH [FILE]                 write the state of PATH's mount to\n"
     "                                   FILE (default or -: standard output)\n"
     "  load [--replace] PATH [FILE]     apply a saved state (default or -:\n"
@@ -112,26 +115,48 @@ static int open_path(const char *path)
 	return fd;
 }
 
-/* Parses the command's options (only --replace for load; "--" ends them):
- * on return args[0..*nargs) are the operands.  Returns -1, or an exit
- * status after a usage message. */
-static int command_options(int argc, char **argv, bool allow_replace,
-			   bool *replace, char ***args, int *nargs)
+/* The options of commands. */
+struct cmd_opts {
+	bool replace;	  /* load --replace */
+	bool summary;	  /* show --summary */
+	const char *svg;  /* show --svg FILE */
+	const char *html; /* show --html FILE */
+};
+
+/* Parses the command's options ("--" ends them): on return
+ * args[0..*nargs) are the operands.  Returns -1, or an exit status after
+ * a usage message. */
+static int command_options(int argc, char **argv, struct cmd_opts *o,
+			   char ***args, int *nargs)
 {
 	static const struct option longopts[] = {
-	    {"replace", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+	    {"replace", no_argument, NULL, 'r'},
+	    {"summary", no_argument, NULL, 's'},
+	    {"svg", required_argument, NULL, 'g'},
+	    {"html", required_argument, NULL, 'H'},
+	    {NULL, 0, NULL, 0}};
+	bool load = strcmp(argv[0], "load") == 0,
+	     show = strcmp(argv[0], "show") == 0;
 	optind = 1;
 	opterr = 0;
 	for (;;) {
 		int c = getopt_long(argc, argv, "+", longopts, NULL);
 		if (c == -1)
 			break;
-		if (c == 'r' && allow_replace) {
-			*replace = true;
-			continue;
-		}
-		return usage("%s: unknown option '%s'", argv[0],
-			     argv[optind - 1]);
+		if (c == 'r' && load)
+			o->replace = true;
+		else if (c == 's' && show)
+			o->summary = true;
+		else if (c == 'g' && show)
+			o->svg = optarg;
+		else if (c == 'H' && show)
+			o->html = optarg;
+		else if (c == ':' || ((c == 'g' || c == 'H') && !optarg))
+			return usage("%s: option '%s' needs a file", argv[0],
+				     argv[optind - 1]);
+		else
+			return usage("%s: unknown option '%s'", argv[0],
+				     argv[optind - 1]);
 	}
 	*args = argv + optind;
 	*nargs = argc - optind;
@@ -228,8 +253,20 @@ static int cmd_resize_remove(const char *cmd, int n, char **a)
 	return rc;
 }
 
-/* Prints one view's table; returns an exit status. */
-static int show_one(const char *path)
+/* Writes text to file; returns an exit status. */
+static int write_file(const char *file, const GString *text)
+{
+	GError *error = NULL;
+	if (g_file_set_contents(file, text->str, (gssize)text->len, &error))
+		return EXIT_OK;
+	fprintf(stderr, "remapctl: %s\n", error->message);
+	g_error_free(error);
+	return EXIT_FAILED;
+}
+
+/* Prints one view's header and table (or summary), and writes its
+ * pictures; returns an exit status. */
+static int show_one(const char *path, const struct cmd_opts *o)
 {
 	remapfs_view_info info;
 	remapfs_run *runs = NULL;
@@ -258,25 +295,43 @@ static int show_one(const char *path)
 		rfs_run r = {runs[i].vpage, runs[i].fpage, runs[i].count};
 		g_array_append_val(a, r);
 	}
-	rfsl_show_table(out, (const rfs_run *)(void *)a->data, a->len);
+	const rfs_run *full = (const rfs_run *)(void *)a->data;
+	int rc = EXIT_OK;
+	if (o->summary)
+		rfsl_map_summary(out, full, a->len);
+	else if (!o->svg && !o->html)
+		rfsl_show_table(out, full, a->len);
 	fwrite(out->str, 1, out->len, stdout);
 	g_string_free(out, TRUE);
+	char *title = g_strdup_printf("%s: view pages and the backing pages "
+				      "of '%s' they show",
+				      info.view, info.backing);
+	for (int k = 0; k < 2; k++) {
+		const char *file = k ? o->html : o->svg;
+		if (!file || rc != EXIT_OK)
+			continue;
+		GString *pic = g_string_new(NULL);
+		(k ? rfsl_map_html : rfsl_map_svg)(pic, full, a->len, title);
+		rc = write_file(file, pic);
+		g_string_free(pic, TRUE);
+	}
+	g_free(title);
 	g_array_unref(a);
 	free(runs);
 	remapfs_view_info_free(&info);
-	return EXIT_OK;
+	return rc;
 }
 
-/* show VIEW... */
-static int cmd_show(int n, char **a)
+/* show [--summary] [--svg FILE] [--html FILE] VIEW... */
+static int cmd_show(int n, char **a, const struct cmd_opts *o)
 {
 	int rc = EXIT_OK;
-	if (!operands("show", n, 1, INT32_MAX, &rc))
+	if (!operands("show", n, 1, o->svg || o->html ? 1 : INT32_MAX, &rc))
 		return rc;
 	for (int i = 0; i < n; i++) {
 		if (i)
 			putchar('\n');
-		if (show_one(a[i]) != EXIT_OK)
+		if (show_one(a[i], o) != EXIT_OK)
 			rc = EXIT_FAILED;
 	}
 	return rc;
@@ -406,10 +461,9 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	char **args = NULL;
 	int nargs = 0;
-	bool replace = false;
+	struct cmd_opts o = {0};
 	int rc =
-	    command_options(argc - optind, argv + optind,
-			    strcmp(cmd, "load") == 0, &replace, &args, &nargs);
+	    command_options(argc - optind, argv + optind, &o, &args, &nargs);
 	if (rc >= 0)
 		return rc;
 	if (strcmp(cmd, "remap") == 0)
@@ -421,10 +475,10 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "resize") == 0 || strcmp(cmd, "remove") == 0)
 		return cmd_resize_remove(cmd, nargs, args);
 	if (strcmp(cmd, "show") == 0)
-		return cmd_show(nargs, args);
+		return cmd_show(nargs, args, &o);
 	if (strcmp(cmd, "save") == 0)
 		return cmd_save(nargs, args);
 	if (strcmp(cmd, "load") == 0)
-		return cmd_load(nargs, args, replace);
+		return cmd_load(nargs, args, o.replace);
 	return usage("unknown command '%s'", cmd);
 }
