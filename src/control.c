@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "control.h"
+#include "stats.h"
 #include "dump.h"
 #include "journal.h"
 #include "push.h"
@@ -226,9 +227,13 @@ static void run_job(struct rfs_control *ctl, struct job *j, struct group *g)
 		j->ctx = ctl->ctx;
 		j->resized = g_ptr_array_new();
 	}
-	if (!err)
-		err = rfs_txn_run(ctl->ctx, j->text, j->len, j->first_line,
-				  msg, j->resized);
+	if (!err) {
+		gint64 t0 = g_get_monotonic_time();
+		err = rfs_txn_run(ctl->ctx, j->text, j->len, j->first_line, msg,
+				  j->resized);
+		rfs_stats_txn(&ctl->ctx->stats,
+			      (uint64_t)(g_get_monotonic_time() - t0));
+	}
 	if (!err && !journaled)
 		ctl->snapshot_due = ctl->journal != NULL;
 	if (!err && journaled) {

@@ -62,7 +62,7 @@ static int dir_load(struct rfs_ctx *ctx, struct rfs_node *dir,
 	struct dirent *de;
 	errno = 0;
 	while ((de = readdir(d))) {
-		if ((root && strcmp(de->d_name, RFS_CONTROL_NAME) == 0) ||
+		if ((root && rfs_special_name(de->d_name)) ||
 		    (virtuals && g_hash_table_contains(virtuals, de->d_name)))
 			continue;
 		struct dir_entry e = {g_strdup(de->d_name), de->d_ino,

@@ -14,6 +14,7 @@
 #include "io.h"
 #include "notify.h"
 #include "push.h"
+#include "stats.h"
 #include "views.h"
 #include "watch.h"
 
@@ -45,12 +46,13 @@ static bool node_unlinked(struct rfs_node *n)
 	return fstat(n->fd, &st) == 0 && st.st_nlink == 0;
 }
 
-/* The attributes of the control file. */
-static void control_stat(struct rfs_ctx *ctx, struct stat *st)
+/* The attributes of the control file (or of .stats, read-only). */
+static void control_stat(struct rfs_ctx *ctx, struct rfs_node *n,
+			 struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = ctx->control->ino;
-	st->st_mode = S_IFREG | 0600;
+	st->st_ino = n->ino;
+	st->st_mode = S_IFREG | (n->kind == RFS_NODE_STATS ? 0400 : 0600);
 	st->st_nlink = 1;
 	st->st_uid = ctx->owner;
 	st->st_gid = ctx->owner_gid;
@@ -60,8 +62,8 @@ static void control_stat(struct rfs_ctx *ctx, struct stat *st)
 /* The attributes of a node as the mount shows them. */
 static int node_stat(struct rfs_ctx *ctx, struct rfs_node *n, struct stat *st)
 {
-	if (n->kind == RFS_NODE_CONTROL) {
-		control_stat(ctx, st);
+	if (n->kind == RFS_NODE_CONTROL || n->kind == RFS_NODE_STATS) {
+		control_stat(ctx, n, st);
 		return 0;
 	}
 	if (n->kind == RFS_NODE_VIRTUAL) {
@@ -120,7 +122,7 @@ bool rfs_fs_name_taken(struct rfs_ctx *ctx, struct rfs_node *dir,
 		       const char *name)
 {
 	bool taken;
-	if (dir == ctx->nodes.root && strcmp(name, RFS_CONTROL_NAME) == 0)
+	if (dir == ctx->nodes.root && rfs_special_name(name))
 		return true;
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	taken = dir->virtuals && g_hash_table_contains(dir->virtuals, name);
@@ -153,8 +155,9 @@ int rfs_fs_lookup(struct rfs_ctx *ctx, struct rfs_node *dir, const char *name,
 {
 	struct rfs_node *n;
 	int err;
-	if (dir == ctx->nodes.root && strcmp(name, RFS_CONTROL_NAME) == 0) {
-		n = ctx->control;
+	if (dir == ctx->nodes.root && rfs_special_name(name)) {
+		n = strcmp(name, RFS_CONTROL_NAME) == 0 ? ctx->control
+							: ctx->stats_node;
 		rfs_node_lookup(&ctx->nodes, n);
 	} else if (!(n = virtual_lookup(ctx, dir, name))) {
 		if ((err = source_lookup(ctx, dir, name, &n)))
@@ -361,7 +364,7 @@ static int do_setattr(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 {
 	char path[64];
 	struct rfs_node *target = n;
-	if (n->kind == RFS_NODE_CONTROL)
+	if (n->kind == RFS_NODE_CONTROL || n->kind == RFS_NODE_STATS)
 		return EPERM;
 	if (ctx->opts.read_only)
 		return EROFS;
@@ -508,6 +511,33 @@ static void control_handle_free(gpointer h)
 	rfs_control_release(h);
 }
 
+/* Frees a .stats handle: its snapshot (a GDestroyNotify). */
+static void stats_handle_free(gpointer text)
+{
+	g_string_free(text, TRUE);
+}
+
+/* Opens .stats for reading: a snapshot of the counters. */
+static void open_stats(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct rfs_ctx *ctx = rfs_req_ctx(req);
+	if (fuse_req_ctx(req)->uid != ctx->owner) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	GString *text = rfs_stats_dump(ctx);
+	rfs_handles_add(ctx->handles, text, stats_handle_free);
+	fi->fh = (uint64_t)(uintptr_t)text;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		rfs_handles_release(ctx->handles, text);
+}
+
 /* Opens the control file. */
 static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 {
@@ -590,6 +620,10 @@ static void open_as_caller(fuse_req_t req, fuse_ino_t ino,
 		open_control(req, fi);
 		return;
 	}
+	if (n->kind == RFS_NODE_STATS) {
+		open_stats(req, fi);
+		return;
+	}
 	if (ctx->opts.read_only && open_writes(fi->flags)) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -661,10 +695,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (n->kind == RFS_NODE_CONTROL)
+	if (n->kind == RFS_NODE_CONTROL) {
 		rfs_control_read(ctx, req, (void *)(uintptr_t)fi->fh, size);
-	else
+	} else if (n->kind == RFS_NODE_STATS) {
+		const GString *text = (void *)(uintptr_t)fi->fh;
+		size_t from = off < 0 ? text->len : MIN((size_t)off, text->len);
+		fuse_reply_buf(req, text->str + from,
+			       MIN(size, text->len - from));
+	} else {
 		rfs_io_read(ctx, req, n, (int)fi->fh, size, off);
+	}
 }
 
 static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
@@ -696,7 +736,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
-	if (rfs_node_of(ctx, ino)->kind == RFS_NODE_CONTROL)
+	enum rfs_node_kind kind = rfs_node_of(ctx, ino)->kind;
+	if (kind == RFS_NODE_CONTROL || kind == RFS_NODE_STATS)
 		rfs_handles_release(ctx->handles, (void *)(uintptr_t)fi->fh);
 	else
 		close((int)fi->fh);
@@ -707,7 +748,8 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
-	if (rfs_node_of(ctx, ino)->kind == RFS_NODE_CONTROL) {
+	enum rfs_node_kind kind = rfs_node_of(ctx, ino)->kind;
+	if (kind == RFS_NODE_CONTROL || kind == RFS_NODE_STATS) {
 		fuse_reply_err(req, 0);
 		return;
 	}

@@ -6,6 +6,7 @@
 #include "io.h"
 #include "fmap.h"
 #include "inflight.h"
+#include "stats.h"
 #include "notify.h"
 #include "views.h"
 
@@ -266,6 +267,8 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
 	size_t total =
 	    translate_read_locked(ctx, n, off, size, st.st_size, segs);
+	rfs_count(&n->counters.reads, 1);
+	rfs_count(&n->counters.read_bytes, total);
 	struct rfs_seg *first = &g_array_index(segs, struct rfs_seg, 0);
 	struct io_pipe *ip;
 	size_t slots;
@@ -578,6 +581,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
 	size_t covered =
 	    translate_write_locked(ctx, n, off, size, segs, &remapped);
+	rfs_count(&n->counters.writes, 1);
+	rfs_count(&n->counters.write_bytes, covered);
 	if (covered == 0) {
 		g_array_unref(segs);
 		if (size)

@@ -140,6 +140,9 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->nodes.free_view_data = ctx;
 	ctx->control =
 	    rfs_nodes_new_special(&ctx->nodes, RFS_NODE_CONTROL, S_IFREG);
+	ctx->stats_node =
+	    rfs_nodes_new_special(&ctx->nodes, RFS_NODE_STATS, S_IFREG);
+	ctx->stats.started = g_get_monotonic_time();
 	ctx->zeros_len = (size_t)MAX(pagesize, 1u << 20);
 	ctx->zeros = g_malloc0(ctx->zeros_len);
 	ctx->inflight = rfs_inflight_new();
@@ -272,11 +275,13 @@ int main(int argc, char *argv[])
 	 * umask already, and the daemon's own must not apply again. */
 	umask(0);
 	ctx_init(&ctx, source_fd, ctx.opts.pagesize);
-	if (faccessat(source_fd, RFS_CONTROL_NAME, F_OK, AT_SYMLINK_NOFOLLOW) ==
-	    0)
-		g_warning("SOURCE has an entry named %s; the control file "
-			  "hides it in the mount",
-			  RFS_CONTROL_NAME);
+	for (int i = 0; i < 2; i++) {
+		const char *own = i ? RFS_STATS_NAME : RFS_CONTROL_NAME;
+		if (faccessat(source_fd, own, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			g_warning("SOURCE has an entry named %s; the daemon's "
+				  "own file hides it in the mount",
+				  own);
+	}
 
 	if (ctx.opts.state_file && !(journal = load_state(&ctx)))
 		goto out_ctx;

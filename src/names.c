@@ -150,7 +150,7 @@ void rfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (dir == ctx->nodes.root && strcmp(name, RFS_CONTROL_NAME) == 0) {
+	if (dir == ctx->nodes.root && rfs_special_name(name)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -321,10 +321,8 @@ void rfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (ctx->opts.read_only)
 		err = EROFS;
-	else if ((dir == ctx->nodes.root &&
-		  strcmp(name, RFS_CONTROL_NAME) == 0) ||
-		 (newdir == ctx->nodes.root &&
-		  strcmp(newname, RFS_CONTROL_NAME) == 0))
+	else if ((dir == ctx->nodes.root && rfs_special_name(name)) ||
+		 (newdir == ctx->nodes.root && rfs_special_name(newname)))
 		err = EPERM;
 	if (!err) {
 		g_rw_lock_reader_lock(&ctx->state_lock);

@@ -20,6 +20,15 @@ enum rfs_node_kind {
 	RFS_NODE_SOURCE,  /* a file, directory or symlink of SOURCE */
 	RFS_NODE_VIRTUAL, /* a virtual view (exists only in the daemon) */
 	RFS_NODE_CONTROL, /* MOUNTPOINT/.control */
+	RFS_NODE_STATS,	  /* MOUNTPOINT/.stats */
+};
+
+/* What a node served (stats.h); relaxed atomics, any thread. */
+struct rfs_node_counters {
+	uint64_t reads, read_bytes;   /* read requests and bytes replied */
+	uint64_t writes, write_bytes; /* write requests (and writebacks) */
+	uint64_t remapped_pages;      /* pages remap commands changed */
+	uint64_t invalidations;	      /* notifications sent to the kernel */
 };
 
 struct rfs_node {
@@ -35,10 +44,11 @@ struct rfs_node {
 	struct rfs_node *parent; /* directories: parent as last seen (ref) */
 	char *name;		 /* directories: name in parent */
 	GHashTable *virtuals;	 /* directories: name -> struct rfs_view * */
-	GHashTable *viewers;	 /* regular files: virtual views over it (a set) */
+	GHashTable *viewers; /* regular files: virtual views over it (a set) */
 	/* Regular files: a mapping for read replies (fmap.h); read without
 	 * a lock, grown under rfs_nodes.fmap_lock. */
 	struct rfs_fmap *fmap;
+	struct rfs_node_counters counters;
 };
 
 struct rfs_nodes {

@@ -6,6 +6,7 @@
 #endif
 #include "notify.h"
 #include "inflight.h"
+#include "stats.h"
 #include "io.h"
 #include "views.h"
 
@@ -126,8 +127,10 @@ static void send_one(struct rfs_ctx *ctx, struct rfs_node *node, off_t off,
 		return;
 	int res = fuse_lowlevel_notify_inval_inode(
 	    ctx->se, rfs_ino_of(ctx, node), off, len);
-	if (res == 0)
+	if (res == 0) {
 		rfs_inflight_note_inval(ctx, node, off, len);
+		rfs_count(&node->counters.invalidations, 1);
+	}
 	if (res < 0 && res != -ENOENT)
 		g_debug("invalidating inode %p [%lld, +%lld): %s", (void *)node,
 			(long long)off, (long long)len, g_strerror(-res));

@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 struct fuse_session;
 struct rfs_control;
@@ -19,6 +20,22 @@ struct rfs_handles;
 struct rfs_watch;
 
 #define RFS_CONTROL_NAME ".control"
+#define RFS_STATS_NAME ".stats"
+
+/* Whether name, at the root, is one of the daemon's own files. */
+static inline bool rfs_special_name(const char *name)
+{
+	return strcmp(name, RFS_CONTROL_NAME) == 0 ||
+	       strcmp(name, RFS_STATS_NAME) == 0;
+}
+
+/* The daemon's own counters (stats.h): transactions, by the control
+ * thread; read by .stats with relaxed atomics. */
+struct rfs_stats {
+	int64_t started; /* monotonic us at start */
+	uint64_t txns, txn_us, txn_us_max;
+	uint64_t txn_hist[40]; /* by log2 of microseconds */
+};
 
 /* The largest FUSE request: 1 MiB less 4 pages of 4 KiB, so that a reply
  * and its header fit a 1 MiB pipe (fs.pipe-max-size) and can be spliced.
@@ -40,8 +57,10 @@ struct rfs_ctx {
 	struct rfs_log log;   /* where messages go (log.h) */
 	uid_t owner;	      /* the user who mounted: owns .control */
 	gid_t owner_gid;
-	struct rfs_nodes nodes;	  /* node table; its own lock */
-	struct rfs_node *control; /* the .control node */
+	struct rfs_nodes nodes;	     /* node table; its own lock */
+	struct rfs_node *control;    /* the .control node */
+	struct rfs_node *stats_node; /* the .stats node */
+	struct rfs_stats stats;	     /* stats.h */
 	/* state_lock protects every view (maps, routes, sizes, names), the
 	 * virtual namespace (directory nodes' virtuals), directory nodes'
 	 * parent/name, and file nodes' viewers.  Never held across blocking

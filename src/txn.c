@@ -7,6 +7,7 @@
 #include "txn.h"
 #include "notify.h"
 #include "protocol.h"
+#include "stats.h"
 #include "views.h"
 #include "viewsets.h"
 
@@ -147,7 +148,7 @@ static struct tview *tview_resolve(struct rfs_ctx *ctx, const char *path)
 	struct tview *tv = g_new0(struct tview, 1);
 	struct stat st;
 	tv->path = g_strdup(path);
-	if (strcmp(path, RFS_CONTROL_NAME) == 0) {
+	if (rfs_special_name(path)) {
 		tv->kind = TV_CONTROL;
 		goto out;
 	}
@@ -236,7 +237,8 @@ static int need_view(struct txn *t, const rfs_cmd *c, struct tview *tv)
 				"%s: '%s' is not a regular file", op, tv->path);
 	case TV_CONTROL:
 		return txn_fail(t, c->line, EPERM,
-				"%s: the control file is not a view", op);
+				"%s: '%s' is the daemon's own file, not a view",
+				op, tv->path);
 	}
 	return EINVAL;
 }
@@ -480,6 +482,7 @@ static void apply_remap(struct txn *t, struct rfs_view *v, struct rfs_view *w,
 		rfs_view_route_pin(w, vpage, count);
 	rfs_pagemap_set(w->map, vpage, fpage, count);
 	rfs_view_map_changed(w);
+	rfs_count(&v->node->counters.remapped_pages, count);
 	if (cached)
 		add_inval_pages(t, v, vpage, count);
 	touch(t, v);

@@ -8,6 +8,7 @@
 #endif
 #include "lib/picture.h"
 #include "lib/plan.h"
+#include "lib/statstext.h"
 #include "lib/procparse.h"
 
 #include <errno.h>
@@ -644,6 +645,57 @@ static void test_picture_of_a_million_runs_is_a_small_grid(void)
 	g_array_unref(in);
 }
 
+static const char stats_dump[] =
+    "# remapfs statistics\n"
+    "uptime_s 12.5\nthreads 7\nmap_bytes 3248\ntransactions 2\n"
+    "# view INODE RUNS READS READ_BYTES WRITES WRITE_BYTES REMAPPED_PAGES "
+    "INVALIDATIONS PATH\n"
+    "view 11 3 4 16384 1 4096 2 5 dir/a \"b\"\n"
+    "view 12 0 1 4096 0 0 0 0 -\n";
+
+static void test_stats_text_as_table_and_json(void)
+{
+	GString *out = g_string_new(NULL);
+	g_assert_cmpint(rfsl_stats_format(out, stats_dump, strlen(stats_dump),
+					  false, false, 0, -1),
+			==, 0);
+	g_assert_nonnull(
+	    strstr(out->str, "map_bytes              3248 (3.2 KiB)\n"));
+	g_assert_nonnull(strstr(out->str, "16.0 KiB"));
+	g_assert_nonnull(strstr(out->str, "dir/a \"b\"\n"));
+	g_string_truncate(out, 0);
+	g_assert_cmpint(rfsl_stats_format(out, stats_dump, strlen(stats_dump),
+					  true, true, 11, 7),
+			==, 0);
+	g_assert_cmpstr(
+	    out->str, ==,
+	    "{\"daemon\": {\"uptime_s\": 12.5, \"threads\": 7, \"map_bytes\": "
+	    "3248, \"transactions\": 2}, \"views\": [{\"inode\": 11, "
+	    "\"runs\": 3, \"reads\": 4, \"read_bytes\": 16384, \"writes\": 1, "
+	    "\"write_bytes\": 4096, \"remapped_pages\": 2, "
+	    "\"invalidations\": 5, \"aliased_pages\": 7, \"path\": "
+	    "\"dir/a \\\"b\\\"\"}]}\n");
+	/* A view that served nothing: zeros, its path unknown. */
+	g_string_truncate(out, 0);
+	g_assert_cmpint(rfsl_stats_format(out, stats_dump, strlen(stats_dump),
+					  true, true, 99, -1),
+			==, 0);
+	g_assert_nonnull(strstr(out->str, "{\"inode\": 99, \"runs\": 0, "));
+	g_assert_nonnull(strstr(out->str, "\"path\": null}"));
+	/* Not a dump, or a broken view line: nothing. */
+	g_string_truncate(out, 0);
+	g_assert_cmpint(rfsl_stats_format(out,
+					  "# remapfs state: pagesize 4096\n",
+					  31, false, false, 0, -1),
+			==, EINVAL);
+	const char bad[] = "# remapfs statistics\nview 1 2 x\n";
+	g_assert_cmpint(
+	    rfsl_stats_format(out, bad, strlen(bad), true, false, 0, -1), ==,
+	    EINVAL);
+	g_assert_cmpuint(out->len, ==, 0);
+	g_string_free(out, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -685,6 +737,8 @@ int main(int argc, char **argv)
 			test_picture_draws_each_run_and_marks_aliases);
 	g_test_add_func("/picture/of-a-million-runs-is-a-small-grid",
 			test_picture_of_a_million_runs_is_a_small_grid);
+	g_test_add_func("/stats/text-as-table-and-json",
+			test_stats_text_as_table_and_json);
 	g_test_add_func("/plan/show-table-lists-runs-and-aliases",
 			test_show_table_lists_runs_and_aliases);
 	return g_test_run();

@@ -137,19 +137,21 @@ static char *state(Fixture *f)
 
 static void test_help_lists_every_command(void)
 {
-	static const char *const words[] = {"remap VIEW VPAGE FPAGE [COUNT]",
-					    "reset VIEW [VPAGE [COUNT]]",
-					    "create VIEW BACKING [PAGES]",
-					    "resize VIEW PAGES",
-					    "remove VIEW",
-					    "invalidate VIEW [VPAGE [COUNT]]",
-					    "show [--summary] VIEW...",
-					    "show --svg FILE | --html FILE VIEW",
-					    "save PATH [FILE]",
-					    "load [--replace] PATH [FILE]",
-					    "--help",
-					    "--version",
-					    "Exit status"};
+	static const char *const words[] = {
+	    "remap VIEW VPAGE FPAGE [COUNT]",
+	    "reset VIEW [VPAGE [COUNT]]",
+	    "create VIEW BACKING [PAGES]",
+	    "resize VIEW PAGES",
+	    "remove VIEW",
+	    "invalidate VIEW [VPAGE [COUNT]]",
+	    "show [--summary] VIEW...",
+	    "show --svg FILE | --html FILE VIEW",
+	    "save PATH [FILE]",
+	    "stats [--json] PATH [VIEW]",
+	    "load [--replace] PATH [FILE]",
+	    "--help",
+	    "--version",
+	    "Exit status"};
 	const char *const opts[] = {"--help", "-h"};
 	for (size_t o = 0; o < G_N_ELEMENTS(opts); o++) {
 		struct result r = ctl(opts[o]);
@@ -623,6 +625,52 @@ static void test_show_summary_and_pictures(Fixture *f, gconstpointer d)
 	g_free(html);
 }
 
+/* remapctl stats: the daemon's figures and each view's, counted as the
+ * mount serves them; .stats is the owner's alone, never listed, and
+ * cannot be changed. */
+static void test_stats_count_what_the_mount_served(Fixture *f, gconstpointer d)
+{
+	(void)d;
+	g_assert_cmpint(rfs_ctl(f->m, "remap f 0 3 2\ncreate v buf 2\n"), ==,
+			0);
+	char buf[65536];
+	int fd = open(f->f, O_RDONLY);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(pread(fd, buf, PS, 0), ==, (ssize_t)PS);
+	close(fd);
+	struct result r = ctl("stats", f->m->mnt);
+	assert_status(r, 0);
+	g_assert_nonnull(strstr(r.out, "transactions "));
+	g_assert_nonnull(strstr(r.out, "  f\n"));
+	g_assert_nonnull(strstr(r.out, "  v\n"));
+	result_clear(&r);
+	r = ctl("stats", "--json", f->m->mnt, f->f);
+	assert_status(r, 0);
+	if (!strstr(r.out, "\"remapped_pages\": 2, ") ||
+	    !strstr(r.out, "\"aliased_pages\": 2, \"path\": \"f\"") ||
+	    strstr(r.out, "\"reads\": 0,"))
+		g_printerr("stats of f: %s", r.out);
+	g_assert_nonnull(strstr(r.out, "\"remapped_pages\": 2, "));
+	g_assert_nonnull(
+	    strstr(r.out, "\"aliased_pages\": 2, \"path\": \"f\""));
+	g_assert_null(strstr(r.out, "\"reads\": 0,"));
+	result_clear(&r);
+	/* Only the owner reads it; nobody changes it; listings leave it out. */
+	char *stats = rfs_mnt(f->m, ".stats");
+	g_assert_cmpint(open(stats, O_WRONLY), ==, -1);
+	g_assert_cmpint(unlink(stats), ==, -1);
+	g_assert_cmpint(errno, ==, EPERM);
+	g_assert_cmpint(chmod(f->m->base, 0755), ==, 0);
+	char *cmd = g_strdup_printf(
+	    "setpriv --reuid=65534 --regid=65534 --clear-groups cat %s "
+	    ">/dev/null 2>&1",
+	    stats);
+	int status = system(cmd);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	g_free(cmd);
+	g_free(stats);
+}
+
 static const char *const opts_default[] = {NULL};
 static const char *const opts_fsname[] = {"-o", "fsname=elsewhere", NULL};
 static const char *const opts_subtype[] = {"-o", "subtype=other", NULL};
@@ -664,6 +712,8 @@ int main(int argc, char **argv)
 	    test_show_marks_identity_and_aliases);
 	ADD("/remapctl/save-and-load-round-trip",
 	    test_save_and_load_round_trip);
+	ADD("/remapctl/stats-count-what-the-mount-served",
+	    test_stats_count_what_the_mount_served);
 	ADD("/remapctl/show-summary-and-pictures",
 	    test_show_summary_and_pictures);
 	ADD("/remapctl/load-progress-on-a-terminal-only",

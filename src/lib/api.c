@@ -333,6 +333,32 @@ int remapfs_get_state(int fd, char **text, size_t *len)
 	return result(err);
 }
 
+int remapfs_get_stats(int fd, char **text, size_t *len)
+{
+	struct rfsl_target t;
+	*text = NULL;
+	*len = 0;
+	int err = rfsl_locate_fd(fd, &t, NULL);
+	if (err)
+		return result(err);
+	char *path = g_build_filename(t.mountpoint, ".stats", NULL);
+	GString *s = g_string_new(NULL);
+	err = rfsl_read_state(path, s); /* any file of the mount's root */
+	if (!err) {
+		*text = malloc(s->len + 1);
+		if (*text) {
+			memcpy(*text, s->str, s->len + 1);
+			*len = s->len;
+		} else {
+			err = rfsl_fail(ENOMEM, "out of memory");
+		}
+	}
+	g_string_free(s, TRUE);
+	g_free(path);
+	rfsl_target_clear(&t);
+	return result(err);
+}
+
 /* Parses a state text with the mount's limits into cmds. */
 static int parse_state(const struct rfsl_target *t, const char *what,
 		       const char *text, size_t len, GArray *cmds)

@@ -11,7 +11,8 @@ noinst_LTLIBRARIES += src/lib/libremapfs-pure.la
 src_lib_libremapfs_pure_la_SOURCES = \
 	src/lib/procparse.c src/lib/procparse.h \
 	src/lib/plan.c src/lib/plan.h \
-	src/lib/picture.c src/lib/picture.h
+	src/lib/picture.c src/lib/picture.h \
+	src/lib/statstext.c src/lib/statstext.h
 src_lib_libremapfs_pure_la_LIBADD = -lm
 RFSL_PURE_LIBS = src/lib/libremapfs-pure.la src/librfscore.la $(GLIB_LIBS)
 

@@ -7,6 +7,7 @@
 #endif
 #include "remapfs.h"
 #include "picture.h"
+#include "statstext.h"
 #include "plan.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
@@ -44,6 +46,9 @@ static const char usage_text[] =
     "                                   more than once (ALIASED); --summary:\n"
     "                                   only totals\n"
     "  show --svg FILE | --html FILE VIEW  draw the map into FILE\n"
+    "  stats [--json] PATH [VIEW]       the mount's statistics: the daemon's,\n"
+    "                                   and per view (or VIEW's) reads,\n"
+    "                                   writes, remaps and invalidations\n"
     "  save PATH [FILE]                 write the state of PATH's mount to\n"
     "                                   FILE (default or -: standard output)\n"
     "  load [--replace] PATH [FILE]     apply a saved state (default or -:\n"
@@ -119,6 +124,7 @@ static int open_path(const char *path)
 struct cmd_opts {
 	bool replace;	  /* load --replace */
 	bool summary;	  /* show --summary */
+	bool json;	  /* stats --json */
 	const char *svg;  /* show --svg FILE */
 	const char *html; /* show --html FILE */
 };
@@ -134,9 +140,11 @@ static int command_options(int argc, char **argv, struct cmd_opts *o,
 	    {"summary", no_argument, NULL, 's'},
 	    {"svg", required_argument, NULL, 'g'},
 	    {"html", required_argument, NULL, 'H'},
+	    {"json", no_argument, NULL, 'j'},
 	    {NULL, 0, NULL, 0}};
 	bool load = strcmp(argv[0], "load") == 0,
-	     show = strcmp(argv[0], "show") == 0;
+	     show = strcmp(argv[0], "show") == 0,
+	     stats = strcmp(argv[0], "stats") == 0;
 	optind = 1;
 	opterr = 0;
 	for (;;) {
@@ -151,6 +159,8 @@ static int command_options(int argc, char **argv, struct cmd_opts *o,
 			o->svg = optarg;
 		else if (c == 'H' && show)
 			o->html = optarg;
+		else if (c == 'j' && stats)
+			o->json = true;
 		else if (c == ':' || ((c == 'g' || c == 'H') && !optarg))
 			return usage("%s: option '%s' needs a file", argv[0],
 				     argv[optind - 1]);
@@ -337,6 +347,71 @@ static int cmd_show(int n, char **a, const struct cmd_opts *o)
 	return rc;
 }
 
+/* The pages of VIEW's backing file it shows more than once, or -1. */
+static int64_t view_aliased_pages(const char *view)
+{
+	remapfs_run *runs = NULL;
+	size_t nruns = 0;
+	int fd = open_path(view);
+	if (fd < 0)
+		return -1;
+	int err = remapfs_get_map(fd, REMAPFS_MAP_FULL, &runs, &nruns);
+	close(fd);
+	if (err < 0)
+		return -1;
+	GArray *a =
+	    g_array_sized_new(FALSE, FALSE, sizeof(rfs_run), (guint)nruns);
+	for (size_t i = 0; i < nruns; i++) {
+		rfs_run r = {runs[i].vpage, runs[i].fpage, runs[i].count};
+		g_array_append_val(a, r);
+	}
+	GArray *al = rfsl_aliased((const rfs_run *)(void *)a->data, a->len);
+	int64_t pages = 0;
+	for (guint i = 0; i < al->len; i++)
+		pages += (int64_t)g_array_index(al, struct rfsl_range, i).count;
+	g_array_unref(al);
+	g_array_unref(a);
+	free(runs);
+	return pages;
+}
+
+/* stats [--json] PATH [VIEW] */
+static int cmd_stats(int n, char **a, const struct cmd_opts *o)
+{
+	int rc = EXIT_OK;
+	if (!operands("stats", n, 1, 2, &rc))
+		return rc;
+	struct stat st;
+	if (n > 1 && stat(a[1], &st) < 0)
+		return sys_failed(a[1]);
+	int fd = open_path(a[0]);
+	if (fd < 0)
+		return EXIT_FAILED;
+	char *text = NULL;
+	size_t len = 0;
+	if (remapfs_get_stats(fd, &text, &len) < 0) {
+		rc = failed(a[0]);
+	} else {
+		GString *out = g_string_new(NULL);
+		int64_t aliased = n > 1 ? view_aliased_pages(a[1]) : -1;
+		if (rfsl_stats_format(out, text, len, o->json, n > 1,
+				      n > 1 ? (uint64_t)st.st_ino : 0,
+				      aliased)) {
+			fprintf(stderr,
+				"remapctl: %s: the daemon's statistics "
+				"are not in a form this remapctl reads\n",
+				a[0]);
+			rc = EXIT_FAILED;
+		} else {
+			fwrite(out->str, 1, out->len, stdout);
+		}
+		g_string_free(out, TRUE);
+	}
+	free(text);
+	close(fd);
+	return rc;
+}
+
 /* save PATH [FILE] */
 static int cmd_save(int n, char **a)
 {
@@ -478,6 +553,8 @@ int main(int argc, char **argv)
 		return cmd_show(nargs, args, &o);
 	if (strcmp(cmd, "save") == 0)
 		return cmd_save(nargs, args);
+	if (strcmp(cmd, "stats") == 0)
+		return cmd_stats(nargs, args, &o);
 	if (strcmp(cmd, "load") == 0)
 		return cmd_load(nargs, args, o.replace);
 	return usage("unknown command '%s'", cmd);

@@ -97,6 +97,11 @@ void remapfs_view_info_free(remapfs_view_info *info);
  * NUL-terminated string *text of *len bytes (free() it). */
 int remapfs_get_state(int fd, char **text, size_t *len);
 
+/* The mount's statistics (what reading MOUNTPOINT/.stats gives: see
+ * STATISTICS in remapfs(1)), in a new NUL-terminated string *text of *len
+ * bytes (free() it).  Only the user who mounted may read them. */
+int remapfs_get_stats(int fd, char **text, size_t *len);
+
 /* Flag of remapfs_load_state(): first remove the virtual views and reset
  * the maps that the text does not recreate, in the same transaction. */
 #define REMAPFS_LOAD_REPLACE 0x1
