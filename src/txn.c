@@ -237,7 +237,8 @@ static int need_view(struct txn *t, const rfs_cmd *c, struct tview *tv)
 				"%s: '%s' is not a regular file", op, tv->path);
 	case TV_CONTROL:
 		return txn_fail(t, c->line, EPERM,
-				"%s: '%s' is the daemon's own file, not a view",
+				"%s: '%s' is the control file or the "
+				"statistics file, not a view",
 				op, tv->path);
 	}
 	return EINVAL;
