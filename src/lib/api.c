@@ -309,7 +309,9 @@ void remapfs_view_info_free(remapfs_view_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
-int remapfs_get_state(int fd, char **text, size_t *len)
+/* Reads the file name (".control" or ".stats") at the root of fd's
+ * mount into a new malloc()ed, NUL-terminated *text of *len bytes. */
+static int read_root_file(int fd, const char *name, char **text, size_t *len)
 {
 	struct rfsl_target t;
 	*text = NULL;
@@ -317,33 +319,9 @@ int remapfs_get_state(int fd, char **text, size_t *len)
 	int err = rfsl_locate_fd(fd, &t, NULL);
 	if (err)
 		return result(err);
+	char *path = g_build_filename(t.mountpoint, name, NULL);
 	GString *s = g_string_new(NULL);
-	err = rfsl_read_state(t.control, s);
-	if (!err) {
-		*text = malloc(s->len + 1);
-		if (*text) {
-			memcpy(*text, s->str, s->len + 1);
-			*len = s->len;
-		} else {
-			err = rfsl_fail(ENOMEM, "out of memory");
-		}
-	}
-	g_string_free(s, TRUE);
-	rfsl_target_clear(&t);
-	return result(err);
-}
-
-int remapfs_get_stats(int fd, char **text, size_t *len)
-{
-	struct rfsl_target t;
-	*text = NULL;
-	*len = 0;
-	int err = rfsl_locate_fd(fd, &t, NULL);
-	if (err)
-		return result(err);
-	char *path = g_build_filename(t.mountpoint, ".stats", NULL);
-	GString *s = g_string_new(NULL);
-	err = rfsl_read_state(path, s); /* any file of the mount's root */
+	err = rfsl_read_state(path, s); /* reads any file of the root */
 	if (!err) {
 		*text = malloc(s->len + 1);
 		if (*text) {
@@ -357,6 +335,16 @@ int remapfs_get_stats(int fd, char **text, size_t *len)
 	g_free(path);
 	rfsl_target_clear(&t);
 	return result(err);
+}
+
+int remapfs_get_state(int fd, char **text, size_t *len)
+{
+	return read_root_file(fd, ".control", text, len);
+}
+
+int remapfs_get_stats(int fd, char **text, size_t *len)
+{
+	return read_root_file(fd, ".stats", text, len);
 }
 
 /* Parses a state text with the mount's limits into cmds. */

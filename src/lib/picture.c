@@ -43,24 +43,39 @@ static void segment(GString *out, const struct extent *e, uint64_t v,
 			       px(v + count, e->vmax), px(f + count, e->fmax));
 }
 
+/* The parts of run r that show aliased backing pages, as runs, into parts
+ * (emptied first). */
+static void aliased_parts(const rfs_run *r, const GArray *aliased,
+			  GArray *parts)
+{
+	GArray *within = g_array_new(FALSE, FALSE, sizeof(struct rfsl_range));
+	rfsl_ranges_within((const struct rfsl_range *)(void *)aliased->data,
+			   aliased->len, r->fpage, r->count, within);
+	g_array_set_size(parts, 0);
+	for (guint j = 0; j < within->len; j++) {
+		struct rfsl_range *a =
+		    &g_array_index(within, struct rfsl_range, j);
+		rfs_run p = {r->vpage + (a->first - r->fpage), a->first,
+			     a->count};
+		g_array_append_val(parts, p);
+	}
+	g_array_unref(within);
+}
+
 /* Every run drawn, aliased parts over them. */
 static void draw_runs(GString *out, const rfs_run *runs, size_t n,
 		      const struct extent *e, const GArray *aliased)
 {
-	GArray *within = g_array_new(FALSE, FALSE, sizeof(struct rfsl_range));
+	GArray *within = g_array_new(FALSE, FALSE, sizeof(rfs_run));
 	for (size_t i = 0; i < n; i++) {
 		const rfs_run *r = &runs[i];
 		segment(out, e, r->vpage, r->fpage, r->count,
 			r->vpage == r->fpage ? "identity" : "remap");
-		g_array_set_size(within, 0);
-		rfsl_ranges_within(
-		    (const struct rfsl_range *)(void *)aliased->data,
-		    aliased->len, r->fpage, r->count, within);
+		aliased_parts(r, aliased, within);
 		for (guint j = 0; j < within->len; j++) {
-			struct rfsl_range *a =
-			    &g_array_index(within, struct rfsl_range, j);
-			segment(out, e, r->vpage + (a->first - r->fpage),
-				a->first, a->count, "aliased");
+			rfs_run *a = &g_array_index(within, rfs_run, j);
+			segment(out, e, a->vpage, a->fpage, a->count,
+				"aliased");
 		}
 	}
 	g_array_unref(within);
@@ -92,21 +107,16 @@ static void draw_grid(GString *out, const rfs_run *runs, size_t n,
 	guint64 *all = g_new0(guint64, GRID * GRID);
 	guint64 *remap = g_new0(guint64, GRID * GRID);
 	guint64 *alias = g_new0(guint64, GRID * GRID);
-	GArray *within = g_array_new(FALSE, FALSE, sizeof(struct rfsl_range));
+	GArray *within = g_array_new(FALSE, FALSE, sizeof(rfs_run));
 	for (size_t i = 0; i < n; i++) {
 		const rfs_run *r = &runs[i];
 		grid_add(all, e, r->vpage, r->fpage, r->count);
 		if (r->vpage != r->fpage)
 			grid_add(remap, e, r->vpage, r->fpage, r->count);
-		g_array_set_size(within, 0);
-		rfsl_ranges_within(
-		    (const struct rfsl_range *)(void *)aliased->data,
-		    aliased->len, r->fpage, r->count, within);
+		aliased_parts(r, aliased, within);
 		for (guint j = 0; j < within->len; j++) {
-			struct rfsl_range *a =
-			    &g_array_index(within, struct rfsl_range, j);
-			grid_add(alias, e, r->vpage + (a->first - r->fpage),
-				 a->first, a->count);
+			rfs_run *a = &g_array_index(within, rfs_run, j);
+			grid_add(alias, e, a->vpage, a->fpage, a->count);
 		}
 	}
 	guint64 most = 1;
