@@ -9,6 +9,7 @@ bench_remapfs_bench_CFLAGS = $(AM_CFLAGS) -pthread
 bench_remapfs_bench_LDADD = src/librfscore.la $(GLIB_LIBS) -lm
 bench_remapfs_bench_LDFLAGS = -pthread
 dist_man_MANS += man/remapfs-bench.1
+EXTRA_DIST += bench/txn-stall.py
 
 BENCH_FLAGS =
 bench: bench/remapfs-bench$(EXEEXT) src/remapfs$(EXEEXT)
