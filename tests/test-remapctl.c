@@ -563,7 +563,8 @@ static void test_load_progress_on_a_terminal_only(Fixture *f, gconstpointer d)
 		g_printerr("expected nothing on a pipe, got: %s\n", r.err);
 	g_assert_cmpstr(r.err, ==, "");
 	result_clear(&r);
-	if (!g_find_program_in_path("script")) {
+	char *script = g_find_program_in_path("script");
+	if (!script) {
 		g_test_skip("script(1) is not installed");
 	} else {
 		char *cmd = g_strdup_printf(
@@ -581,6 +582,7 @@ static void test_load_progress_on_a_terminal_only(Fixture *f, gconstpointer d)
 		g_free(out);
 		g_free(cmd);
 	}
+	g_free(script);
 	char *dump = rfs_dump(f->m);
 	g_assert_nonnull(strstr(dump, "remap big 199998 "));
 	g_free(dump);
