@@ -19,7 +19,8 @@ for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null ||
 		fail "cannot install ${missing[*]}"
 fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/remapfs-deb.XXXXXX")
