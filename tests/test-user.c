@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,10 @@ static mode_t saved_fuse_mode = (mode_t)-1;
 static char *saved_conf; /* NULL: the file was not changed */
 static gsize saved_conf_len;
 static bool saved_conf_existed;
+/* Held from widening to restoring: two runs at once (the plain and the
+ * sanitizer suite) must not take each other's widened mode for the
+ * original. */
+static int system_lock = -1;
 
 /* Puts /dev/fuse's mode and /etc/fuse.conf back as they were. */
 static void restore_system(void)
@@ -55,6 +60,10 @@ static void restore_system(void)
 		g_free(saved_conf);
 		saved_conf = NULL;
 	}
+	if (system_lock >= 0) {
+		close(system_lock); /* drops the lock */
+		system_lock = -1;
+	}
 }
 
 static void restore_on_signal(int sig)
@@ -67,6 +76,11 @@ static void restore_on_signal(int sig)
 /* Lets USER open /dev/fuse and, for allow_other, mount with it. */
 static void widen_system(bool allow_other)
 {
+	system_lock = open("/run/lock/remapfs-test-user.lock",
+			   O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (system_lock < 0 || flock(system_lock, LOCK_EX) < 0)
+		g_printerr("no lock for widening /dev/fuse: %s\n",
+			   g_strerror(errno));
 	struct stat st;
 	g_assert_cmpint(stat("/dev/fuse", &st), ==, 0);
 	if ((st.st_mode & 0666) != 0666) {
@@ -242,11 +256,13 @@ static void fx_teardown(Fixture *f, gconstpointer data)
 		if (f->pid > 0) {
 			kill(f->pid, SIGKILL);
 			waitpid(f->pid, NULL, 0);
-			g_printerr("the daemon did not exit after the unmount\n");
+			g_printerr(
+			    "the daemon did not exit after the unmount\n");
 		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			g_printerr("the daemon ended with status 0x%x, expected "
-				   "exit 0\n",
-				   (unsigned)status);
+			g_printerr(
+			    "the daemon ended with status 0x%x, expected "
+			    "exit 0\n",
+			    (unsigned)status);
 		}
 		g_assert_true(f->pid < 0 && WIFEXITED(status) &&
 			      WEXITSTATUS(status) == 0);
