@@ -200,8 +200,7 @@ static int rebuild(void)
 			 * type and the source, but not what .control says. */
 			if (strcmp(mi.fstype, "fuse.remapfs") == 0)
 				add_mount(list, &mi, true);
-			else if (strcmp(mi.fstype, "fuse") == 0 ||
-				 strncmp(mi.fstype, "fuse.", 5) == 0)
+			else if (rfsl_fstype_is_fuse(mi.fstype))
 				add_mount(list, &mi, false);
 			rfsl_mountinfo_clear(&mi);
 		}

@@ -291,3 +291,8 @@ int rfsl_parse_u64(const char *s, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+bool rfsl_fstype_is_fuse(const char *fstype)
+{
+	return strcmp(fstype, "fuse") == 0 || strncmp(fstype, "fuse.", 5) == 0;
+}

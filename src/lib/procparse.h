@@ -43,6 +43,10 @@ struct rfsl_mountinfo {
 int rfsl_parse_mountinfo_line(const char *line, size_t len,
 			      struct rfsl_mountinfo *out);
 
+/* Whether a mountinfo file system type is FUSE's ("fuse", "fuse.NAME";
+ * not fuseblk). */
+bool rfsl_fstype_is_fuse(const char *fstype);
+
 /* Frees what a mountinfo owns and zeroes it. */
 void rfsl_mountinfo_clear(struct rfsl_mountinfo *m);
 
