@@ -6,7 +6,8 @@ bin_PROGRAMS += bench/remapfs-bench
 bench_remapfs_bench_SOURCES = bench/remapfs-bench.c bench/bench.h \
 	bench/env.c bench/report.c
 bench_remapfs_bench_CFLAGS = $(AM_CFLAGS) -pthread
-bench_remapfs_bench_LDADD = src/librfscore.la $(GLIB_LIBS) -lm
+bench_remapfs_bench_LDADD = src/lib/libremapfs-pure.la src/librfscore.la \
+	$(GLIB_LIBS) -lm
 bench_remapfs_bench_LDFLAGS = -pthread
 dist_man_MANS += man/remapfs-bench.1
 EXTRA_DIST += bench/txn-stall.py

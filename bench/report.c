@@ -2,6 +2,7 @@
 /* report.c - the results: one table (or one JSON document) with the
  * machine, the figures, their references, ratios and targets. */
 #include "bench.h"
+#include "lib/statstext.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -171,21 +172,6 @@ void bench_print_table(void)
 		printf("note: %s\n", (char *)notes->pdata[i]);
 }
 
-/* Appends s as a JSON string. */
-static void json_str(GString *out, const char *s)
-{
-	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p == '"' || *p == '\\')
-			g_string_append_printf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			g_string_append_printf(out, "\\u%04x", *p);
-		else
-			g_string_append_c(out, (char)*p);
-	}
-	g_string_append_c(out, '"');
-}
-
 /* Appends a number, or null for NAN. */
 static void json_num(GString *out, double v)
 {
@@ -200,9 +186,9 @@ void bench_print_json(void)
 	GString *o = g_string_new("{\n  \"header\": {");
 	for (guint i = 0; headers && i < headers->len; i += 2) {
 		g_string_append(o, i ? ",\n    " : "\n    ");
-		json_str(o, headers->pdata[i]);
+		rfsl_json_string(o, headers->pdata[i]);
 		g_string_append(o, ": ");
-		json_str(o, headers->pdata[i + 1]);
+		rfsl_json_string(o, headers->pdata[i + 1]);
 	}
 	g_string_append(o, "\n  },\n  \"results\": [");
 	for (guint i = 0; results && i < results->len; i++) {
@@ -211,14 +197,14 @@ void bench_print_json(void)
 		g_string_append_printf(
 		    o, "%s\n    {\"section\": %d, \"case\": ", i ? "," : "",
 		    r->section);
-		json_str(o, r->name);
+		rfsl_json_string(o, r->name);
 		g_string_append(o, ", \"value\": ");
 		json_num(o, r->value);
 		g_string_append(o, ", \"unit\": ");
-		json_str(o, r->unit);
+		rfsl_json_string(o, r->unit);
 		g_string_append(o, ", \"against\": ");
 		if (r->against)
-			json_str(o, r->against);
+			rfsl_json_string(o, r->against);
 		else
 			g_string_append(o, "null");
 		g_string_append(o, ", \"reference\": ");
@@ -229,7 +215,7 @@ void bench_print_json(void)
 		if (r->tkind == BT_NONE)
 			g_string_append(o, "null");
 		else
-			json_str(o, t);
+			rfsl_json_string(o, t);
 		g_string_append_printf(o, ", \"met\": %s}",
 				       r->met < 0   ? "null"
 				       : r->met > 0 ? "true"
@@ -239,7 +225,7 @@ void bench_print_json(void)
 	g_string_append(o, "\n  ],\n  \"notes\": [");
 	for (guint i = 0; notes && i < notes->len; i++) {
 		g_string_append(o, i ? ",\n    " : "\n    ");
-		json_str(o, notes->pdata[i]);
+		rfsl_json_string(o, notes->pdata[i]);
 	}
 	g_string_append(o, "\n  ]\n}\n");
 	fputs(o->str, stdout);

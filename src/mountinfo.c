@@ -13,8 +13,7 @@
 
 /* Calls fn on each line of the table until it returns true; returns
  * whether one did. */
-static bool each_mount(bool (*fn)(const struct rfsl_mountinfo *mi,
-				  void *data),
+static bool each_mount(bool (*fn)(const struct rfsl_mountinfo *mi, void *data),
 		       void *data)
 {
 	char *text = NULL;

@@ -64,11 +64,10 @@ static char *human(uint64_t bytes)
 	return g_strdup_printf("%.1f %s", v, units[u]);
 }
 
-/* Appends s as a JSON string. */
-static void json_string(GString *out, const char *s)
+void rfsl_json_string(GString *out, const char *s)
 {
 	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
 		if (*p == '"' || *p == '\\')
 			g_string_append_printf(out, "\\%c", *p);
 		else if (*p < 0x20)
@@ -138,7 +137,7 @@ int rfsl_stats_format(GString *out, const char *text, size_t len, bool json,
 			if (*v && strspn(v, "0123456789.") == strlen(v))
 				g_string_append(out, v);
 			else
-				json_string(out, v);
+				rfsl_json_string(out, v);
 		}
 		g_string_append(out, "}, \"views\": [");
 		for (guint i = 0; i < views->len; i++) {
@@ -158,7 +157,7 @@ int rfsl_stats_format(GString *out, const char *text, size_t len, bool json,
 			if (strcmp(v->path, "-") == 0)
 				g_string_append(out, "null");
 			else
-				json_string(out, v->path);
+				rfsl_json_string(out, v->path);
 			g_string_append_c(out, '}');
 		}
 		g_string_append(out, "]}\n");

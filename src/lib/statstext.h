@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Appends s (NULL: "") as a JSON string, quoted and escaped. */
+void rfsl_json_string(GString *out, const char *s);
+
 /* Appends the daemon's figures and one line per view (only the view of
  * inode ino when one_view, with its aliased pages when aliased >= 0; a
  * view that served nothing shows zeros) to out, as a table, or as one
