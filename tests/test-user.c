@@ -8,6 +8,8 @@
  * On this kind of machine /dev/fuse is 0600 and /etc/fuse.conf lacks
  * user_allow_other: each mount widens what it needs for the moment of the
  * mount and puts it back at once (also if the test program dies). */
+#include "mount-helper.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -104,13 +106,11 @@ static void widen_system(bool allow_other)
 static int run_as(uid_t uid, const char *cmd)
 {
 	char *q = g_shell_quote(cmd);
-	char *full = g_strdup_printf("setpriv --reuid=%u --regid=%u "
-				     "--clear-groups sh -c %s 2>/dev/null",
-				     (unsigned)uid, (unsigned)uid, q);
-	int status = system(full);
-	g_free(full);
+	int status = rfs_sh_quiet("setpriv --reuid=%u --regid=%u "
+				  "--clear-groups sh -c %s 2>/dev/null",
+				  (unsigned)uid, (unsigned)uid, q);
 	g_free(q);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return status;
 }
 
 /* printf-style run_as. */
