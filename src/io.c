@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "io.h"
+#include "dropcache.h"
 #include "fmap.h"
 #include "inflight.h"
 #include "stats.h"
@@ -252,6 +253,54 @@ static void reply_copy(struct rfs_ctx *ctx, fuse_req_t req, int fd,
 	g_free(buf);
 }
 
+/* With -o backing_cache=drop (the default): once a reply is sent, drops
+ * the backing pages it was made of from the backing file's page cache,
+ * the view's cache holding them now (dropcache.h). */
+/* The most ranges a backing file's dropset holds (about 48 bytes each). */
+#define RFS_DROPSET_MAX 65536
+
+static void drop_backing(struct rfs_ctx *ctx, struct rfs_node *n, int fd,
+			 GArray *segs)
+{
+	if (ctx->opts.backing_cache != RFS_BACKING_CACHE_DROP)
+		return;
+	struct rfs_range stack[32];
+	struct rfs_range *r =
+	    segs->len <= G_N_ELEMENTS(stack) ? stack
+					     : g_new(struct rfs_range, segs->len);
+	size_t nr = 0;
+	for (guint i = 0; i < segs->len; i++) {
+		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
+		if (!s->zero)
+			r[nr++] = (struct rfs_range){s->foff, (off_t)s->len};
+	}
+	nr = rfs_ranges_merge(r, nr, ctx->sys_page_shift);
+	struct rfs_node *b = rfs_view_backing(n);
+	struct rfs_dropset *set = g_atomic_pointer_get(&b->dropped);
+	if (!set) {
+		set = rfs_dropset_new(RFS_DROPSET_MAX);
+		if (!g_atomic_pointer_compare_and_exchange(&b->dropped, NULL,
+							   set)) {
+			rfs_dropset_free(set);
+			set = g_atomic_pointer_get(&b->dropped);
+		}
+	}
+	/* What views read before may complete the folios these bytes lie
+	 * in: the windows to drop are cut from what the set holds. */
+	for (size_t i = 0; i < nr; i++)
+		r[i] = rfs_dropset_add(set, r[i], ctx->folio_max);
+	nr = rfs_ranges_merge(r, nr, ctx->sys_page_shift);
+	/* Every mapping of the file the daemon made (fmap.h) may map them. */
+	const struct rfs_fmap *maps = g_atomic_pointer_get(&b->fmap);
+	for (size_t i = 0; i < nr; i++) {
+		for (const struct rfs_fmap *m = maps; m; m = m->older)
+			(void)rfs_unmap_range(m->addr, m->len, &r[i]);
+		(void)rfs_drop_range(fd, &r[i]);
+	}
+	if (r != stack)
+		g_free(r);
+}
+
 void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		 int fd, size_t size, off_t off)
 {
@@ -297,6 +346,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	} else {
 		reply_copy(ctx, req, fd, segs, total);
 	}
+	drop_backing(ctx, n, fd, segs);
 	g_array_unref(segs);
 }
 

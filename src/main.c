@@ -123,6 +123,9 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->page_shift = (unsigned)__builtin_ctzll(pagesize);
 	ctx->page_limit = (uint64_t)INT64_MAX >> ctx->page_shift;
 	ctx->sys_pagesize = (size_t)getpagesize();
+	ctx->sys_page_shift = (unsigned)__builtin_ctzl(ctx->sys_pagesize);
+	/* A PMD maps a page of page table entries of 8 bytes each. */
+	ctx->folio_max = (off_t)ctx->sys_pagesize * (off_t)(ctx->sys_pagesize / 8);
 	/* A request holds at most max_write bytes in (max_write - 1) / page
 	 * + 1 pages (libfuse's max_pages); a buffer that does not start on
 	 * a page needs one page more than its size, so one page less than

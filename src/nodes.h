@@ -15,6 +15,7 @@
 
 struct rfs_view;
 struct rfs_fmap;
+struct rfs_dropset;
 
 enum rfs_node_kind {
 	RFS_NODE_SOURCE,  /* a file, directory or symlink of SOURCE */
@@ -48,6 +49,9 @@ struct rfs_node {
 	/* Regular files: a mapping for read replies (fmap.h); read without
 	 * a lock, grown under rfs_nodes.fmap_lock. */
 	struct rfs_fmap *fmap;
+	/* Regular files: what views have read of the file (dropcache.h),
+	 * made on first use; its own lock. */
+	struct rfs_dropset *dropped;
 	struct rfs_node_counters counters;
 };
 

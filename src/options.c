@@ -35,6 +35,7 @@ enum {
 	KEY_DIRATIME,
 	KEY_NOSYMFOLLOW,
 	KEY_SYMFOLLOW,
+	KEY_BACKING_CACHE,
 };
 
 /* The options remapfs takes for itself; everything else goes to libfuse. */
@@ -54,6 +55,7 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     FUSE_OPT_KEY("log=%s", KEY_LOG),
     FUSE_OPT_KEY("loglevel=%s", KEY_LOGLEVEL),
+    FUSE_OPT_KEY("backing_cache=%s", KEY_BACKING_CACHE),
     /* What mount(8) hands a helper from fstab that libfuse 3.14 does not
      * take: per-mount atime and symlink settings, applied once mounted... */
     FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -229,6 +231,15 @@ static int opt_proc(void *data, const char *arg, int key,
 			    "debug",
 			    val);
 		return 0;
+	case KEY_BACKING_CACHE:
+		if (strcmp(val, "drop") == 0)
+			ps->opts->backing_cache = RFS_BACKING_CACHE_DROP;
+		else if (strcmp(val, "keep") == 0)
+			ps->opts->backing_cache = RFS_BACKING_CACHE_KEEP;
+		else
+			ps->err = g_strdup_printf(
+			    "backing_cache: '%s' is not drop or keep", val);
+		return 0;
 	case KEY_RW:
 		ps->opts->read_only = false;
 		return 1;
@@ -334,6 +345,12 @@ void rfs_options_usage(const char *progname)
 	    "directly\n"
 	    "                           and invalidate the views of what "
 	    "they change\n"
+	    "    -o backing_cache=drop|keep  after a read through a view, "
+	    "drop the\n"
+	    "                           backing file's copy of its pages "
+	    "(drop,\n"
+	    "                           the default: one copy in memory) or "
+	    "keep it\n"
 	    "    -o log=FILE            messages go to FILE (not stderr or "
 	    "syslog)\n"
 	    "    -o loglevel=LEVEL      error, warning, info (default) or "

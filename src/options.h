@@ -13,6 +13,13 @@ struct fuse_args;
  * about 2,500,000 runs). */
 #define RFS_DEFAULT_MAX_TRANSACTION (UINT64_C(64) << 20)
 
+/* -o backing_cache=: what is left in the backing files' page cache once
+ * a read through a view was answered (dropcache.h). */
+enum rfs_backing_cache {
+	RFS_BACKING_CACHE_DROP, /* drop: one copy of each page (default) */
+	RFS_BACKING_CACHE_KEEP, /* keep: the backing file's copy stays */
+};
+
 struct rfs_options {
 	char *source;	       /* SOURCE, as given (made absolute by main) */
 	char *mountpoint;      /* MOUNTPOINT, as given */
@@ -23,6 +30,7 @@ struct rfs_options {
 	unsigned dirty_ratio;  /* -o dirty_ratio=N (percent); 0: the kernel's */
 	char *state_file;      /* -o state=FILE: kept across mounts */
 	uint64_t max_transaction; /* -o max_transaction=SIZE (bytes) */
+	enum rfs_backing_cache backing_cache; /* -o backing_cache= */
 	bool watch;	  /* -o watch: notice outside changes to SOURCE */
 	bool read_only;	  /* -o ro: views refuse changes; .control works */
 	bool allow_other; /* -o allow_other (also passed to libfuse) */

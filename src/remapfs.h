@@ -49,6 +49,8 @@ struct rfs_ctx {
 	unsigned page_shift; /* log2(pagesize) */
 	uint64_t page_limit; /* pages below this have offsets that fit off_t */
 	size_t sys_pagesize; /* the kernel's page size */
+	unsigned sys_page_shift; /* log2(sys_pagesize) */
+	off_t folio_max; /* the largest folio the page cache makes: a PMD */
 	/* The largest write the kernel never splits into two requests,
 	 * whatever the buffer's alignment: one page less than a request.
 	 * A write to .control of up to this size is one transaction. */
