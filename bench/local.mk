@@ -4,7 +4,8 @@
 # `make bench` runs the full benchmark; BENCH_FLAGS=--quick for a fast run.
 bin_PROGRAMS += bench/remapfs-bench
 bench_remapfs_bench_SOURCES = bench/remapfs-bench.c bench/bench.h \
-	bench/env.c bench/report.c
+	bench/env.c bench/report.c bench/run.h bench/common.c \
+	bench/reads.c bench/remaps.c bench/writes.c
 bench_remapfs_bench_CFLAGS = $(AM_CFLAGS) -pthread
 bench_remapfs_bench_LDADD = src/lib/libremapfs-pure.la src/librfscore.la \
 	$(GLIB_LIBS) -lm

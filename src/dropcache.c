@@ -53,7 +53,7 @@ int rfs_unmap_range(const char *map, size_t maplen, const struct rfs_range *r)
 	if (len > maplen - (size_t)r->off)
 		len = maplen - (size_t)r->off;
 	return madvise((void *)(map + r->off), len, MADV_DONTNEED) < 0 ? errno
-									: 0;
+								       : 0;
 }
 
 int rfs_drop_range(int fd, const struct rfs_range *r)
@@ -62,7 +62,7 @@ int rfs_drop_range(int fd, const struct rfs_range *r)
 }
 
 struct rfs_dropset {
-	GMutex lock;  /* protects ranges */
+	GMutex lock;   /* protects ranges */
 	GTree *ranges; /* struct rfs_range * (disjoint, apart), by offset */
 	size_t max;
 };
@@ -101,8 +101,8 @@ struct rfs_range rfs_dropset_add(struct rfs_dropset *s, struct rfs_range r,
 	/* The range before r, if it reaches r, starts the merged one. */
 	struct rfs_range probe = {a, 0};
 	GTreeNode *node = g_tree_upper_bound(s->ranges, &probe);
-	GTreeNode *prev = node ? g_tree_node_previous(node)
-			       : g_tree_node_last(s->ranges);
+	GTreeNode *prev =
+	    node ? g_tree_node_previous(node) : g_tree_node_last(s->ranges);
 	if (prev) {
 		struct rfs_range *p = g_tree_node_key(prev);
 		if (p->off + p->len >= a) {

@@ -265,9 +265,9 @@ static void drop_backing(struct rfs_ctx *ctx, struct rfs_node *n, int fd,
 	if (ctx->opts.backing_cache != RFS_BACKING_CACHE_DROP)
 		return;
 	struct rfs_range stack[32];
-	struct rfs_range *r =
-	    segs->len <= G_N_ELEMENTS(stack) ? stack
-					     : g_new(struct rfs_range, segs->len);
+	struct rfs_range *r = segs->len <= G_N_ELEMENTS(stack)
+				  ? stack
+				  : g_new(struct rfs_range, segs->len);
 	size_t nr = 0;
 	for (guint i = 0; i < segs->len; i++) {
 		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);

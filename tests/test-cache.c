@@ -25,7 +25,8 @@ static size_t resident(const char *path)
 	off_t size = lseek(fd, 0, SEEK_END);
 	size_t n = 0;
 	if (size > 0) {
-		void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+		void *m =
+		    mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
 		g_assert_true(m != MAP_FAILED);
 		size_t np = ((size_t)size + 4095) / 4096;
 		unsigned char *vec = g_malloc(np);
@@ -64,8 +65,14 @@ static size_t read_all_checked(const char *path, int64_t (*tag_of)(size_t))
 	return bad;
 }
 
-static int64_t identity_tag(size_t p) { return (int64_t)p; }
-static int64_t reversed_tag(size_t p) { return (int64_t)(NPAGES - 1 - p); }
+static int64_t identity_tag(size_t p)
+{
+	return (int64_t)p;
+}
+static int64_t reversed_tag(size_t p)
+{
+	return (int64_t)(NPAGES - 1 - p);
+}
 
 /* A mount with SOURCE/f of NPAGES tagged pages in the page cache, or NULL
  * (the test skipped) when SOURCE's file system keeps dropped pages. */
@@ -100,9 +107,9 @@ static void check_one_copy(struct rfs_test_mount *m, const char *rel,
 			   const char *reader)
 {
 	char *f = rfs_src(m, "f"), *v = rfs_mnt(m, rel);
-	g_assert_cmpint(rfs_sh("%s dd if=%s of=/dev/null bs=1M status=none",
-			       reader, v),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh("%s dd if=%s of=/dev/null bs=1M status=none", reader, v), ==,
+	    0);
 	size_t back = resident(f), view = resident(v);
 	g_test_message("after reading %s: backing %zu pages cached, view %zu "
 		       "(expected at most %d and %d)",
@@ -150,9 +157,8 @@ static void test_read_as_second_user_with_allow_other_leaves_one_copy(void)
 	struct rfs_test_mount *m = mount_with_cached_file(extra);
 	if (!m)
 		return;
-	g_assert_cmpint(rfs_sh("chmod 755 %s && chmod 644 %s/f", m->base,
-			       m->src),
-			==, 0);
+	g_assert_cmpint(
+	    rfs_sh("chmod 755 %s && chmod 644 %s/f", m->base, m->src), ==, 0);
 	g_assert_cmpint(rfs_sh("chmod 755 %s %s", m->mnt, m->src), ==, 0);
 	check_one_copy(m, "f",
 		       "setpriv --reuid=65534 --regid=65534 --clear-groups");

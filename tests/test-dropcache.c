@@ -36,7 +36,8 @@ static void test_dropset_returns_what_views_read_within_the_folio_window(void)
 	struct rfs_dropset *s = rfs_dropset_new(100);
 	/* Pages 0-5 read: the window around them is pages 0-15, of which
 	 * the set holds 0-5. */
-	struct rfs_range d = rfs_dropset_add(s, (struct rfs_range){0, 6 * PS}, w);
+	struct rfs_range d =
+	    rfs_dropset_add(s, (struct rfs_range){0, 6 * PS}, w);
 	g_assert_cmpint(d.off, ==, 0);
 	g_assert_cmpint(d.len, ==, 6 * PS);
 	/* Pages 10-17 apart from them: the window is 0-31, the set's range
@@ -202,15 +203,18 @@ static void test_unmap_range_lets_a_mapped_page_be_dropped(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/dropcache/ranges-merge-widens-sorts-and-joins-touching",
-			test_ranges_merge_widens_sorts_and_joins_touching);
 	g_test_add_func(
-	    "/dropcache/dropset-returns-what-views-read-within-the-folio-window",
+	    "/dropcache/ranges-merge-widens-sorts-and-joins-touching",
+	    test_ranges_merge_widens_sorts_and_joins_touching);
+	g_test_add_func(
+	    "/dropcache/"
+	    "dropset-returns-what-views-read-within-the-folio-window",
 	    test_dropset_returns_what_views_read_within_the_folio_window);
 	g_test_add_func("/dropcache/dropset-full-starts-again-empty",
 			test_dropset_full_starts_again_empty);
 	g_test_add_func(
-	    "/dropcache/file-read-in-request-sized-pieces-leaves-no-cached-page",
+	    "/dropcache/"
+	    "file-read-in-request-sized-pieces-leaves-no-cached-page",
 	    test_file_read_in_request_sized_pieces_leaves_no_cached_page);
 	g_test_add_func("/dropcache/dirty-page-stays-with-its-bytes",
 			test_dirty_page_stays_with_its_bytes);
