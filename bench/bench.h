@@ -23,6 +23,10 @@ struct bench_env {
 	pid_t pid;	 /* the daemon, run with -f */
 	int ctl_fd;	 /* MOUNTPOINT/.control, O_RDWR, kept open */
 	size_t pagesize; /* the mount's page size */
+	/* The FUSE peer: bindfs mounting SOURCE at peer_mnt, or none. */
+	char *peer_mnt; /* base/peer, mounted once bench_peer_start won */
+	char *peer_log; /* bindfs's stderr */
+	pid_t peer_pid; /* bindfs, run with -f, or -1 */
 };
 
 /* Installs the cleanup (atexit, SIGINT/SIGTERM/SIGHUP/SIGQUIT on a thread
@@ -34,6 +38,9 @@ void bench_cleanup_install(void);
 void bench_env_prepare(struct bench_env *e, const char *dir, bool tmpfs);
 /* Starts the daemon with -f and waits for the mount; opens .control. */
 void bench_env_start(struct bench_env *e);
+/* Starts bindfs -f SOURCE base/peer and waits for the mount; returns
+ * NULL, or why there is no peer ("bindfs is not installed", ...). */
+const char *bench_peer_start(struct bench_env *e);
 /* Unmounts, stops the daemon, removes the base directory.  Idempotent;
  * the atexit and signal paths call it too. */
 void bench_cleanup(void);
@@ -110,7 +117,8 @@ struct bench_result {
 	double ratio;  /* value / ref, NAN when there is no ref */
 	enum bench_target tkind;
 	double tval;
-	int met; /* 1, 0, or -1 (no target, or not measurable) */
+	int met;     /* 1, 0, or -1 (no target, or not measurable) */
+	double peer; /* the same case on the FUSE peer (bindfs), or NAN */
 };
 
 /* Adds a row; returns it.  ref may be NAN. */
@@ -118,6 +126,9 @@ struct bench_result *bench_add(int section, const char *name, double value,
 			       const char *unit, const char *against,
 			       double ref, enum bench_target tkind,
 			       double tval);
+/* Sets the figure of r's case on the FUSE peer: printed as value/peer
+ * beside the ratio. */
+void bench_set_peer(struct bench_result *r, double peer);
 /* Adds a note printed under the table (and in the JSON). */
 void bench_note(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Adds a line to the header: key and value. */

@@ -307,3 +307,33 @@ void ensure_scrambled(struct bench *b)
 		  BT_NONE, 0);
 	b->scr_ready = true;
 }
+
+uint64_t resident_bytes(struct bench *b, const char *path)
+{
+	int fd = xopen(path, O_RDONLY);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	size_t len = (size_t)st.st_size, np = (len + b->ps - 1) / b->ps;
+	char *addr = xmmap(len, PROT_READ, fd, 0, path);
+	unsigned char *vec = g_malloc(np);
+	uint64_t resident = 0;
+	if (mincore(addr, len, vec) == 0)
+		for (size_t i = 0; i < np; i++)
+			resident += vec[i] & 1;
+	munmap(addr, len);
+	g_free(vec);
+	close(fd);
+	return MIN(resident * b->ps, (uint64_t)len);
+}
+
+void drop_cached(const char *path)
+{
+	int fd = xopen(path, O_RDONLY);
+	if (fdatasync(fd) < 0)
+		bench_die("fdatasync %s: %s", path, strerror(errno));
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+}

@@ -46,6 +46,8 @@ static char *crash_rm_argv[5];
 static char crash_rm[4096];
 static char *crash_tmpfs;
 static volatile pid_t crash_pid = -1;
+static char *crash_peer_argv[4]; /* fusermount3 -uz PEER */
+static volatile pid_t crash_peer_pid = -1;
 /* Set when a signal started the cleanup: the main thread's errors (its
  * files vanish, its mount goes) are expected then, and it just waits. */
 static volatile sig_atomic_t stopping;
@@ -215,6 +217,18 @@ void bench_cleanup(void)
 		close(e->ctl_fd);
 		e->ctl_fd = -1;
 	}
+	if (e->peer_mnt && bench_is_mount_point(e->peer_mnt)) {
+		if (!fusermount("-u", e->peer_mnt))
+			fusermount("-uz", e->peer_mnt);
+	}
+	if (e->peer_pid > 0) {
+		if (!reap_daemon(e->peer_pid, 5000)) {
+			kill(e->peer_pid, SIGKILL);
+			reap_daemon(e->peer_pid, 5000);
+		}
+		e->peer_pid = -1;
+		crash_peer_pid = -1;
+	}
 	if (e->mnt && bench_is_mount_point(e->mnt)) {
 		for (int i = 0; i < 20; i++) {
 			if (fusermount("-u", e->mnt) ||
@@ -242,10 +256,12 @@ void bench_cleanup(void)
 			fprintf(stderr, "remapfs-bench: umount %s: %s\n",
 				e->tmpfs, strerror(errno));
 	}
-	if (e->mnt && bench_is_mount_point(e->mnt)) {
+	if ((e->mnt && bench_is_mount_point(e->mnt)) ||
+	    (e->peer_mnt && bench_is_mount_point(e->peer_mnt))) {
 		fprintf(stderr,
 			"remapfs-bench: %s is still mounted; leaving %s\n",
-			e->mnt, e->base);
+			bench_is_mount_point(e->mnt) ? e->mnt : e->peer_mnt,
+			e->base);
 	} else if (e->base) {
 		/* FTW_MOUNT: never into a mount, whatever happened. */
 		nftw(e->base, remove_entry, 16,
@@ -291,6 +307,10 @@ static void crash_handler(int sig)
 	if (write(2, msg, sizeof(msg) - 1) < 0) {
 		/* nothing to do */
 	}
+	if (crash_peer_argv[0])
+		crash_run(crash_peer_argv);
+	if (crash_peer_pid > 0)
+		kill(crash_peer_pid, SIGKILL);
 	if (crash_argv[0])
 		crash_run(crash_argv);
 	if (crash_pid > 0) {
@@ -352,6 +372,7 @@ void bench_env_prepare(struct bench_env *e, const char *dir, bool tmpfs)
 	char *cwd = g_get_current_dir();
 	struct statfs sf;
 	e->pid = -1;
+	e->peer_pid = -1;
 	e->ctl_fd = -1;
 	live_env = e;
 	if (tmpfs && !dir && statfs("/dev/shm", &sf) == 0 &&
@@ -427,20 +448,13 @@ static void print_log(struct bench_env *e)
 	g_free(text);
 }
 
-void bench_env_start(struct bench_env *e)
+/* Runs argv with stdout and stderr appended to log, in a process group
+ * of its own that dies with us; returns its pid. */
+static pid_t spawn_logged(char **argv, const char *log)
 {
-	GPtrArray *argv = g_ptr_array_new();
-	g_ptr_array_add(argv, e->remapfs);
-	g_ptr_array_add(argv, "-f");
-	for (char **a = e->dargs; a && *a; a++)
-		g_ptr_array_add(argv, *a);
-	g_ptr_array_add(argv, e->src);
-	g_ptr_array_add(argv, e->mnt);
-	g_ptr_array_add(argv, NULL);
-	int logfd =
-	    open(e->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (logfd < 0)
-		bench_die("%s: %s", e->log, strerror(errno));
+		bench_die("%s: %s", log, strerror(errno));
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
@@ -457,31 +471,48 @@ void bench_env_start(struct bench_env *e)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
-		execvp(argv->pdata[0], (char **)argv->pdata);
-		fprintf(stderr, "exec %s: %s\n", (char *)argv->pdata[0],
-			strerror(errno));
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(logfd);
-	g_ptr_array_unref(argv);
-	e->pid = pid;
-	crash_pid = pid;
-	for (int i = 0;; i++) {
-		if (bench_is_mount_point(e->mnt))
-			break;
+	return pid;
+}
+
+/* Waits up to 10 s for *pid to mount mnt; false (*pid -1 once it exited)
+ * when it did not. */
+static bool wait_mount(pid_t *pid, const char *mnt)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (bench_is_mount_point(mnt))
+			return true;
 		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			e->pid = -1;
-			crash_pid = -1;
-			print_log(e);
-			bench_die("%s exited before mounting (status %d)",
-				  e->remapfs, status);
-		}
-		if (i == 1000) {
-			print_log(e);
-			bench_die("%s did not mount within 10 s", e->remapfs);
+		if (waitpid(*pid, &status, WNOHANG) == *pid) {
+			*pid = -1;
+			return false;
 		}
 		g_usleep(10000);
+	}
+	return false;
+}
+
+void bench_env_start(struct bench_env *e)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	g_ptr_array_add(argv, e->remapfs);
+	g_ptr_array_add(argv, "-f");
+	for (char **a = e->dargs; a && *a; a++)
+		g_ptr_array_add(argv, *a);
+	g_ptr_array_add(argv, e->src);
+	g_ptr_array_add(argv, e->mnt);
+	g_ptr_array_add(argv, NULL);
+	e->pid = spawn_logged((char **)argv->pdata, e->log);
+	g_ptr_array_unref(argv);
+	crash_pid = e->pid;
+	if (!wait_mount(&e->pid, e->mnt)) {
+		crash_pid = e->pid;
+		print_log(e);
+		bench_die("%s did not mount within 10 s", e->remapfs);
 	}
 	e->ctl_fd = open(e->control, O_RDWR | O_CLOEXEC);
 	if (e->ctl_fd < 0)
@@ -501,6 +532,35 @@ void bench_env_start(struct bench_env *e)
 	e->ctl_fd = open(e->control, O_RDWR | O_CLOEXEC);
 	if (e->ctl_fd < 0)
 		bench_die("%s: %s", e->control, strerror(errno));
+}
+
+const char *bench_peer_start(struct bench_env *e)
+{
+	char *bindfs = g_find_program_in_path("bindfs");
+	if (!bindfs)
+		return "bindfs is not installed (apt-get install bindfs)";
+	e->peer_mnt = g_build_filename(e->base, "peer", NULL);
+	e->peer_log = g_build_filename(e->base, "bindfs.log", NULL);
+	make_dir(e->peer_mnt);
+	char *argv[] = {bindfs, "-f", e->src, e->peer_mnt, NULL};
+	e->peer_pid = spawn_logged(argv, e->peer_log);
+	g_free(bindfs);
+	crash_peer_pid = e->peer_pid;
+	static char peer_prog[4096];
+	char *prog = g_find_program_in_path(FUSERMOUNT);
+	if (prog && strlen(prog) < sizeof(peer_prog)) {
+		strcpy(peer_prog, prog);
+		crash_peer_argv[0] = peer_prog;
+		crash_peer_argv[1] = "-uz";
+		crash_peer_argv[2] = e->peer_mnt;
+		crash_peer_argv[3] = NULL;
+	}
+	g_free(prog);
+	if (!wait_mount(&e->peer_pid, e->peer_mnt)) {
+		crash_peer_pid = e->peer_pid;
+		return "bindfs did not mount within 10 s (see its log)";
+	}
+	return NULL;
 }
 
 void bench_ctl(struct bench_env *e, const char *text, size_t len)

@@ -17,37 +17,98 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Section 1: sequential read() of cold views against the warm backing. */
+/* Before a cold read through bindfs: drops its page cache of the file
+ * and makes sure the backing file is cached. */
+static void peer_cold(struct bench *b)
+{
+	drop_cached(b->peer_data);
+	cold(b, NULL, b->data_src);
+}
+
+/* The page cache, in bytes per byte of the file, that holds it after it
+ * was read through view (backing file's copy and view's). */
+static double cache_per_byte(struct bench *b, const char *view)
+{
+	return (double)(resident_bytes(b, b->data_src) +
+			resident_bytes(b, view)) /
+	       (double)b->size;
+}
+
+/* Section 1: sequential read() of cold views, the backing file cached or
+ * on disk, and the page cache that reading leaves. */
 void section_read(struct bench *b)
 {
 	struct expect id = {0}, scr = {.map = b->perm};
-	double raw[b->repeat], idv[b->repeat], sc[b->repeat];
-	for (int r = 0; r < b->repeat; r++) {
-		bench_progress("[1] sequential read(), round %d/%d", r + 1,
-			       b->repeat);
+	int n = b->repeat;
+	double raw[n], idv[n], sc[n], peer[n], dRaw[n], dId[n], dPeer[n],
+	    mem[n], pmem[n];
+	for (int r = 0; r < n; r++) {
+		bench_progress("[1] sequential read(), round %d/%d", r + 1, n);
 		cold(b, NULL, b->data_src);
 		raw[r] = seq_read(b, b->data_src, b->size, &id, "raw read()");
 		cold(b, "data.bin", b->data_src);
 		idv[r] = seq_read(b, b->data_view, b->size, &id,
 				  "read() of the identity view");
+		mem[r] = cache_per_byte(b, b->data_view);
 		cold(b, "scr", b->data_src);
 		sc[r] = seq_read(b, b->scr_view, b->size, &scr,
 				 "read() of the scrambled view");
-		bench_progress(
-		    "  raw %.0f, identity %.0f, scrambled %.0f MiB/s", raw[r],
-		    idv[r], sc[r]);
+		peer[r] = pmem[r] = dPeer[r] = NAN;
+		if (b->peer_data) {
+			peer_cold(b);
+			peer[r] = seq_read(b, b->peer_data, b->size, &id,
+					   "read() through bindfs");
+			pmem[r] = cache_per_byte(b, b->peer_data);
+		}
+		/* From disk: nothing of the file cached anywhere. */
+		drop_cached(b->data_src);
+		dRaw[r] = seq_read(b, b->data_src, b->size, &id,
+				   "raw read() from disk");
+		bench_invalidate(&b->env, "data.bin");
+		drop_cached(b->data_src);
+		dId[r] = seq_read(b, b->data_view, b->size, &id,
+				  "read() of the identity view from disk");
+		if (b->peer_data) {
+			drop_cached(b->peer_data);
+			drop_cached(b->data_src);
+			dPeer[r] = seq_read(b, b->peer_data, b->size, &id,
+					    "read() through bindfs from disk");
+		}
+		bench_progress("  raw %.0f, identity %.0f, scrambled %.0f, "
+			       "bindfs %.0f MiB/s; from disk: raw %.0f, "
+			       "identity %.0f, bindfs %.0f MiB/s; page cache "
+			       "per byte %.2f (bindfs %.2f)",
+			       raw[r], idv[r], sc[r], peer[r], dRaw[r], dId[r],
+			       dPeer[r], mem[r], pmem[r]);
 	}
-	double mraw = bench_median(raw, b->repeat);
-	double mid = bench_median(idv, b->repeat);
-	double msc = bench_median(sc, b->repeat);
-	bench_add(1, "read() 1 MiB, raw backing file (warm)", mraw, "MiB/s",
+	double mraw = bench_median(raw, n), mid = bench_median(idv, n);
+	double msc = bench_median(sc, n), mdraw = bench_median(dRaw, n);
+	bool p = b->peer_data != NULL;
+	bench_add(1, "read() 1 MiB, raw backing file (cached)", mraw, "MiB/s",
 		  NULL, NAN, BT_NONE, 0);
-	bench_add(1, "read() 1 MiB, identity view (cold)", mid, "MiB/s",
-		  "raw read()", mraw, BT_RATIO_GE, 0.5);
-	bench_add(1, "read() 1 MiB, scrambled view (cold)", msc, "MiB/s",
-		  "identity view", mid, BT_RATIO_GE, 0.8);
-	bench_add(1, "read() 1 MiB, scrambled view (cold)", msc, "MiB/s",
-		  "raw read()", mraw, BT_NONE, 0);
+	struct bench_result *res =
+	    bench_add(1,
+		      "read() 1 MiB, identity view (cold view, backing "
+		      "cached)",
+		      mid, "MiB/s", "raw read()", mraw, BT_RATIO_GE, 0.30);
+	if (p)
+		bench_set_peer(res, bench_median(peer, n));
+	bench_add(1, "read() 1 MiB, scrambled view (cold view, backing cached)",
+		  msc, "MiB/s", "identity view", mid, BT_RATIO_GE, 0.85);
+	bench_add(1, "read() 1 MiB, scrambled view (cold view, backing cached)",
+		  msc, "MiB/s", "raw read()", mraw, BT_NONE, 0);
+	bench_add(1, "read() 1 MiB, raw backing file (from disk)", mdraw,
+		  "MiB/s", NULL, NAN, BT_NONE, 0);
+	res = bench_add(1, "read() 1 MiB, identity view (from disk)",
+			bench_median(dId, n), "MiB/s", "raw from disk", mdraw,
+			BT_NONE, 0);
+	if (p)
+		bench_set_peer(res, bench_median(dPeer, n));
+	res = bench_add(1, "page cache per byte read, identity view",
+			bench_median(mem, n), "bytes", NULL, NAN, BT_VALUE_LE,
+			1.05);
+	if (p)
+		bench_set_peer(res, bench_median(pmem, n));
 }
 
 /* The kernel's scramble: remap_file_pages(2) of every page of a direct
@@ -180,48 +241,56 @@ void section_mmap(struct bench *b)
 void section_warm(struct bench *b)
 {
 	struct expect id = {0}, scr = {.map = b->perm};
-	double raw[b->repeat], idv[b->repeat], sc[b->repeat];
+	int n = b->repeat;
+	double raw[n], idv[n], sc[n], peer[n];
 	bench_progress("[3] caching the views");
 	cold(b, NULL, b->data_src);
 	seq_read(b, b->data_view, b->size, &id, "read() of the identity view");
 	seq_read(b, b->scr_view, b->size, &scr, "read() of the scrambled view");
-	for (int r = 0; r < b->repeat; r++) {
-		bench_progress("[3] warm re-read, round %d/%d", r + 1,
-			       b->repeat);
+	if (b->peer_data)
+		seq_read(b, b->peer_data, b->size, &id,
+			 "read() through bindfs");
+	for (int r = 0; r < n; r++) {
+		bench_progress("[3] warm re-read, round %d/%d", r + 1, n);
 		cold(b, NULL, b->data_src);
 		raw[r] = seq_read(b, b->data_src, b->size, &id, "raw read()");
 		idv[r] = seq_read(b, b->data_view, b->size, &id,
 				  "warm read() of the identity view");
 		sc[r] = seq_read(b, b->scr_view, b->size, &scr,
 				 "warm read() of the scrambled view");
-		bench_progress(
-		    "  raw %.0f, identity %.0f, scrambled %.0f MiB/s", raw[r],
-		    idv[r], sc[r]);
+		peer[r] = b->peer_data ? seq_read(b, b->peer_data, b->size, &id,
+						  "warm read() through bindfs")
+				       : NAN;
+		bench_progress("  raw %.0f, identity %.0f, scrambled %.0f, "
+			       "bindfs %.0f MiB/s",
+			       raw[r], idv[r], sc[r], peer[r]);
 	}
-	double mraw = bench_median(raw, b->repeat);
-	bench_add(3, "read() 1 MiB, raw backing file (warm)", mraw, "MiB/s",
+	double mraw = bench_median(raw, n);
+	bench_add(3, "read() 1 MiB, raw backing file (cached)", mraw, "MiB/s",
 		  NULL, NAN, BT_NONE, 0);
-	bench_add(3, "read() 1 MiB, identity view (warm)",
-		  bench_median(idv, b->repeat), "MiB/s", "raw read()", mraw,
-		  BT_RATIO_GE, 0.9);
-	bench_add(3, "read() 1 MiB, scrambled view (warm)",
-		  bench_median(sc, b->repeat), "MiB/s", "raw read()", mraw,
-		  BT_RATIO_GE, 0.9);
+	struct bench_result *res = bench_add(
+	    3, "read() 1 MiB, identity view (warm)", bench_median(idv, n),
+	    "MiB/s", "raw read()", mraw, BT_RATIO_GE, 0.9);
+	if (b->peer_data)
+		bench_set_peer(res, bench_median(peer, n));
+	bench_add(3, "read() 1 MiB, scrambled view (warm)", bench_median(sc, n),
+		  "MiB/s", "raw read()", mraw, BT_RATIO_GE, 0.9);
 }
 
 /* Section 4: 4 KiB pread() at random distinct pages, views cold. */
 void section_random(struct bench *b)
 {
 	struct expect id = {0}, scr = {.map = b->perm};
-	double raw[b->repeat], idv[b->repeat], sc[b->repeat];
+	int nr = b->repeat;
+	double raw[nr], idv[nr], sc[nr], peer[nr];
 	uint32_t *pages = g_new(uint32_t, b->pages);
 	size_t n = MIN(b->n_rand, (size_t)b->pages);
 	for (uint64_t i = 0; i < b->pages; i++)
 		pages[i] = (uint32_t)i;
 	bench_shuffle(&b->rng, pages, b->pages);
-	for (int r = 0; r < b->repeat; r++) {
+	for (int r = 0; r < nr; r++) {
 		bench_progress("[4] %zu random 4 KiB pread(), round %d/%d", n,
-			       r + 1, b->repeat);
+			       r + 1, nr);
 		cold(b, NULL, b->data_src);
 		raw[r] =
 		    rand_pread(b, b->data_src, pages, n, &id, "raw pread()");
@@ -231,18 +300,28 @@ void section_random(struct bench *b)
 		cold(b, "scr", b->data_src);
 		sc[r] = rand_pread(b, b->scr_view, pages, n, &scr,
 				   "pread() of the scrambled view");
-		bench_progress("  raw %.0f, identity %.0f, scrambled %.0f "
-			       "reads/s",
-			       raw[r], idv[r], sc[r]);
+		peer[r] = NAN;
+		if (b->peer_data) {
+			drop_cached(b->peer_data);
+			cold(b, NULL, b->data_src);
+			peer[r] = rand_pread(b, b->peer_data, pages, n, &id,
+					     "pread() through bindfs");
+		}
+		bench_progress("  raw %.0f, identity %.0f, scrambled %.0f, "
+			       "bindfs %.0f reads/s",
+			       raw[r], idv[r], sc[r], peer[r]);
 	}
 	g_free(pages);
-	double mraw = bench_median(raw, b->repeat);
-	bench_add(4, "pread() 4 KiB random, raw backing file (warm)", mraw,
+	double mraw = bench_median(raw, nr);
+	bench_add(4, "pread() 4 KiB random, raw backing file (cached)", mraw,
 		  "reads/s", NULL, NAN, BT_NONE, 0);
-	bench_add(4, "pread() 4 KiB random, identity view (cold)",
-		  bench_median(idv, b->repeat), "reads/s", "raw pread()", mraw,
-		  BT_RATIO_GE, 0.05);
-	bench_add(4, "pread() 4 KiB random, scrambled view (cold)",
-		  bench_median(sc, b->repeat), "reads/s", "raw pread()", mraw,
-		  BT_RATIO_GE, 0.05);
+	struct bench_result *res =
+	    bench_add(4, "pread() 4 KiB random, identity view (cold view)",
+		      bench_median(idv, nr), "reads/s", "raw pread()", mraw,
+		      BT_RATIO_GE, 0.06);
+	if (b->peer_data)
+		bench_set_peer(res, bench_median(peer, nr));
+	bench_add(4, "pread() 4 KiB random, scrambled view (cold view)",
+		  bench_median(sc, nr), "reads/s", "raw pread()", mraw,
+		  BT_RATIO_GE, 0.06);
 }

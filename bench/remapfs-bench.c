@@ -145,6 +145,8 @@ static void parse_options(struct bench *b, int argc, char **argv)
 	    {"tmpfs", 0, 0, G_OPTION_ARG_NONE, &b->tmpfs,
 	     "Put SOURCE on a tmpfs (/dev/shm, or one mounted for the run)",
 	     NULL},
+	    {"no-bindfs", 0, 0, G_OPTION_ARG_NONE, &b->no_peer,
+	     "Do not measure bindfs beside remapfs", NULL},
 	    {"json", 'j', 0, G_OPTION_ARG_NONE, &b->json,
 	     "Print the results as JSON", NULL},
 	    {"remapfs", 0, 0, G_OPTION_ARG_FILENAME, &remapfs,
@@ -267,8 +269,11 @@ static void add_header(struct bench *b)
 	bench_header("rounds", "%d per figure (medians), seed %" PRIu64 "%s",
 		     b->repeat, b->seed, b->quick ? ", --quick" : "");
 	bench_header("legend",
-		     "ratio = value / reference; cold = view's page cache "
-		     "dropped (invalidate), backing file cached");
+		     "ratio = value / reference; cold view = the view's page "
+		     "cache dropped (invalidate), backing file cached; from "
+		     "disk = the backing file's cache dropped too; bindfs = "
+		     "the same case through bindfs over the same SOURCE, "
+		     "/bindfs = value / that");
 	g_free(size);
 	g_free(scale);
 	g_free(wsize);
@@ -321,6 +326,16 @@ int main(int argc, char **argv)
 	b.data_src = src_path(&b, "data.bin");
 	b.data_view = mnt_path(&b, "data.bin");
 	b.scr_view = mnt_path(&b, "scr");
+	/* bindfs over the same SOURCE, for sections 1, 3, 4 and 8. */
+	if (b.only & 0x11a) {
+		const char *why =
+		    b.no_peer ? "--no-bindfs" : bench_peer_start(&b.env);
+		if (why)
+			bench_note("bindfs: not measured: %s", why);
+		else
+			b.peer_data =
+			    g_build_filename(b.env.peer_mnt, "data.bin", NULL);
+	}
 	double t0 = bench_now();
 	if (b.only & 0x1e)
 		ensure_scrambled(&b);

@@ -55,8 +55,23 @@ struct bench_result *bench_add(int section, const char *name, double value,
 	r->tkind = tkind;
 	r->tval = tval;
 	r->met = target_met(r);
+	r->peer = NAN;
 	g_ptr_array_add(results, r);
 	return r;
+}
+
+void bench_set_peer(struct bench_result *r, double peer)
+{
+	r->peer = peer;
+}
+
+/* Whether any result has a figure on the peer. */
+static bool any_peer(void)
+{
+	for (guint i = 0; results && i < results->len; i++)
+		if (!isnan(((struct bench_result *)results->pdata[i])->peer))
+			return true;
+	return false;
 }
 
 void bench_note(const char *fmt, ...)
@@ -144,9 +159,11 @@ void bench_print_table(void)
 		wname = MAX(wname, strlen(r->name));
 		wagainst = MAX(wagainst, r->against ? strlen(r->against) : 1);
 	}
-	printf("%-3s %-*s %10s %-8s %-*s %10s %8s %-16s %s\n", "sec",
+	bool peer = any_peer();
+	printf("%-3s %-*s %10s %-8s %-*s %10s %8s %-16s %-4s%s\n", "sec",
 	       (int)wname, "case", "value", "unit", (int)wagainst, "against",
-	       "reference", "ratio", "target", "met");
+	       "reference", "ratio", "target", "met",
+	       peer ? "    bindfs  /bindfs" : "");
 	int last = 0;
 	guint met = 0, missed = 0;
 	for (guint i = 0; results && i < results->len; i++) {
@@ -156,10 +173,18 @@ void bench_print_table(void)
 		if (last && r->section != last)
 			printf("\n");
 		last = r->section;
-		printf("%-3d %-*s %10s %-8s %-*s %10s %8s %-16s %s\n",
+		printf("%-3d %-*s %10s %-8s %-*s %10s %8s %-16s %-4s",
 		       r->section, (int)wname, r->name, v, r->unit,
 		       (int)wagainst, r->against ? r->against : "-", ref, ratio,
 		       t, fmt_met(r->met));
+		if (peer && !isnan(r->peer)) {
+			char *p = fmt_num(r->peer),
+			     *pr = fmt_num(r->value / r->peer);
+			printf(" %9s %8s", p, pr);
+			g_free(p);
+			g_free(pr);
+		}
+		printf("\n");
 		met += r->met == 1;
 		missed += r->met == 0;
 		g_free(v);
@@ -216,6 +241,10 @@ void bench_print_json(void)
 			g_string_append(o, "null");
 		else
 			rfsl_json_string(o, t);
+		g_string_append(o, ", \"bindfs\": ");
+		json_num(o, r->peer);
+		g_string_append(o, ", \"ratio_bindfs\": ");
+		json_num(o, isnan(r->peer) ? NAN : r->value / r->peer);
 		g_string_append_printf(o, ", \"met\": %s}",
 				       r->met < 0   ? "null"
 				       : r->met > 0 ? "true"

@@ -24,6 +24,7 @@ struct bench {
 	int repeat;
 	uint64_t seed;
 	gboolean json, quick, tmpfs; /* GOption writes gboolean */
+	gboolean no_peer;	     /* --no-bindfs */
 	char *dir;		     /* --dir, or NULL */
 	unsigned only;		     /* bit n: section n */
 	size_t samples;
@@ -37,6 +38,7 @@ struct bench {
 	char *buf; /* IO_SIZE, page aligned */
 	/* data.bin: every page's first word is its page number */
 	char *data_src, *data_view, *scr_view;
+	char *peer_data; /* data.bin through bindfs, or NULL: no peer */
 	bool data_ready, scr_ready;
 	uint32_t *perm;	  /* the scramble: scr page i shows data page perm[i] */
 	double scr_apply; /* seconds it took to apply */
@@ -137,6 +139,14 @@ void ensure_data(struct bench *b);
 /* The virtual view "scr" of data.bin, scrambled page by page with a
  * random permutation. */
 void ensure_scrambled(struct bench *b);
+
+/* The bytes of path in the page cache (mincore). */
+uint64_t resident_bytes(struct bench *b, const char *path);
+
+/* Drops path's pages from the page cache, after writing back what is
+ * dirty (fdatasync, POSIX_FADV_DONTNEED): for the backing file, its next
+ * read comes from disk; for a file on the FUSE peer, from its backing. */
+void drop_cached(const char *path);
 
 /* Sections 1-4 (reads.c): cold sequential reads, mmap first touch against
  * remap_file_pages(2), warm re-reads, random preads. */

@@ -11,7 +11,7 @@ mode=${1:-demo}
 case $mode in demo|check) ;; *) echo "usage: $0 [demo|check]" >&2; exit 2 ;; esac
 
 deps=(build-essential autoconf automake libtool pkg-config libfuse3-dev fuse3
-      libglib2.0-dev sqlite3 procps rsync zsh chromium)
+      libglib2.0-dev sqlite3 procps rsync zsh chromium bindfs fio python3-lmdb)
 install_deps() {
 	local missing=()
 	for p in "${deps[@]}"; do

@@ -8,8 +8,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static int range_cmp(const void *a, const void *b)
 {
@@ -45,26 +47,38 @@ size_t rfs_ranges_merge(struct rfs_range *r, size_t n, unsigned shift)
 	return out + 1;
 }
 
-int rfs_unmap_range(const char *map, size_t maplen, const struct rfs_range *r)
-{
-	if (r->off < 0 || (size_t)r->off >= maplen)
-		return 0;
-	size_t len = (size_t)r->len;
-	if (len > maplen - (size_t)r->off)
-		len = maplen - (size_t)r->off;
-	return madvise((void *)(map + r->off), len, MADV_DONTNEED) < 0 ? errno
-								       : 0;
-}
+/* cachestat(2) (Linux 6.5), which Debian 12's headers do not know: its
+ * number is the same on every architecture. */
+#ifdef SYS_cachestat
+#define RFS_SYS_CACHESTAT SYS_cachestat
+#else
+#define RFS_SYS_CACHESTAT 451
+#endif
+struct rfs_cachestat_range {
+	uint64_t off, len;
+};
+struct rfs_cachestat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
+	    nr_recently_evicted;
+};
 
-int rfs_drop_range(int fd, const struct rfs_range *r)
+bool rfs_drop_range(int fd, const struct rfs_range *r)
 {
-	return posix_fadvise(fd, r->off, r->len, POSIX_FADV_DONTNEED);
+	if (posix_fadvise(fd, r->off, r->len, POSIX_FADV_DONTNEED) != 0)
+		return false;
+	struct rfs_cachestat_range cr = {(uint64_t)r->off, (uint64_t)r->len};
+	struct rfs_cachestat cs;
+	return syscall(RFS_SYS_CACHESTAT, fd, &cr, &cs, 0) == 0 &&
+	       cs.nr_cache > 0;
 }
 
 struct rfs_dropset {
-	GMutex lock;   /* protects ranges */
-	GTree *ranges; /* struct rfs_range * (disjoint, apart), by offset */
-	size_t max;
+	GMutex lock;	 /* protects the rest */
+	GTree *ranges;	 /* struct rfs_range * (disjoint, apart), by offset */
+	size_t max;	 /* ranges at most */
+	unsigned reads;	 /* reads in flight */
+	GArray *pending; /* struct rfs_drop: whole blocks waiting for them */
+	off_t pending_bytes, max_pending;
 };
 
 static gint range_key_cmp(gconstpointer a, gconstpointer b, gpointer data)
@@ -73,9 +87,11 @@ static gint range_key_cmp(gconstpointer a, gconstpointer b, gpointer data)
 	return range_cmp(a, b);
 }
 
-struct rfs_dropset *rfs_dropset_new(size_t max_ranges)
+struct rfs_dropset *rfs_dropset_new(size_t max_ranges, off_t max_pending)
 {
 	struct rfs_dropset *s = g_new0(struct rfs_dropset, 1);
+	s->pending = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
+	s->max_pending = max_pending;
 	g_mutex_init(&s->lock);
 	s->ranges = g_tree_new_full(range_key_cmp, NULL, g_free, NULL);
 	s->max = max_ranges ? max_ranges : 1;
@@ -87,15 +103,16 @@ void rfs_dropset_free(struct rfs_dropset *s)
 	if (!s)
 		return;
 	g_tree_destroy(s->ranges);
+	g_array_unref(s->pending);
 	g_mutex_clear(&s->lock);
 	g_free(s);
 }
 
-struct rfs_range rfs_dropset_add(struct rfs_dropset *s, struct rfs_range r,
-				 off_t w)
+/* rfs_dropset_add with the lock held. */
+static struct rfs_range add_locked(struct rfs_dropset *s, struct rfs_range r,
+				   off_t w, off_t eof)
 {
 	off_t a = r.off, e = r.off + r.len;
-	g_mutex_lock(&s->lock);
 	if ((size_t)g_tree_nnodes(s->ranges) >= s->max)
 		g_tree_remove_all(s->ranges);
 	/* The range before r, if it reaches r, starts the merged one. */
@@ -121,12 +138,72 @@ struct rfs_range rfs_dropset_add(struct rfs_dropset *s, struct rfs_range r,
 		e = MAX(e, q->off + q->len);
 		g_tree_remove(s->ranges, q);
 	}
-	struct rfs_range *m = g_new(struct rfs_range, 1);
-	*m = (struct rfs_range){a, e - a};
-	g_tree_insert(s->ranges, m, m);
-	g_mutex_unlock(&s->lock);
 	off_t wa = r.off & ~(w - 1);
 	off_t we = (r.off + r.len + w - 1) & ~(w - 1);
-	off_t da = MAX(a, wa), de = MIN(e, we);
-	return (struct rfs_range){da, de - da};
+	off_t ca = MAX(a, wa), ce = MIN(e, we);
+	off_t da = (ca + w - 1) & ~(w - 1);
+	off_t de = ce >= eof ? ce : ce & ~(w - 1);
+	if (de <= da)
+		da = de = e; /* nothing whole: all of [a, e) stays */
+	/* What is dropped leaves the set: its pages must all be read again
+	 * before it is dropped again. */
+	if (da > a) {
+		struct rfs_range *m = g_new(struct rfs_range, 1);
+		*m = (struct rfs_range){a, da - a};
+		g_tree_insert(s->ranges, m, m);
+	}
+	if (e > de) {
+		struct rfs_range *m = g_new(struct rfs_range, 1);
+		*m = (struct rfs_range){de, e - de};
+		g_tree_insert(s->ranges, m, m);
+	}
+	return (struct rfs_range){da, de > da ? de - da : 0};
+}
+
+struct rfs_range rfs_dropset_add(struct rfs_dropset *s, struct rfs_range r,
+				 off_t w, off_t eof)
+{
+	g_mutex_lock(&s->lock);
+	struct rfs_range d = add_locked(s, r, w, eof);
+	g_mutex_unlock(&s->lock);
+	return d;
+}
+
+void rfs_dropset_read_begin(struct rfs_dropset *s)
+{
+	g_mutex_lock(&s->lock);
+	s->reads++;
+	g_mutex_unlock(&s->lock);
+}
+
+void rfs_dropset_read_end(struct rfs_dropset *s, const struct rfs_range *r,
+			  size_t n, off_t w, off_t eof, GArray *out)
+{
+	g_mutex_lock(&s->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct rfs_drop d = {add_locked(s, r[i], w, eof), 0};
+		if (d.r.len) {
+			g_array_append_val(s->pending, d);
+			s->pending_bytes += d.r.len;
+		}
+	}
+	if (s->reads)
+		s->reads--;
+	if (s->reads == 0 || s->pending_bytes > s->max_pending) {
+		g_array_append_vals(out, s->pending->data, s->pending->len);
+		g_array_set_size(s->pending, 0);
+		s->pending_bytes = 0;
+	}
+	g_mutex_unlock(&s->lock);
+}
+
+void rfs_dropset_failed(struct rfs_dropset *s, const struct rfs_drop *d)
+{
+	if (d->tries + 1 >= RFS_DROP_TRIES)
+		return;
+	struct rfs_drop again = {d->r, d->tries + 1};
+	g_mutex_lock(&s->lock);
+	g_array_append_val(s->pending, again);
+	s->pending_bytes += again.r.len;
+	g_mutex_unlock(&s->lock);
 }

@@ -196,6 +196,10 @@ static const struct rfs_fmap *segs_fmap(struct rfs_ctx *ctx, struct rfs_node *n,
 static int fill_pipe_any(struct rfs_ctx *ctx, struct io_pipe *ip,
 			 struct rfs_node *n, int fd, GArray *segs)
 {
+	/* A page the daemon maps cannot be dropped (dropcache.h), nor can
+	 * the large folio it is part of. */
+	if (ctx->opts.backing_cache == RFS_BACKING_CACHE_DROP)
+		return fill_pipe(ctx, ip, fd, segs);
 	const struct rfs_fmap *fm = segs_fmap(ctx, n, segs);
 	if (fm && fill_pipe_mapped(ctx, ip, fm, segs) == 0)
 		return 0;
@@ -256,13 +260,38 @@ static void reply_copy(struct rfs_ctx *ctx, fuse_req_t req, int fd,
 /* With -o backing_cache=drop (the default): once a reply is sent, drops
  * the backing pages it was made of from the backing file's page cache,
  * the view's cache holding them now (dropcache.h). */
-/* The most ranges a backing file's dropset holds (about 48 bytes each). */
+/* The most ranges a backing file's dropset holds (about 48 bytes each),
+ * and the most bytes of whole blocks that wait for reads in flight. */
 #define RFS_DROPSET_MAX 65536
+#define RFS_DROPSET_PENDING ((off_t)64 << 20)
 
-static void drop_backing(struct rfs_ctx *ctx, struct rfs_node *n, int fd,
-			 GArray *segs)
+/* With -o backing_cache=drop (the default): the dropset of the view's
+ * backing file, made on first use, its read begun; else NULL. */
+static struct rfs_dropset *drop_begin(struct rfs_ctx *ctx, struct rfs_node *n)
 {
 	if (ctx->opts.backing_cache != RFS_BACKING_CACHE_DROP)
+		return NULL;
+	struct rfs_node *b = rfs_view_backing(n);
+	struct rfs_dropset *set = g_atomic_pointer_get(&b->dropped);
+	if (!set) {
+		set = rfs_dropset_new(RFS_DROPSET_MAX, RFS_DROPSET_PENDING);
+		if (!g_atomic_pointer_compare_and_exchange(&b->dropped, NULL,
+							   set)) {
+			rfs_dropset_free(set);
+			set = g_atomic_pointer_get(&b->dropped);
+		}
+	}
+	rfs_dropset_read_begin(set);
+	return set;
+}
+
+/* Once the reply is sent: the view's cache holds the backing pages the
+ * reply was made of, and the backing file's copy of the blocks that
+ * views have now read whole is dropped (dropcache.h). */
+static void drop_end(struct rfs_ctx *ctx, struct rfs_dropset *set, int fd,
+		     off_t fsize, GArray *segs)
+{
+	if (!set)
 		return;
 	struct rfs_range stack[32];
 	struct rfs_range *r = segs->len <= G_N_ELEMENTS(stack)
@@ -275,28 +304,16 @@ static void drop_backing(struct rfs_ctx *ctx, struct rfs_node *n, int fd,
 			r[nr++] = (struct rfs_range){s->foff, (off_t)s->len};
 	}
 	nr = rfs_ranges_merge(r, nr, ctx->sys_page_shift);
-	struct rfs_node *b = rfs_view_backing(n);
-	struct rfs_dropset *set = g_atomic_pointer_get(&b->dropped);
-	if (!set) {
-		set = rfs_dropset_new(RFS_DROPSET_MAX);
-		if (!g_atomic_pointer_compare_and_exchange(&b->dropped, NULL,
-							   set)) {
-			rfs_dropset_free(set);
-			set = g_atomic_pointer_get(&b->dropped);
-		}
+	off_t eof = (fsize + (off_t)ctx->sys_pagesize - 1) &
+		    ~((off_t)ctx->sys_pagesize - 1);
+	GArray *drop = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
+	rfs_dropset_read_end(set, r, nr, ctx->folio_max, eof, drop);
+	for (guint i = 0; i < drop->len; i++) {
+		struct rfs_drop *d = &g_array_index(drop, struct rfs_drop, i);
+		if (rfs_drop_range(fd, &d->r))
+			rfs_dropset_failed(set, d);
 	}
-	/* What views read before may complete the folios these bytes lie
-	 * in: the windows to drop are cut from what the set holds. */
-	for (size_t i = 0; i < nr; i++)
-		r[i] = rfs_dropset_add(set, r[i], ctx->folio_max);
-	nr = rfs_ranges_merge(r, nr, ctx->sys_page_shift);
-	/* Every mapping of the file the daemon made (fmap.h) may map them. */
-	const struct rfs_fmap *maps = g_atomic_pointer_get(&b->fmap);
-	for (size_t i = 0; i < nr; i++) {
-		for (const struct rfs_fmap *m = maps; m; m = m->older)
-			(void)rfs_unmap_range(m->addr, m->len, &r[i]);
-		(void)rfs_drop_range(fd, &r[i]);
-	}
+	g_array_unref(drop);
 	if (r != stack)
 		g_free(r);
 }
@@ -312,6 +329,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	/* Before any backing byte is read: a write in flight over these
 	 * bytes must drop what this read brings back (inflight.h). */
 	rfs_inflight_note_read(ctx, n, off, size);
+	struct rfs_dropset *dropset = drop_begin(ctx, n);
 	GArray *segs =
 	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
 	size_t total =
@@ -346,7 +364,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	} else {
 		reply_copy(ctx, req, fd, segs, total);
 	}
-	drop_backing(ctx, n, fd, segs);
+	drop_end(ctx, dropset, fd, st.st_size, segs);
 	g_array_unref(segs);
 }
 

@@ -30,45 +30,132 @@ static void test_ranges_merge_widens_sorts_and_joins_touching(void)
 	g_assert_cmpint(r[1].len, ==, 2 * PS);
 }
 
-static void test_dropset_returns_what_views_read_within_the_folio_window(void)
+static void test_dropset_returns_the_whole_blocks_views_read(void)
 {
-	const off_t w = 16 * PS; /* folios of 16 pages */
-	struct rfs_dropset *s = rfs_dropset_new(100);
-	/* Pages 0-5 read: the window around them is pages 0-15, of which
-	 * the set holds 0-5. */
+	const off_t w = 16 * PS; /* folios of up to 16 pages */
+	const off_t eof = 40 * PS;
+	struct rfs_dropset *s = rfs_dropset_new(100, 0);
+	/* Pages 0-5 read: no block of 16 pages is whole yet. */
 	struct rfs_range d =
-	    rfs_dropset_add(s, (struct rfs_range){0, 6 * PS}, w);
-	g_assert_cmpint(d.off, ==, 0);
-	g_assert_cmpint(d.len, ==, 6 * PS);
-	/* Pages 10-17 apart from them: the window is 0-31, the set's range
-	 * is 10-17 alone. */
-	d = rfs_dropset_add(s, (struct rfs_range){10 * PS, 8 * PS}, w);
-	g_assert_cmpint(d.off, ==, 10 * PS);
-	g_assert_cmpint(d.len, ==, 8 * PS);
-	/* Pages 6-9 join both: the set holds 0-17, cut to the window 0-15
-	 * (the folio of pages 0-15 is whole now). */
-	d = rfs_dropset_add(s, (struct rfs_range){6 * PS, 4 * PS}, w);
+	    rfs_dropset_add(s, (struct rfs_range){0, 6 * PS}, w, eof);
+	g_assert_cmpint(d.len, ==, 0);
+	/* Pages 10-17, apart from them: none either. */
+	d = rfs_dropset_add(s, (struct rfs_range){10 * PS, 8 * PS}, w, eof);
+	g_assert_cmpint(d.len, ==, 0);
+	/* Pages 6-9 join both: block 0-15 is whole. */
+	d = rfs_dropset_add(s, (struct rfs_range){6 * PS, 4 * PS}, w, eof);
 	g_assert_cmpint(d.off, ==, 0);
 	g_assert_cmpint(d.len, ==, 16 * PS);
-	/* A range that starts inside the held one and goes past it. */
-	d = rfs_dropset_add(s, (struct rfs_range){17 * PS, 20 * PS}, w);
+	/* Pages 18-36 with 16-17 still held: block 16-31 is whole, 32-47
+	 * is not. */
+	d = rfs_dropset_add(s, (struct rfs_range){18 * PS, 19 * PS}, w, eof);
 	g_assert_cmpint(d.off, ==, 16 * PS);
-	g_assert_cmpint(d.len, ==, 21 * PS);
+	g_assert_cmpint(d.len, ==, 16 * PS);
+	/* Pages 37-39 reach the end of the file: the tail goes too. */
+	d = rfs_dropset_add(s, (struct rfs_range){37 * PS, 3 * PS}, w, eof);
+	g_assert_cmpint(d.off, ==, 32 * PS);
+	g_assert_cmpint(d.len, ==, 8 * PS);
+	rfs_dropset_free(s);
+}
+
+static void test_dropped_block_is_dropped_again_only_once_read_again(void)
+{
+	const off_t w = 16 * PS, eof = 64 * PS;
+	struct rfs_dropset *s = rfs_dropset_new(100, 0);
+	struct rfs_range d =
+	    rfs_dropset_add(s, (struct rfs_range){0, 16 * PS}, w, eof);
+	g_assert_cmpint(d.len, ==, 16 * PS);
+	/* Read again, a page at a time (a view read after invalidate):
+	 * nothing is dropped until the last page of the block. */
+	for (int p = 15; p > 0; p--) {
+		d = rfs_dropset_add(s, (struct rfs_range){p * PS, PS}, w, eof);
+		if (d.len)
+			g_test_message("page %d: expected nothing, saw %lld "
+				       "bytes at %lld",
+				       p, (long long)d.len, (long long)d.off);
+		g_assert_cmpint(d.len, ==, 0);
+	}
+	d = rfs_dropset_add(s, (struct rfs_range){0, PS}, w, eof);
+	g_assert_cmpint(d.off, ==, 0);
+	g_assert_cmpint(d.len, ==, 16 * PS);
+	rfs_dropset_free(s);
+}
+
+static void test_blocks_wait_for_the_reads_in_flight(void)
+{
+	const off_t w = 4 * PS, eof = 64 * PS;
+	struct rfs_dropset *s = rfs_dropset_new(100, 8 * PS);
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
+	/* Two reads in flight; the first ends having made block 0-3 whole:
+	 * the other read may hold its pages, so it waits. */
+	rfs_dropset_read_begin(s);
+	rfs_dropset_read_begin(s);
+	struct rfs_range a = {0, 4 * PS};
+	rfs_dropset_read_end(s, &a, 1, w, eof, out);
+	g_assert_cmpuint(out->len, ==, 0);
+	/* The last read in flight ends: block 0-3 and its own 4-7 go. */
+	struct rfs_range b = {4 * PS, 4 * PS};
+	rfs_dropset_read_end(s, &b, 1, w, eof, out);
+	g_assert_cmpuint(out->len, ==, 2);
+	g_assert_cmpint(g_array_index(out, struct rfs_drop, 0).r.off, ==, 0);
+	g_assert_cmpint(g_array_index(out, struct rfs_drop, 1).r.off, ==,
+			4 * PS);
+	/* With reads always in flight, more than max_pending bytes waiting
+	 * go anyway. */
+	g_array_set_size(out, 0);
+	rfs_dropset_read_begin(s); /* never ends */
+	for (int blk = 2; blk < 5; blk++) {
+		struct rfs_range r = {blk * w, w};
+		rfs_dropset_read_begin(s);
+		rfs_dropset_read_end(s, &r, 1, w, eof, out);
+		g_assert_cmpuint(out->len, ==, blk < 4 ? 0 : 3);
+	}
+	g_array_unref(out);
+	rfs_dropset_free(s);
+}
+
+static void test_block_that_stayed_cached_is_tried_again_a_few_times(void)
+{
+	const off_t w = 4 * PS, eof = 64 * PS;
+	struct rfs_dropset *s = rfs_dropset_new(100, 64 * PS);
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
+	struct rfs_range a = {0, w};
+	rfs_dropset_read_begin(s);
+	rfs_dropset_read_end(s, &a, 1, w, eof, out);
+	g_assert_cmpuint(out->len, ==, 1);
+	unsigned tries = 1;
+	for (;;) {
+		struct rfs_drop d = g_array_index(out, struct rfs_drop, 0);
+		g_assert_cmpint(d.r.off, ==, 0);
+		g_assert_cmpint(d.r.len, ==, w);
+		rfs_dropset_failed(s, &d);
+		g_array_set_size(out, 0);
+		/* The next read's end, of a page elsewhere, hands it out again
+		 * until it was tried RFS_DROP_TRIES times. */
+		struct rfs_range other = {40 * PS, PS};
+		rfs_dropset_read_begin(s);
+		rfs_dropset_read_end(s, &other, 1, w, eof, out);
+		if (out->len == 0)
+			break;
+		tries++;
+	}
+	g_assert_cmpuint(tries, ==, RFS_DROP_TRIES);
+	g_array_unref(out);
 	rfs_dropset_free(s);
 }
 
 static void test_dropset_full_starts_again_empty(void)
 {
-	struct rfs_dropset *s = rfs_dropset_new(2);
-	(void)rfs_dropset_add(s, (struct rfs_range){0, PS}, PS);
-	(void)rfs_dropset_add(s, (struct rfs_range){4 * PS, PS}, PS);
+	struct rfs_dropset *s = rfs_dropset_new(2, 0);
+	const off_t eof = 64 * PS;
+	(void)rfs_dropset_add(s, (struct rfs_range){0, PS}, PS, eof);
+	(void)rfs_dropset_add(s, (struct rfs_range){4 * PS, PS}, PS, eof);
 	/* A third range apart: the set is emptied first. */
-	(void)rfs_dropset_add(s, (struct rfs_range){8 * PS, PS}, PS);
-	/* So page 1, next to page 0, no longer joins it. */
+	(void)rfs_dropset_add(s, (struct rfs_range){8 * PS, PS}, PS, eof);
+	/* So page 1, next to page 0, no longer makes block 0-1 whole. */
 	struct rfs_range d =
-	    rfs_dropset_add(s, (struct rfs_range){PS, PS}, 16 * PS);
-	g_assert_cmpint(d.off, ==, PS);
-	g_assert_cmpint(d.len, ==, PS);
+	    rfs_dropset_add(s, (struct rfs_range){PS, PS}, 2 * PS, eof);
+	g_assert_cmpint(d.len, ==, 0);
 	rfs_dropset_free(s);
 }
 
@@ -103,7 +190,7 @@ static int cached_file(char **path, size_t size)
 	g_assert_cmpint(pread(fd, buf, size, 0), ==, (ssize_t)size);
 	g_free(buf);
 	struct rfs_range all = {0, (off_t)size};
-	g_assert_cmpint(rfs_drop_range(fd, &all), ==, 0);
+	(void)rfs_drop_range(fd, &all);
 	if (resident_pages(fd, size) != 0) {
 		g_test_skip("the file system of $TMPDIR keeps dropped pages");
 		close(fd);
@@ -128,12 +215,14 @@ static void test_file_read_in_request_sized_pieces_leaves_no_cached_page(void)
 	}
 	g_assert_cmpuint(resident_pages(fd, size), >, 0);
 	const off_t pmd = (off_t)PS * (PS / 8);
-	struct rfs_dropset *s = rfs_dropset_new(64);
+	struct rfs_dropset *s = rfs_dropset_new(64, 0);
 	for (size_t off = 0; off < size; off += piece) {
 		struct rfs_range r = {(off_t)off,
 				      (off_t)MIN(piece, size - off)};
-		r = rfs_dropset_add(s, r, pmd);
-		g_assert_cmpint(rfs_drop_range(fd, &r), ==, 0);
+		r = rfs_dropset_add(s, r, pmd, (off_t)size);
+		/* Nothing holds these pages: none stays. */
+		if (r.len)
+			g_assert_false(rfs_drop_range(fd, &r));
 	}
 	size_t left = resident_pages(fd, size);
 	if (left != 0)
@@ -158,43 +247,10 @@ static void test_dirty_page_stays_with_its_bytes(void)
 	memset(page, 0x5a, sizeof(page));
 	g_assert_cmpint(pwrite(fd, page, PS, 3 * PS), ==, PS);
 	struct rfs_range all = {0, (off_t)size};
-	g_assert_cmpint(rfs_drop_range(fd, &all), ==, 0);
+	(void)rfs_drop_range(fd, &all);
 	char back[PS];
 	g_assert_cmpint(pread(fd, back, PS, 3 * PS), ==, PS);
 	g_assert_cmpmem(back, PS, page, PS);
-	close(fd);
-	unlink(path);
-	g_free(path);
-}
-
-static void test_unmap_range_lets_a_mapped_page_be_dropped(void)
-{
-	const size_t size = 1u << 20;
-	char *path;
-	int fd = cached_file(&path, size);
-	if (fd < 0) {
-		g_free(path);
-		return;
-	}
-	const char *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-	g_assert_true(m != MAP_FAILED);
-	volatile char sum = 0;
-	for (size_t off = 0; off < size; off += PS)
-		sum += m[off];
-	(void)sum;
-	struct rfs_range all = {0, (off_t)size};
-	g_assert_cmpint(rfs_drop_range(fd, &all), ==, 0);
-	size_t mapped_left = resident_pages(fd, size);
-	g_assert_cmpint(rfs_unmap_range(m, size, &all), ==, 0);
-	g_assert_cmpint(rfs_drop_range(fd, &all), ==, 0);
-	size_t left = resident_pages(fd, size);
-	g_test_message("mapped: %zu pages stayed; unmapped: %zu", mapped_left,
-		       left);
-	g_assert_cmpuint(mapped_left, >, 0);
-	g_assert_cmpuint(left, ==, 0);
-	/* The mapping still reads the file's bytes. */
-	g_assert_cmpint(m[5 * PS + 1], ==, (char)((5 * PS + 1) * 7 + 3));
-	munmap((void *)m, size);
 	close(fd);
 	unlink(path);
 	g_free(path);
@@ -207,9 +263,16 @@ int main(int argc, char **argv)
 	    "/dropcache/ranges-merge-widens-sorts-and-joins-touching",
 	    test_ranges_merge_widens_sorts_and_joins_touching);
 	g_test_add_func(
-	    "/dropcache/"
-	    "dropset-returns-what-views-read-within-the-folio-window",
-	    test_dropset_returns_what_views_read_within_the_folio_window);
+	    "/dropcache/dropset-returns-the-whole-blocks-views-read",
+	    test_dropset_returns_the_whole_blocks_views_read);
+	g_test_add_func(
+	    "/dropcache/dropped-block-is-dropped-again-only-once-read-again",
+	    test_dropped_block_is_dropped_again_only_once_read_again);
+	g_test_add_func("/dropcache/blocks-wait-for-the-reads-in-flight",
+			test_blocks_wait_for_the_reads_in_flight);
+	g_test_add_func(
+	    "/dropcache/block-that-stayed-cached-is-tried-again-a-few-times",
+	    test_block_that_stayed_cached_is_tried_again_a_few_times);
 	g_test_add_func("/dropcache/dropset-full-starts-again-empty",
 			test_dropset_full_starts_again_empty);
 	g_test_add_func(
@@ -218,7 +281,5 @@ int main(int argc, char **argv)
 	    test_file_read_in_request_sized_pieces_leaves_no_cached_page);
 	g_test_add_func("/dropcache/dirty-page-stays-with-its-bytes",
 			test_dirty_page_stays_with_its_bytes);
-	g_test_add_func("/dropcache/unmap-range-lets-a-mapped-page-be-dropped",
-			test_unmap_range_lets_a_mapped_page_be_dropped);
 	return g_test_run();
 }
