@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -72,116 +73,141 @@ bool rfs_drop_range(int fd, const struct rfs_range *r)
 	       cs.nr_cache > 0;
 }
 
+/* The pages of one block that views read since it was last dropped. */
+struct block {
+	unsigned count;	 /* bits set */
+	uint64_t bits[]; /* one per page */
+};
+
 struct rfs_dropset {
-	GMutex lock;	 /* protects the rest */
-	GTree *ranges;	 /* struct rfs_range * (disjoint, apart), by offset */
-	size_t max;	 /* ranges at most */
+	int fd;		    /* the backing file (a duplicate), or -1 */
+	gint refs;	    /* the node's, and each read's in flight */
+	GMutex lock;	    /* protects the rest */
+	GHashTable *blocks; /* block number -> struct block *, partly read */
+	unsigned page_shift;
+	off_t w;	 /* block size */
+	unsigned words;	 /* of a block's bits */
+	size_t max;	 /* blocks at most */
 	unsigned reads;	 /* reads in flight */
 	GArray *pending; /* struct rfs_drop: whole blocks waiting for them */
 	off_t pending_bytes, max_pending;
+	GArray *retry; /* struct rfs_drop: blocks that stayed cached */
 };
 
-static gint range_key_cmp(gconstpointer a, gconstpointer b, gpointer data)
-{
-	(void)data;
-	return range_cmp(a, b);
-}
-
-struct rfs_dropset *rfs_dropset_new(size_t max_ranges, off_t max_pending)
+struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
+				    size_t max_blocks, off_t max_pending)
 {
 	struct rfs_dropset *s = g_new0(struct rfs_dropset, 1);
+	s->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	s->refs = 1;
+	g_mutex_init(&s->lock);
+	s->blocks =
+	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	s->page_shift = page_shift;
+	s->w = w;
+	s->words = (unsigned)(((w >> page_shift) + 63) / 64);
+	s->max = max_blocks ? max_blocks : 1;
 	s->pending = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	s->max_pending = max_pending;
-	g_mutex_init(&s->lock);
-	s->ranges = g_tree_new_full(range_key_cmp, NULL, g_free, NULL);
-	s->max = max_ranges ? max_ranges : 1;
+	s->retry = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	return s;
 }
 
-void rfs_dropset_free(struct rfs_dropset *s)
+void rfs_dropset_unref(struct rfs_dropset *s)
 {
-	if (!s)
+	if (!s || !g_atomic_int_dec_and_test(&s->refs))
 		return;
-	g_tree_destroy(s->ranges);
+	if (s->fd >= 0)
+		close(s->fd);
+	g_hash_table_destroy(s->blocks);
 	g_array_unref(s->pending);
+	g_array_unref(s->retry);
 	g_mutex_clear(&s->lock);
 	g_free(s);
 }
 
+/* Sets pages [p0, p1) of block k (of want pages within the file); returns
+ * whether the block is whole now (and then forgets it).  Lock held. */
+static bool mark_pages(struct rfs_dropset *s, int64_t k, uint64_t p0,
+		       uint64_t p1, uint64_t want)
+{
+	struct block *b = g_hash_table_lookup(s->blocks, &k);
+	if (!b) {
+		if ((size_t)g_hash_table_size(s->blocks) >= s->max)
+			g_hash_table_remove_all(s->blocks);
+		b = g_malloc0(sizeof(*b) + s->words * sizeof(uint64_t));
+		int64_t *key = g_new(int64_t, 1);
+		*key = k;
+		g_hash_table_insert(s->blocks, key, b);
+	}
+	for (uint64_t p = p0; p < p1;) {
+		unsigned wd = (unsigned)(p / 64), bit = (unsigned)(p % 64);
+		uint64_t n = MIN(p1 - p, 64 - (uint64_t)bit);
+		uint64_t mask =
+		    (n == 64 ? ~UINT64_C(0) : ((UINT64_C(1) << n) - 1) << bit);
+		b->count += (unsigned)__builtin_popcountll(mask & ~b->bits[wd]);
+		b->bits[wd] |= mask;
+		p += n;
+	}
+	if (b->count < want)
+		return false;
+	g_hash_table_remove(s->blocks, &k);
+	return true;
+}
+
 /* rfs_dropset_add with the lock held. */
 static struct rfs_range add_locked(struct rfs_dropset *s, struct rfs_range r,
-				   off_t w, off_t eof)
+				   off_t eof)
 {
-	off_t a = r.off, e = r.off + r.len;
-	if ((size_t)g_tree_nnodes(s->ranges) >= s->max)
-		g_tree_remove_all(s->ranges);
-	/* The range before r, if it reaches r, starts the merged one. */
-	struct rfs_range probe = {a, 0};
-	GTreeNode *node = g_tree_upper_bound(s->ranges, &probe);
-	GTreeNode *prev =
-	    node ? g_tree_node_previous(node) : g_tree_node_last(s->ranges);
-	if (prev) {
-		struct rfs_range *p = g_tree_node_key(prev);
-		if (p->off + p->len >= a) {
-			a = p->off;
-			e = MAX(e, p->off + p->len);
-			g_tree_remove(s->ranges, p);
+	off_t da = -1, de = -1;
+	const uint64_t per = (uint64_t)(s->w >> s->page_shift);
+	for (off_t at = r.off; at < r.off + r.len;) {
+		int64_t k = at / s->w;
+		off_t start = (off_t)k * s->w;
+		off_t end = MIN(start + s->w, r.off + r.len);
+		uint64_t p0 = (uint64_t)(at - start) >> s->page_shift;
+		uint64_t p1 = (uint64_t)(end - start) >> s->page_shift;
+		off_t in_file = MIN(s->w, MAX(eof - start, (off_t)0));
+		at = end;
+		if (in_file == 0) /* past the end: the file shrank meanwhile */
+			continue;
+		uint64_t want =
+		    ((uint64_t)in_file + ((uint64_t)1 << s->page_shift) - 1) >>
+		    s->page_shift;
+		if (mark_pages(s, k, p0, p1, MIN(want, per))) {
+			if (da < 0)
+				da = start;
+			de = start + in_file;
 		}
 	}
-	/* The ranges that start within it are absorbed. */
-	for (;;) {
-		probe.off = a;
-		node = g_tree_lower_bound(s->ranges, &probe);
-		struct rfs_range *q = node ? g_tree_node_key(node) : NULL;
-		if (!q || q->off > e)
-			break;
-		e = MAX(e, q->off + q->len);
-		g_tree_remove(s->ranges, q);
-	}
-	off_t wa = r.off & ~(w - 1);
-	off_t we = (r.off + r.len + w - 1) & ~(w - 1);
-	off_t ca = MAX(a, wa), ce = MIN(e, we);
-	off_t da = (ca + w - 1) & ~(w - 1);
-	off_t de = ce >= eof ? ce : ce & ~(w - 1);
-	if (de <= da)
-		da = de = e; /* nothing whole: all of [a, e) stays */
-	/* What is dropped leaves the set: its pages must all be read again
-	 * before it is dropped again. */
-	if (da > a) {
-		struct rfs_range *m = g_new(struct rfs_range, 1);
-		*m = (struct rfs_range){a, da - a};
-		g_tree_insert(s->ranges, m, m);
-	}
-	if (e > de) {
-		struct rfs_range *m = g_new(struct rfs_range, 1);
-		*m = (struct rfs_range){de, e - de};
-		g_tree_insert(s->ranges, m, m);
-	}
-	return (struct rfs_range){da, de > da ? de - da : 0};
+	return da < 0 ? (struct rfs_range){0, 0}
+		      : (struct rfs_range){da, de - da};
 }
 
 struct rfs_range rfs_dropset_add(struct rfs_dropset *s, struct rfs_range r,
-				 off_t w, off_t eof)
+				 off_t eof)
 {
 	g_mutex_lock(&s->lock);
-	struct rfs_range d = add_locked(s, r, w, eof);
+	struct rfs_range d = add_locked(s, r, eof);
 	g_mutex_unlock(&s->lock);
 	return d;
 }
 
 void rfs_dropset_read_begin(struct rfs_dropset *s)
 {
+	g_atomic_int_inc(&s->refs);
 	g_mutex_lock(&s->lock);
 	s->reads++;
 	g_mutex_unlock(&s->lock);
 }
 
 void rfs_dropset_read_end(struct rfs_dropset *s, const struct rfs_range *r,
-			  size_t n, off_t w, off_t eof, GArray *out)
+			  size_t n, off_t eof, GArray *out)
 {
+	GArray *drop = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	g_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		struct rfs_drop d = {add_locked(s, r[i], w, eof), 0};
+		struct rfs_drop d = {add_locked(s, r[i], eof), 0};
 		if (d.r.len) {
 			g_array_append_val(s->pending, d);
 			s->pending_bytes += d.r.len;
@@ -190,11 +216,26 @@ void rfs_dropset_read_end(struct rfs_dropset *s, const struct rfs_range *r,
 	if (s->reads)
 		s->reads--;
 	if (s->reads == 0 || s->pending_bytes > s->max_pending) {
-		g_array_append_vals(out, s->pending->data, s->pending->len);
+		g_array_append_vals(drop, s->pending->data, s->pending->len);
 		g_array_set_size(s->pending, 0);
 		s->pending_bytes = 0;
 	}
+	/* What stayed cached is tried again only with no read in flight:
+	 * a read's pipe is what held it, most likely. */
+	if (s->reads == 0) {
+		g_array_append_vals(drop, s->retry->data, s->retry->len);
+		g_array_set_size(s->retry, 0);
+	}
 	g_mutex_unlock(&s->lock);
+	for (guint i = 0; i < drop->len; i++) {
+		struct rfs_drop *d = &g_array_index(drop, struct rfs_drop, i);
+		if (s->fd >= 0 && rfs_drop_range(s->fd, &d->r))
+			rfs_dropset_failed(s, d);
+	}
+	if (out)
+		g_array_append_vals(out, drop->data, drop->len);
+	g_array_unref(drop);
+	rfs_dropset_unref(s);
 }
 
 void rfs_dropset_failed(struct rfs_dropset *s, const struct rfs_drop *d)
@@ -203,7 +244,6 @@ void rfs_dropset_failed(struct rfs_dropset *s, const struct rfs_drop *d)
 		return;
 	struct rfs_drop again = {d->r, d->tries + 1};
 	g_mutex_lock(&s->lock);
-	g_array_append_val(s->pending, again);
-	s->pending_bytes += again.r.len;
+	g_array_append_val(s->retry, again);
 	g_mutex_unlock(&s->lock);
 }

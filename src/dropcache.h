@@ -29,33 +29,40 @@ size_t rfs_ranges_merge(struct rfs_range *r, size_t n, unsigned shift);
  * false where it has not). */
 bool rfs_drop_range(int fd, const struct rfs_range *r);
 
-/* The bytes of one backing file that views have read since they were
- * last dropped: its cache of them is redundant.  The kernel caches a file in
+/* The pages of one backing file that views have read since they were
+ * last dropped, by block of w bytes (the largest folio, a power of two):
+ * the file's cache of them is redundant.  The kernel caches a file in
  * folios of up to a PMD's size, aligned to their size, and drops a folio
  * only when a whole one is asked for: a read's own bytes seldom cover the
- * folios they lie in, but what views read before often does.
- * Thread-safe; bounded (emptied once it holds max_ranges ranges). */
+ * folios they lie in, but with what views read before they often do.
+ * One bitmap per block partly read.  Thread-safe; bounded (emptied once it
+ * holds max_blocks blocks). */
 struct rfs_dropset;
 
-/* A set of at most max_ranges ranges that lets up to max_pending bytes
- * wait for reads in flight (see rfs_dropset_read_end). */
-struct rfs_dropset *rfs_dropset_new(size_t max_ranges, off_t max_pending);
-void rfs_dropset_free(struct rfs_dropset *s);
+/* A set for the file fd (duplicated: the set drops through its own
+ * descriptor; -1: it drops nothing, and only tells what it would), pages
+ * of (1 << page_shift) bytes and blocks of w, letting up to max_pending
+ * bytes wait for reads in flight (rfs_dropset_read_end). */
+struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
+				    size_t max_blocks, off_t max_pending);
+/* Drops the creator's reference (the set lives on while reads are in
+ * flight). */
+void rfs_dropset_unref(struct rfs_dropset *s);
 
-/* Adds r (page-aligned) to the set, and returns the bytes to drop (len
- * 0: none): the blocks of w bytes (the largest folio, a power of two)
- * around r that the set's range now holding r covers whole, and its tail
- * when it reaches eof (the file's size); they leave the set, so that
- * each is dropped again only once views read all of it again (a view
- * read again after an invalidation).  A folio never straddles such a
- * block, so each can be dropped whole: asking the kernel to drop part of
- * a folio fails, and a failure makes it drain every CPU's page lists
+/* Adds the pages of r (page-aligned) and returns the bytes to drop (len 0:
+ * none): the blocks that r made whole, a block at eof (the file's size)
+ * counting only its pages before eof.  Those leave the set, so that each
+ * is dropped again only once views read all of it again (a view read
+ * again after an invalidation).  A folio never straddles a block, so
+ * each can be dropped whole: asking the kernel to drop part of a folio
+ * fails, and a failure makes it drain every CPU's page lists
  * (lru_add_drain_all), which costs milliseconds. */
 struct rfs_range rfs_dropset_add(struct rfs_dropset *s, struct rfs_range r,
-				 off_t w, off_t eof);
+				 off_t eof);
 
 /* A read of the file begins: until it ends, the pages it reads may be
- * held by this thread's pipe, and cannot be dropped. */
+ * held by this thread's pipe, and cannot be dropped.  Takes a reference
+ * on s, which rfs_dropset_read_end drops. */
 void rfs_dropset_read_begin(struct rfs_dropset *s);
 
 /* A block to drop, and how often that was tried before. */
@@ -68,12 +75,15 @@ struct rfs_drop {
 #define RFS_DROP_TRIES 3
 
 /* The read ends, having read the n page-aligned ranges r: they are added
- * (rfs_dropset_add), and the blocks they make whole wait.  Appends to out
- * (struct rfs_drop) what to drop now: everything waiting, once no other
- * read of the file is in flight or more than max_pending bytes wait. */
+ * (rfs_dropset_add), and the blocks they make whole wait.  Then drops what
+ * is to go now: everything waiting, once no other read of the file is in
+ * flight or more than max_pending bytes wait; blocks that stay cached wait
+ * again (rfs_dropset_failed).  Appends what it dropped to out (struct
+ * rfs_drop) unless out is NULL. */
 void rfs_dropset_read_end(struct rfs_dropset *s, const struct rfs_range *r,
-			  size_t n, off_t w, off_t eof, GArray *out);
+			  size_t n, off_t eof, GArray *out);
 
 /* A block of out stayed cached (a pipe or a program held a page): it
- * waits again for the next read's end, up to RFS_DROP_TRIES times. */
+ * waits again, until a read ends with no other in flight, up to
+ * RFS_DROP_TRIES times in all. */
 void rfs_dropset_failed(struct rfs_dropset *s, const struct rfs_drop *d);

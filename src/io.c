@@ -260,24 +260,27 @@ static void reply_copy(struct rfs_ctx *ctx, fuse_req_t req, int fd,
 /* With -o backing_cache=drop (the default): once a reply is sent, drops
  * the backing pages it was made of from the backing file's page cache,
  * the view's cache holding them now (dropcache.h). */
-/* The most ranges a backing file's dropset holds (about 48 bytes each),
+/* The most blocks a backing file's dropset holds (about 100 bytes each),
  * and the most bytes of whole blocks that wait for reads in flight. */
 #define RFS_DROPSET_MAX 65536
 #define RFS_DROPSET_PENDING ((off_t)64 << 20)
 
 /* With -o backing_cache=drop (the default): the dropset of the view's
- * backing file, made on first use, its read begun; else NULL. */
-static struct rfs_dropset *drop_begin(struct rfs_ctx *ctx, struct rfs_node *n)
+ * backing file (read through fd), made on first use, its read begun;
+ * else NULL. */
+static struct rfs_dropset *drop_begin(struct rfs_ctx *ctx, struct rfs_node *n,
+				      int fd)
 {
 	if (ctx->opts.backing_cache != RFS_BACKING_CACHE_DROP)
 		return NULL;
 	struct rfs_node *b = rfs_view_backing(n);
 	struct rfs_dropset *set = g_atomic_pointer_get(&b->dropped);
 	if (!set) {
-		set = rfs_dropset_new(RFS_DROPSET_MAX, RFS_DROPSET_PENDING);
+		set = rfs_dropset_new(fd, ctx->sys_page_shift, ctx->folio_max,
+				      RFS_DROPSET_MAX, RFS_DROPSET_PENDING);
 		if (!g_atomic_pointer_compare_and_exchange(&b->dropped, NULL,
 							   set)) {
-			rfs_dropset_free(set);
+			rfs_dropset_unref(set);
 			set = g_atomic_pointer_get(&b->dropped);
 		}
 	}
@@ -286,10 +289,12 @@ static struct rfs_dropset *drop_begin(struct rfs_ctx *ctx, struct rfs_node *n)
 }
 
 /* Once the reply is sent: the view's cache holds the backing pages the
- * reply was made of, and the backing file's copy of the blocks that
- * views have now read whole is dropped (dropcache.h). */
-static void drop_end(struct rfs_ctx *ctx, struct rfs_dropset *set, int fd,
-		     off_t fsize, GArray *segs)
+ * reply was made of, and the backing file's copy of the blocks that views
+ * have now read whole is dropped (dropcache.h).  The request's descriptor
+ * may be closed already (the reply let the program close the file); the
+ * set drops through its own. */
+static void drop_end(struct rfs_ctx *ctx, struct rfs_dropset *set, off_t fsize,
+		     GArray *segs)
 {
 	if (!set)
 		return;
@@ -306,14 +311,7 @@ static void drop_end(struct rfs_ctx *ctx, struct rfs_dropset *set, int fd,
 	nr = rfs_ranges_merge(r, nr, ctx->sys_page_shift);
 	off_t eof = (fsize + (off_t)ctx->sys_pagesize - 1) &
 		    ~((off_t)ctx->sys_pagesize - 1);
-	GArray *drop = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
-	rfs_dropset_read_end(set, r, nr, ctx->folio_max, eof, drop);
-	for (guint i = 0; i < drop->len; i++) {
-		struct rfs_drop *d = &g_array_index(drop, struct rfs_drop, i);
-		if (rfs_drop_range(fd, &d->r))
-			rfs_dropset_failed(set, d);
-	}
-	g_array_unref(drop);
+	rfs_dropset_read_end(set, r, nr, eof, NULL);
 	if (r != stack)
 		g_free(r);
 }
@@ -329,7 +327,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	/* Before any backing byte is read: a write in flight over these
 	 * bytes must drop what this read brings back (inflight.h). */
 	rfs_inflight_note_read(ctx, n, off, size);
-	struct rfs_dropset *dropset = drop_begin(ctx, n);
+	struct rfs_dropset *dropset = drop_begin(ctx, n, fd);
 	GArray *segs =
 	    g_array_sized_new(FALSE, FALSE, sizeof(struct rfs_seg), 8);
 	size_t total =
@@ -364,7 +362,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	} else {
 		reply_copy(ctx, req, fd, segs, total);
 	}
-	drop_end(ctx, dropset, fd, st.st_size, segs);
+	drop_end(ctx, dropset, st.st_size, segs);
 	g_array_unref(segs);
 }
 

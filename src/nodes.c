@@ -62,7 +62,7 @@ static void node_free(struct rfs_nodes *nodes, struct rfs_node *n)
 		g_hash_table_unref(n->viewers);
 	g_free(n->name);
 	rfs_fmap_free(n->fmap);
-	rfs_dropset_free(n->dropped);
+	rfs_dropset_unref(n->dropped);
 	if (n->fd >= 0)
 		close(n->fd);
 	g_free(n);
@@ -100,7 +100,7 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 			g_hash_table_unref(n->viewers);
 		g_free(n->name);
 		rfs_fmap_free(n->fmap);
-	rfs_dropset_free(n->dropped);
+	rfs_dropset_unref(n->dropped);
 		if (n->fd >= 0)
 			close(n->fd);
 		g_free(n);

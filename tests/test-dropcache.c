@@ -34,68 +34,68 @@ static void test_dropset_returns_the_whole_blocks_views_read(void)
 {
 	const off_t w = 16 * PS; /* folios of up to 16 pages */
 	const off_t eof = 40 * PS;
-	struct rfs_dropset *s = rfs_dropset_new(100, 0);
+	struct rfs_dropset *s = rfs_dropset_new(-1, 12, w, 100, 0);
 	/* Pages 0-5 read: no block of 16 pages is whole yet. */
 	struct rfs_range d =
-	    rfs_dropset_add(s, (struct rfs_range){0, 6 * PS}, w, eof);
+	    rfs_dropset_add(s, (struct rfs_range){0, 6 * PS}, eof);
 	g_assert_cmpint(d.len, ==, 0);
 	/* Pages 10-17, apart from them: none either. */
-	d = rfs_dropset_add(s, (struct rfs_range){10 * PS, 8 * PS}, w, eof);
+	d = rfs_dropset_add(s, (struct rfs_range){10 * PS, 8 * PS}, eof);
 	g_assert_cmpint(d.len, ==, 0);
 	/* Pages 6-9 join both: block 0-15 is whole. */
-	d = rfs_dropset_add(s, (struct rfs_range){6 * PS, 4 * PS}, w, eof);
+	d = rfs_dropset_add(s, (struct rfs_range){6 * PS, 4 * PS}, eof);
 	g_assert_cmpint(d.off, ==, 0);
 	g_assert_cmpint(d.len, ==, 16 * PS);
 	/* Pages 18-36 with 16-17 still held: block 16-31 is whole, 32-47
 	 * is not. */
-	d = rfs_dropset_add(s, (struct rfs_range){18 * PS, 19 * PS}, w, eof);
+	d = rfs_dropset_add(s, (struct rfs_range){18 * PS, 19 * PS}, eof);
 	g_assert_cmpint(d.off, ==, 16 * PS);
 	g_assert_cmpint(d.len, ==, 16 * PS);
 	/* Pages 37-39 reach the end of the file: the tail goes too. */
-	d = rfs_dropset_add(s, (struct rfs_range){37 * PS, 3 * PS}, w, eof);
+	d = rfs_dropset_add(s, (struct rfs_range){37 * PS, 3 * PS}, eof);
 	g_assert_cmpint(d.off, ==, 32 * PS);
 	g_assert_cmpint(d.len, ==, 8 * PS);
-	rfs_dropset_free(s);
+	rfs_dropset_unref(s);
 }
 
 static void test_dropped_block_is_dropped_again_only_once_read_again(void)
 {
 	const off_t w = 16 * PS, eof = 64 * PS;
-	struct rfs_dropset *s = rfs_dropset_new(100, 0);
+	struct rfs_dropset *s = rfs_dropset_new(-1, 12, w, 100, 0);
 	struct rfs_range d =
-	    rfs_dropset_add(s, (struct rfs_range){0, 16 * PS}, w, eof);
+	    rfs_dropset_add(s, (struct rfs_range){0, 16 * PS}, eof);
 	g_assert_cmpint(d.len, ==, 16 * PS);
 	/* Read again, a page at a time (a view read after invalidate):
 	 * nothing is dropped until the last page of the block. */
 	for (int p = 15; p > 0; p--) {
-		d = rfs_dropset_add(s, (struct rfs_range){p * PS, PS}, w, eof);
+		d = rfs_dropset_add(s, (struct rfs_range){p * PS, PS}, eof);
 		if (d.len)
 			g_test_message("page %d: expected nothing, saw %lld "
 				       "bytes at %lld",
 				       p, (long long)d.len, (long long)d.off);
 		g_assert_cmpint(d.len, ==, 0);
 	}
-	d = rfs_dropset_add(s, (struct rfs_range){0, PS}, w, eof);
+	d = rfs_dropset_add(s, (struct rfs_range){0, PS}, eof);
 	g_assert_cmpint(d.off, ==, 0);
 	g_assert_cmpint(d.len, ==, 16 * PS);
-	rfs_dropset_free(s);
+	rfs_dropset_unref(s);
 }
 
 static void test_blocks_wait_for_the_reads_in_flight(void)
 {
 	const off_t w = 4 * PS, eof = 64 * PS;
-	struct rfs_dropset *s = rfs_dropset_new(100, 8 * PS);
+	struct rfs_dropset *s = rfs_dropset_new(-1, 12, w, 100, 8 * PS);
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	/* Two reads in flight; the first ends having made block 0-3 whole:
 	 * the other read may hold its pages, so it waits. */
 	rfs_dropset_read_begin(s);
 	rfs_dropset_read_begin(s);
 	struct rfs_range a = {0, 4 * PS};
-	rfs_dropset_read_end(s, &a, 1, w, eof, out);
+	rfs_dropset_read_end(s, &a, 1, eof, out);
 	g_assert_cmpuint(out->len, ==, 0);
 	/* The last read in flight ends: block 0-3 and its own 4-7 go. */
 	struct rfs_range b = {4 * PS, 4 * PS};
-	rfs_dropset_read_end(s, &b, 1, w, eof, out);
+	rfs_dropset_read_end(s, &b, 1, eof, out);
 	g_assert_cmpuint(out->len, ==, 2);
 	g_assert_cmpint(g_array_index(out, struct rfs_drop, 0).r.off, ==, 0);
 	g_assert_cmpint(g_array_index(out, struct rfs_drop, 1).r.off, ==,
@@ -107,21 +107,21 @@ static void test_blocks_wait_for_the_reads_in_flight(void)
 	for (int blk = 2; blk < 5; blk++) {
 		struct rfs_range r = {blk * w, w};
 		rfs_dropset_read_begin(s);
-		rfs_dropset_read_end(s, &r, 1, w, eof, out);
+		rfs_dropset_read_end(s, &r, 1, eof, out);
 		g_assert_cmpuint(out->len, ==, blk < 4 ? 0 : 3);
 	}
 	g_array_unref(out);
-	rfs_dropset_free(s);
+	rfs_dropset_unref(s);
 }
 
 static void test_block_that_stayed_cached_is_tried_again_a_few_times(void)
 {
 	const off_t w = 4 * PS, eof = 64 * PS;
-	struct rfs_dropset *s = rfs_dropset_new(100, 64 * PS);
+	struct rfs_dropset *s = rfs_dropset_new(-1, 12, w, 100, 64 * PS);
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	struct rfs_range a = {0, w};
 	rfs_dropset_read_begin(s);
-	rfs_dropset_read_end(s, &a, 1, w, eof, out);
+	rfs_dropset_read_end(s, &a, 1, eof, out);
 	g_assert_cmpuint(out->len, ==, 1);
 	unsigned tries = 1;
 	for (;;) {
@@ -134,29 +134,29 @@ static void test_block_that_stayed_cached_is_tried_again_a_few_times(void)
 		 * until it was tried RFS_DROP_TRIES times. */
 		struct rfs_range other = {40 * PS, PS};
 		rfs_dropset_read_begin(s);
-		rfs_dropset_read_end(s, &other, 1, w, eof, out);
+		rfs_dropset_read_end(s, &other, 1, eof, out);
 		if (out->len == 0)
 			break;
 		tries++;
 	}
 	g_assert_cmpuint(tries, ==, RFS_DROP_TRIES);
 	g_array_unref(out);
-	rfs_dropset_free(s);
+	rfs_dropset_unref(s);
 }
 
 static void test_dropset_full_starts_again_empty(void)
 {
-	struct rfs_dropset *s = rfs_dropset_new(2, 0);
+	struct rfs_dropset *s = rfs_dropset_new(-1, 12, 2 * PS, 2, 0);
 	const off_t eof = 64 * PS;
-	(void)rfs_dropset_add(s, (struct rfs_range){0, PS}, PS, eof);
-	(void)rfs_dropset_add(s, (struct rfs_range){4 * PS, PS}, PS, eof);
-	/* A third range apart: the set is emptied first. */
-	(void)rfs_dropset_add(s, (struct rfs_range){8 * PS, PS}, PS, eof);
+	(void)rfs_dropset_add(s, (struct rfs_range){0, PS}, eof);
+	(void)rfs_dropset_add(s, (struct rfs_range){4 * PS, PS}, eof);
+	/* A third block partly read: the set (of two) is emptied first. */
+	(void)rfs_dropset_add(s, (struct rfs_range){8 * PS, PS}, eof);
 	/* So page 1, next to page 0, no longer makes block 0-1 whole. */
 	struct rfs_range d =
-	    rfs_dropset_add(s, (struct rfs_range){PS, PS}, 2 * PS, eof);
+	    rfs_dropset_add(s, (struct rfs_range){PS, PS}, eof);
 	g_assert_cmpint(d.len, ==, 0);
-	rfs_dropset_free(s);
+	rfs_dropset_unref(s);
 }
 
 /* How many of the file's pages are in the page cache. */
@@ -215,11 +215,11 @@ static void test_file_read_in_request_sized_pieces_leaves_no_cached_page(void)
 	}
 	g_assert_cmpuint(resident_pages(fd, size), >, 0);
 	const off_t pmd = (off_t)PS * (PS / 8);
-	struct rfs_dropset *s = rfs_dropset_new(64, 0);
+	struct rfs_dropset *s = rfs_dropset_new(-1, 12, pmd, 64, 0);
 	for (size_t off = 0; off < size; off += piece) {
 		struct rfs_range r = {(off_t)off,
 				      (off_t)MIN(piece, size - off)};
-		r = rfs_dropset_add(s, r, pmd, (off_t)size);
+		r = rfs_dropset_add(s, r, (off_t)size);
 		/* Nothing holds these pages: none stays. */
 		if (r.len)
 			g_assert_false(rfs_drop_range(fd, &r));
@@ -228,8 +228,39 @@ static void test_file_read_in_request_sized_pieces_leaves_no_cached_page(void)
 	if (left != 0)
 		g_test_message("expected 0 pages cached, saw %zu", left);
 	g_assert_cmpuint(left, ==, 0);
-	rfs_dropset_free(s);
+	rfs_dropset_unref(s);
 	close(fd);
+	unlink(path);
+	g_free(path);
+}
+
+static void test_set_drops_through_its_own_descriptor_once_fd_closed(void)
+{
+	const size_t size = 4u << 20;
+	char *path;
+	int fd = cached_file(&path, size);
+	if (fd < 0) {
+		g_free(path);
+		return;
+	}
+	const off_t pmd = (off_t)PS * (PS / 8);
+	struct rfs_dropset *s = rfs_dropset_new(fd, 12, pmd, 64, 0);
+	int keep = open(path, O_RDONLY); /* for resident_pages */
+	rfs_dropset_read_begin(s);
+	/* The program closes the file once its read was answered, before
+	 * the daemon drops what the read made whole. */
+	close(fd);
+	struct rfs_range all = {0, (off_t)size};
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
+	rfs_dropset_read_end(s, &all, 1, (off_t)size, out);
+	g_assert_cmpuint(out->len, ==, 1);
+	size_t left = resident_pages(keep, size);
+	if (left)
+		g_test_message("expected 0 pages cached, saw %zu", left);
+	g_assert_cmpuint(left, ==, 0);
+	g_array_unref(out);
+	rfs_dropset_unref(s);
+	close(keep);
 	unlink(path);
 	g_free(path);
 }
@@ -279,6 +310,9 @@ int main(int argc, char **argv)
 	    "/dropcache/"
 	    "file-read-in-request-sized-pieces-leaves-no-cached-page",
 	    test_file_read_in_request_sized_pieces_leaves_no_cached_page);
+	g_test_add_func(
+	    "/dropcache/set-drops-through-its-own-descriptor-once-fd-closed",
+	    test_set_drops_through_its_own_descriptor_once_fd_closed);
 	g_test_add_func("/dropcache/dirty-page-stays-with-its-bytes",
 			test_dirty_page_stays_with_its_bytes);
 	return g_test_run();
