@@ -599,11 +599,6 @@ static void reply_opened(struct rfs_ctx *ctx, fuse_req_t req,
 	r->req = req;
 	fi->fh = (uint64_t)fd;
 	fi->keep_cache = 1;
-	/* The backing file's readahead would cache again what the daemon
-	 * drops (dropcache.h): the view's own readahead makes the requests
-	 * large anyway. */
-	if (ctx->opts.backing_cache == RFS_BACKING_CACHE_DROP)
-		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	r->fi = *fi;
 	if (e) {
 		r->create = true;
