@@ -366,26 +366,80 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	g_array_unref(segs);
 }
 
+/* One segment of a write, in the order it goes to the file. */
+struct wpiece {
+	off_t foff;
+	size_t len;
+	size_t src; /* offset in the write's bytes */
+	guint seg;  /* index in view order */
+};
+
+static int wpiece_cmp(const void *a, const void *b)
+{
+	const struct wpiece *x = a, *y = b;
+	if (x->foff != y->foff)
+		return x->foff < y->foff ? -1 : 1;
+	return (x->seg > y->seg) - (x->seg < y->seg);
+}
+
+/* Writes len bytes at foff, looping on short writes; 0 or an errno. */
+static int pwrite_all(int fd, const char *buf, size_t len, off_t foff)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, foff);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		buf += n;
+		len -= (size_t)n;
+		foff += n;
+	}
+	return 0;
+}
+
 ssize_t rfs_io_write_segs(int fd, const char *data, GArray *segs)
 {
-	size_t done = 0;
-	for (guint i = 0; i < segs->len; i++) {
+	guint n = segs->len;
+	struct wpiece *p = g_new(struct wpiece, n ? n : 1);
+	size_t at = 0;
+	for (guint i = 0; i < n; i++) {
 		const struct rfs_seg *s =
 		    &g_array_index(segs, struct rfs_seg, i);
-		size_t left = s->len;
-		while (left) {
-			ssize_t n = pwrite(fd, data + done, left,
-					   s->foff + (off_t)(s->len - left));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return done ? (ssize_t)done
-					    : (n < 0 ? -errno : -EIO);
-			left -= (size_t)n;
-			done += (size_t)n;
-		}
+		p[i] = (struct wpiece){s->foff, s->len, at, i};
+		at += s->len;
 	}
-	return (ssize_t)done;
+	/* In the file's order: scattered pages cost the file system less
+	 * when it meets each of its large folios in one stretch.  Segments
+	 * that overlap keep the view's order (the bytes written last win). */
+	qsort(p, n, sizeof(*p), wpiece_cmp);
+	bool overlap = false;
+	for (guint i = 1; i < n && !overlap; i++)
+		overlap = p[i].foff < p[i - 1].foff + (off_t)p[i - 1].len;
+	if (overlap)
+		for (guint i = 0; i < n; i++) {
+			const struct rfs_seg *s =
+			    &g_array_index(segs, struct rfs_seg, i);
+			p[i] = (struct wpiece){
+			    s->foff, s->len,
+			    i ? p[i - 1].src + p[i - 1].len : 0, i};
+		}
+	bool *done = g_new0(bool, n ? n : 1);
+	int err = 0;
+	for (guint i = 0; i < n && !err; i++) {
+		err = pwrite_all(fd, data + p[i].src, p[i].len, p[i].foff);
+		done[p[i].seg] = !err;
+	}
+	/* What is acknowledged is the view's bytes from the start up to the
+	 * first segment not written. */
+	size_t prefix = 0;
+	for (guint i = 0; i < n && done[i]; i++)
+		prefix += g_array_index(segs, struct rfs_seg, i).len;
+	g_free(done);
+	g_free(p);
+	if (err && prefix == 0)
+		return -err;
+	return (ssize_t)prefix;
 }
 
 char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len)

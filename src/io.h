@@ -20,8 +20,10 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		  int fd, struct fuse_bufvec *in, off_t off, bool writeback);
 
-/* Writes data to fd at the backing offsets of segs (GArray of struct
- * rfs_seg), in order; returns the bytes written or -errno. */
+/* Writes data (the segments' bytes in view order) to fd at the backing
+ * offsets of segs (GArray of struct rfs_seg), in the file's order unless
+ * two segments overlap; returns the bytes of the view-order prefix that
+ * was written whole, or -errno when none was. */
 ssize_t rfs_io_write_segs(int fd, const char *data, GArray *segs);
 
 /* Copies a request's data into new memory; *len gets its size. */
