@@ -8,7 +8,9 @@
 #include "fmap.h"
 #include "inflight.h"
 #include "stats.h"
+#include "coherence.h"
 #include "notify.h"
+#include "segs.h"
 #include "views.h"
 
 #include <errno.h>
@@ -366,82 +368,6 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	g_array_unref(segs);
 }
 
-/* One segment of a write, in the order it goes to the file. */
-struct wpiece {
-	off_t foff;
-	size_t len;
-	size_t src; /* offset in the write's bytes */
-	guint seg;  /* index in view order */
-};
-
-static int wpiece_cmp(const void *a, const void *b)
-{
-	const struct wpiece *x = a, *y = b;
-	if (x->foff != y->foff)
-		return x->foff < y->foff ? -1 : 1;
-	return (x->seg > y->seg) - (x->seg < y->seg);
-}
-
-/* Writes len bytes at foff, looping on short writes; 0 or an errno. */
-static int pwrite_all(int fd, const char *buf, size_t len, off_t foff)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, buf, len, foff);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? errno : EIO;
-		buf += n;
-		len -= (size_t)n;
-		foff += n;
-	}
-	return 0;
-}
-
-ssize_t rfs_io_write_segs(int fd, const char *data, GArray *segs)
-{
-	guint n = segs->len;
-	struct wpiece *p = g_new(struct wpiece, n ? n : 1);
-	size_t at = 0;
-	for (guint i = 0; i < n; i++) {
-		const struct rfs_seg *s =
-		    &g_array_index(segs, struct rfs_seg, i);
-		p[i] = (struct wpiece){s->foff, s->len, at, i};
-		at += s->len;
-	}
-	/* In the file's order: scattered pages cost the file system less
-	 * when it meets each of its large folios in one stretch.  Segments
-	 * that overlap keep the view's order (the bytes written last win). */
-	qsort(p, n, sizeof(*p), wpiece_cmp);
-	bool overlap = false;
-	for (guint i = 1; i < n && !overlap; i++)
-		overlap = p[i].foff < p[i - 1].foff + (off_t)p[i - 1].len;
-	if (overlap)
-		for (guint i = 0; i < n; i++) {
-			const struct rfs_seg *s =
-			    &g_array_index(segs, struct rfs_seg, i);
-			p[i] = (struct wpiece){
-			    s->foff, s->len,
-			    i ? p[i - 1].src + p[i - 1].len : 0, i};
-		}
-	bool *done = g_new0(bool, n ? n : 1);
-	int err = 0;
-	for (guint i = 0; i < n && !err; i++) {
-		err = pwrite_all(fd, data + p[i].src, p[i].len, p[i].foff);
-		done[p[i].seg] = !err;
-	}
-	/* What is acknowledged is the view's bytes from the start up to the
-	 * first segment not written. */
-	size_t prefix = 0;
-	for (guint i = 0; i < n && done[i]; i++)
-		prefix += g_array_index(segs, struct rfs_seg, i).len;
-	g_free(done);
-	g_free(p);
-	if (err && prefix == 0)
-		return -err;
-	return (ssize_t)prefix;
-}
-
 char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len)
 {
 	size_t size = fuse_buf_size(in);
@@ -476,194 +402,6 @@ static size_t translate_write_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	*remapped = v && !v->is_virtual && rfs_pagemap_nruns(v->map) > 0;
 	g_rw_lock_reader_unlock(&ctx->state_lock);
 	return covered;
-}
-
-/* A view over backing that the kernel may cache, with its size in pages. */
-struct candidate {
-	struct rfs_node *node;
-	struct rfs_view *view; /* NULL: the identity view of a SOURCE file */
-	uint64_t pages;
-};
-
-/* Lists the views over backing b that the kernel knows.  state_lock held. */
-static void candidates(struct rfs_ctx *ctx, struct rfs_node *b, GArray *out)
-{
-	if (rfs_node_known(&ctx->nodes, b)) {
-		struct candidate c = {b, b->view, ctx->page_limit};
-		g_array_append_val(out, c);
-	}
-	if (!b->viewers)
-		return;
-	GHashTableIter it;
-	gpointer key;
-	g_hash_table_iter_init(&it, b->viewers);
-	while (g_hash_table_iter_next(&it, &key, NULL)) {
-		struct rfs_view *v = key;
-		if (!rfs_node_known(&ctx->nodes, v->node))
-			continue;
-		struct candidate c = {v->node, v, v->pages};
-		g_array_append_val(out, c);
-	}
-}
-
-/* Adds an invalidation of view pages [a, e) of node to *invals. */
-static void add_pages(struct rfs_ctx *ctx, GArray **invals,
-		      struct rfs_node *node, uint64_t a, uint64_t e)
-{
-	if (!*invals)
-		*invals = rfs_invals_new();
-	rfs_invals_add(ctx, *invals, node, (off_t)(a << ctx->page_shift),
-		       (off_t)((e - a) << ctx->page_shift));
-}
-
-/* Collects invalidations of the pages of view node n, written from off
- * through segs, that show a backing page the write also writes through
- * another of its view pages: the bytes written last win, and the copies
- * the kernel holds of the others are stale.  NULL when there are none. */
-static GArray *own_stale(struct rfs_ctx *ctx, struct rfs_node *n, off_t off,
-			 GArray *segs)
-{
-	if (segs->len < 2)
-		return NULL;
-	GHashTable *count = g_hash_table_new(NULL, NULL); /* fpage -> segs */
-	for (guint i = 0; i < segs->len; i++) {
-		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-		uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
-		uint64_t f1 =
-		    ((uint64_t)s->foff + s->len - 1) >> ctx->page_shift;
-		for (uint64_t f = f0; f <= f1; f++) {
-			gpointer k = GSIZE_TO_POINTER(f);
-			g_hash_table_insert(
-			    count, k,
-			    GSIZE_TO_POINTER(
-				GPOINTER_TO_SIZE(
-				    g_hash_table_lookup(count, k)) +
-				1));
-		}
-	}
-	GArray *own = NULL;
-	off_t vcur = off;
-	for (guint i = 0; i < segs->len; i++) {
-		struct rfs_seg *s = &g_array_index(segs, struct rfs_seg, i);
-		uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
-		uint64_t f1 =
-		    ((uint64_t)s->foff + s->len - 1) >> ctx->page_shift;
-		for (uint64_t f = f0; f <= f1; f++) {
-			if (GPOINTER_TO_SIZE(g_hash_table_lookup(
-				count, GSIZE_TO_POINTER(f))) < 2)
-				continue;
-			off_t b = MAX((off_t)(f << ctx->page_shift), s->foff);
-			uint64_t vp =
-			    (uint64_t)(vcur + (b - s->foff)) >> ctx->page_shift;
-			add_pages(ctx, &own, n, vp, vp + 1);
-		}
-		vcur += (off_t)s->len;
-	}
-	g_hash_table_unref(count);
-	return own;
-}
-
-/* Collects invalidations of every cached view page, in any view, that
- * shows a backing page the segments write, except the pages of n written
- * ([off, off+len)).  Returns NULL when there are none. */
-static GArray *alias_invals(struct rfs_ctx *ctx, struct rfs_node *n, off_t off,
-			    size_t len, GArray *segs)
-{
-	GArray *cands = g_array_new(FALSE, FALSE, sizeof(struct candidate));
-	GArray *vr = g_array_new(FALSE, FALSE, sizeof(rfs_run));
-	GArray *invals = NULL;
-	uint64_t w0 = (uint64_t)off >> ctx->page_shift;
-	uint64_t w1 = (((uint64_t)off + len - 1) >> ctx->page_shift) + 1;
-	bool writer = false;
-
-	g_rw_lock_reader_lock(&ctx->state_lock);
-	struct rfs_node *b = rfs_view_backing(n);
-	candidates(ctx, b, cands);
-	for (guint c = 0; c < cands->len && !writer; c++) {
-		struct candidate *cd =
-		    &g_array_index(cands, struct candidate, c);
-		writer = rfs_view_rev_stale(cd->view);
-	}
-	if (writer) { /* a reverse index to rebuild first */
-		g_rw_lock_reader_unlock(&ctx->state_lock);
-		g_rw_lock_writer_lock(&ctx->state_lock);
-		g_array_set_size(cands, 0);
-		candidates(ctx, b, cands);
-		for (guint c = 0; c < cands->len; c++) {
-			struct candidate *cd =
-			    &g_array_index(cands, struct candidate, c);
-			if (rfs_view_rev_stale(cd->view))
-				rfs_view_rev_update(cd->view);
-		}
-	}
-	for (guint c = 0; c < cands->len; c++) {
-		struct candidate *cd =
-		    &g_array_index(cands, struct candidate, c);
-		g_array_set_size(vr, 0);
-		for (guint i = 0; i < segs->len; i++) {
-			struct rfs_seg *s =
-			    &g_array_index(segs, struct rfs_seg, i);
-			uint64_t f0 = (uint64_t)s->foff >> ctx->page_shift;
-			uint64_t f1 = (((uint64_t)s->foff + s->len - 1) >>
-				       ctx->page_shift) +
-				      1;
-			rfs_view_aliases(cd->view, cd->pages, f0, f1 - f0, vr);
-		}
-		for (guint i = 0; i < vr->len; i++) {
-			rfs_run *r = &g_array_index(vr, rfs_run, i);
-			uint64_t a = r->vpage, e = r->vpage + r->count;
-			if (cd->node != n) {
-				add_pages(ctx, &invals, cd->node, a, e);
-				continue;
-			}
-			/* The writer's own pages hold the new bytes already. */
-			if (a < w0)
-				add_pages(ctx, &invals, n, a, MIN(e, w0));
-			if (e > w1)
-				add_pages(ctx, &invals, n, MAX(a, w1), e);
-		}
-	}
-	if (writer)
-		g_rw_lock_writer_unlock(&ctx->state_lock);
-	else
-		g_rw_lock_reader_unlock(&ctx->state_lock);
-	g_array_unref(cands);
-	g_array_unref(vr);
-	return invals;
-}
-
-/* Adds to *to the invalidation of node's page holding end, if end falls
- * inside it, then of node's attributes: the kernel zeroed that page past
- * an end it took for the view's, and learns the size once it is dropped
- * (attributes go after pages, see rfs_invals_send). */
-static void add_end_invals(struct rfs_ctx *ctx, GArray **to,
-			   struct rfs_node *node, off_t end)
-{
-	if (!*to)
-		*to = rfs_invals_new();
-	if (end & (off_t)(ctx->pagesize - 1))
-		rfs_invals_add(ctx, *to, node,
-			       end & ~(off_t)(ctx->pagesize - 1),
-			       (off_t)ctx->pagesize);
-	rfs_invals_add(ctx, *to, node, -1, 0);
-}
-
-/* A writeback that ends inside a system page, short of the view's end:
- * the kernel took an older, smaller size for the view's end, and zeroed
- * its cached page past that point (which the view has bytes for).  Adds
- * that page and the view's attributes to *invals: the page is read again
- * and the kernel learns the size. */
-static void stale_end_page(struct rfs_ctx *ctx, struct rfs_node *n, int fd,
-			   off_t end, GArray **invals)
-{
-	struct stat st;
-	if (!(end & (off_t)(ctx->sys_pagesize - 1)) || fstat(fd, &st) < 0)
-		return;
-	g_rw_lock_reader_lock(&ctx->state_lock);
-	off_t vsize = rfs_view_size(ctx, n->view, st.st_size);
-	g_rw_lock_reader_unlock(&ctx->state_lock);
-	if (end < vsize)
-		add_end_invals(ctx, invals, n, end);
 }
 
 /* Builds the bufvec of backing-file pieces a write goes to. */
@@ -718,7 +456,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	    writeback ? NULL : rfs_wflight_begin(ctx, n, off, covered);
 	/* When two of the write's view pages show one backing page, the
 	 * kernel's copy of the one written first is stale. */
-	GArray *own = own_stale(ctx, n, off, segs);
+	GArray *own = rfs_coherence_own_stale(ctx, n, off, segs);
 	/* A write through a virtual view, or through a remapped page, may
 	 * grow the backing file where the kernel does not see it: the size
 	 * of the file's own view is the file's, and that view's old last
@@ -729,15 +467,16 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	struct stat pre;
 	bool grows =
 	    watch_size && fstat(fd, &pre) == 0 && segs_end(segs) > pre.st_size;
-	GArray *invals = alias_invals(ctx, n, off, MAX(size, covered), segs);
+	GArray *invals =
+	    rfs_coherence_aliases(ctx, n, off, MAX(size, covered), segs);
 	if (grows) {
 		/* The kernel must learn the new size, but only once the view's
 		 * old last page is dropped: it holds zeros past the old end,
 		 * also when this write covers part of it (the attributes go
 		 * after the pages, see rfs_invals_send).  In the writer's own
 		 * view that page may be the one the kernel keeps locked. */
-		add_end_invals(ctx, b == n && !writeback ? &own : &invals, b,
-			       pre.st_size);
+		rfs_coherence_end(ctx, b == n && !writeback ? &own : &invals, b,
+				  pre.st_size);
 	}
 	if ((invals || own) && !writeback) {
 		/* write(): the aliases must show the bytes when it returns;
@@ -774,7 +513,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		 * splice each out of the request's pipe. */
 		size_t len;
 		char *mem = rfs_buf_to_mem(in, &len);
-		res = len < covered ? -EIO : rfs_io_write_segs(fd, mem, segs);
+		res = len < covered ? -EIO : rfs_segs_write(fd, mem, segs);
 		g_free(mem);
 	}
 	g_array_unref(segs);
@@ -786,7 +525,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		return;
 	}
 	if (writeback)
-		stale_end_page(ctx, n, fd, off + res, &invals);
+		rfs_coherence_writeback_end(ctx, n, fd, off + res, &invals);
 	/* A writeback's aliases are invalidated later, but queued before
 	 * the reply: an fsync or msync that follows queues its barrier
 	 * behind them, and so returns only after they are done. */

@@ -3,7 +3,8 @@
  *
  * Reads reply with the backing file's pages spliced through a pipe (no
  * copy in the daemon); writes go to the backing pages their view pages
- * show, and make every alias of those pages coherent (see notify.h). */
+ * show (segs.h), and make every alias of those pages coherent: the plan is
+ * coherence.h's, the notifier sends it (notify.h).  io.c moves bytes. */
 #pragma once
 #include "remapfs.h"
 #include <fuse_lowlevel.h>
@@ -19,12 +20,6 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
  * writeback: the request is the kernel writing back cached pages. */
 void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		  int fd, struct fuse_bufvec *in, off_t off, bool writeback);
-
-/* Writes data (the segments' bytes in view order) to fd at the backing
- * offsets of segs (GArray of struct rfs_seg), in the file's order unless
- * two segments overlap; returns the bytes of the view-order prefix that
- * was written whole, or -errno when none was. */
-ssize_t rfs_io_write_segs(int fd, const char *data, GArray *segs);
 
 /* Copies a request's data into new memory; *len gets its size. */
 char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len);

@@ -7,7 +7,7 @@
 #include "notify.h"
 #include "inflight.h"
 #include "stats.h"
-#include "io.h"
+#include "segs.h"
 #include "views.h"
 
 #include <errno.h>
@@ -304,7 +304,7 @@ static void run_write(struct rfs_notifier *nf, struct nf_job *j)
 		 * stale). */
 		if (mine)
 			locked = !send_timed(nf, mine);
-		res = rfs_io_write_segs(j->fd, j->data, j->segs);
+		res = rfs_segs_write(j->fd, j->data, j->segs);
 		send_avoiding(nf, j->invals, j);
 		if (rest)
 			send_avoiding(nf, rest, j);

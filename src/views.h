@@ -8,6 +8,7 @@
 #pragma once
 #include "nodes.h"
 #include "pagemap.h"
+#include "segs.h"
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,14 +38,6 @@ struct rfs_view {
 	GArray *rev;
 	uint64_t rev_gen;
 	uint64_t rev_maxcount;
-};
-
-/* One piece of a translated range: len bytes at backing offset foff, or
- * len zero bytes (a page past the backing file's end). */
-struct rfs_seg {
-	off_t foff;
-	size_t len;
-	bool zero;
 };
 
 /* Adds virtual view v to its backing file's viewers, and takes it out
