@@ -59,7 +59,8 @@ void bench_ctl(struct bench_env *e, const char *text, size_t len);
 void bench_ctlf(struct bench_env *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* Drops the kernel's cached pages of a view ("invalidate VIEW"). */
 void bench_invalidate(struct bench_env *e, const char *view);
-/* The daemon's resident memory in bytes (VmRSS), 0 if unknown. */
+/* The daemon's own resident memory in bytes (RssAnon: not the pages of
+ * files it maps), 0 if unknown. */
 uint64_t bench_daemon_rss(struct bench_env *e);
 /* Counts the runs of a view: its remap lines in the state dump. */
 uint64_t bench_count_runs(struct bench_env *e, const char *view);

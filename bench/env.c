@@ -606,8 +606,12 @@ uint64_t bench_daemon_rss(struct bench_env *e)
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)e->pid);
 	if (!g_file_get_contents(path, &text, NULL, NULL))
 		return 0;
-	const char *p = strstr(text, "VmRSS:");
+	/* Its own memory: the pages of SOURCE's files it maps are the page
+	 * cache's, counted there. */
+	const char *p = strstr(text, "RssAnon:");
 	if (p)
+		kb = strtoull(p + 8, NULL, 10);
+	else if ((p = strstr(text, "VmRSS:")))
 		kb = strtoull(p + 6, NULL, 10);
 	g_free(text);
 	return kb * 1024;

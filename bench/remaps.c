@@ -282,8 +282,9 @@ void section_scale(struct bench *b)
 		uint64_t before = bench_daemon_rss(&b->env);
 		tapply[r] = apply_map(b, "scale", vp, fp, n, TXN_LINES, &ntxn);
 		uint64_t after = bench_daemon_rss(&b->env);
-		bench_progress("  %.2f s; daemon RSS %.1f -> %.1f MiB",
-			       tapply[r], before / MiB, after / MiB);
+		bench_progress(
+		    "  %.2f s; daemon memory (anonymous RSS) %.1f -> %.1f MiB",
+		    tapply[r], before / MiB, after / MiB);
 		if (r == 0) {
 			rss0 = before;
 			rss1 = after;
@@ -321,8 +322,8 @@ void section_scale(struct bench *b)
 	bench_add(7, name, bench_median(tapply, b->repeat), "s", NULL, NAN,
 		  BT_VALUE_LT, 5);
 	g_free(name);
-	bench_add(7, "daemon RSS after applying", rss1 / MiB, "MiB",
-		  "RSS before", rss0 / MiB, BT_NONE, 0);
+	bench_add(7, "daemon memory (anonymous RSS) after applying", rss1 / MiB,
+		  "MiB", "RSS before", rss0 / MiB, BT_NONE, 0);
 	double per =
 	    runs ? (double)((int64_t)rss1 - (int64_t)rss0) / runs : NAN;
 	bench_add(7, "daemon memory per run", per, "B/run", NULL, NAN,
