@@ -117,15 +117,8 @@ uint64_t warm(struct bench *b, const char *path)
 		close(fd);
 		return 0;
 	}
-	size_t len = (size_t)st.st_size, np = (len + b->ps - 1) / b->ps;
-	char *addr = xmmap(len, PROT_READ, fd, 0, path);
-	unsigned char *vec = g_malloc(np);
-	size_t resident = 0;
-	if (mincore(addr, len, vec) == 0)
-		for (size_t i = 0; i < np; i++)
-			resident += vec[i] & 1;
-	munmap(addr, len);
-	g_free(vec);
+	uint64_t np = ((uint64_t)st.st_size + b->ps - 1) / b->ps;
+	uint64_t resident = (resident_bytes(b, path) + b->ps - 1) / b->ps;
 	if (resident < np) {
 		posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
 		while (read(fd, b->buf, IO_SIZE) > 0)

@@ -345,6 +345,22 @@ void bench_cleanup_install(void)
 	atexit(bench_cleanup);
 }
 
+/* Fills argv (4 entries) with "fusermount3 -uz mnt" for the crash
+ * handler, the program's path kept in prog (size bytes); leaves argv
+ * empty when the program is not found. */
+static void crash_unmount_argv(char **argv, char *prog, size_t size, char *mnt)
+{
+	char *path = g_find_program_in_path(FUSERMOUNT);
+	if (path && strlen(path) < size) {
+		strcpy(prog, path);
+		argv[0] = prog;
+		argv[1] = "-uz";
+		argv[2] = mnt;
+		argv[3] = NULL;
+	}
+	g_free(path);
+}
+
 /* Makes a directory or dies. */
 static void make_dir(const char *path)
 {
@@ -417,16 +433,8 @@ void bench_env_prepare(struct bench_env *e, const char *dir, bool tmpfs)
 	make_dir(e->src);
 	e->control = g_build_filename(e->mnt, ".control", NULL);
 	/* For the crash handler. */
-	char *prog = g_find_program_in_path(FUSERMOUNT);
-	if (prog && strlen(prog) < sizeof(crash_prog)) {
-		strcpy(crash_prog, prog);
-		crash_argv[0] = crash_prog;
-		crash_argv[1] = "-uz";
-		crash_argv[2] = e->mnt;
-		crash_argv[3] = NULL;
-	}
-	g_free(prog);
-	prog = g_find_program_in_path("rm");
+	crash_unmount_argv(crash_argv, crash_prog, sizeof(crash_prog), e->mnt);
+	char *prog = g_find_program_in_path("rm");
 	if (prog && strlen(prog) < sizeof(crash_rm)) {
 		strcpy(crash_rm, prog);
 		crash_rm_argv[0] = crash_rm;
@@ -547,15 +555,8 @@ const char *bench_peer_start(struct bench_env *e)
 	g_free(bindfs);
 	crash_peer_pid = e->peer_pid;
 	static char peer_prog[4096];
-	char *prog = g_find_program_in_path(FUSERMOUNT);
-	if (prog && strlen(prog) < sizeof(peer_prog)) {
-		strcpy(peer_prog, prog);
-		crash_peer_argv[0] = peer_prog;
-		crash_peer_argv[1] = "-uz";
-		crash_peer_argv[2] = e->peer_mnt;
-		crash_peer_argv[3] = NULL;
-	}
-	g_free(prog);
+	crash_unmount_argv(crash_peer_argv, peer_prog, sizeof(peer_prog),
+			   e->peer_mnt);
 	if (!wait_mount(&e->peer_pid, e->peer_mnt)) {
 		crash_peer_pid = e->peer_pid;
 		return "bindfs did not mount within 10 s (see its log)";
