@@ -259,9 +259,6 @@ static void reply_copy(struct rfs_ctx *ctx, fuse_req_t req, int fd,
 	g_free(buf);
 }
 
-/* With -o backing_cache=drop (the default): once a reply is sent, drops
- * the backing pages it was made of from the backing file's page cache,
- * the view's cache holding them now (dropcache.h). */
 /* The most blocks a backing file's dropset holds (about 100 bytes each),
  * and the most bytes of whole blocks that wait for reads in flight. */
 #define RFS_DROPSET_MAX 65536

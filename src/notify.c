@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-enum nf_kind { NF_INVALS, NF_WRITE, NF_CALL, NF_BARRIER, NF_STOP };
+enum nf_kind { NF_INVALS, NF_WRITE, NF_CALL, NF_BARRIER, NF_HALF, NF_STOP };
 
 struct nf_job {
 	enum nf_kind kind;
@@ -136,31 +136,107 @@ static void send_one(struct rfs_ctx *ctx, struct rfs_node *node, off_t off,
 			(long long)off, (long long)len, g_strerror(-res));
 }
 
-void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals)
+/* A range to send, merged from invalidations (their references hold the
+ * node until they are freed). */
+struct span {
+	struct rfs_node *node;
+	off_t off, len;
+};
+
+/* Sorts invals and returns its merged ranges (GArray of struct span):
+ * what overlaps or touches is one range, a node's attributes after its
+ * pages. */
+static GArray *merged_spans(GArray *invals)
 {
 	g_array_sort(invals, inval_cmp);
+	GArray *spans =
+	    g_array_sized_new(FALSE, FALSE, sizeof(struct span), invals->len);
 	for (guint i = 0; i < invals->len;) {
 		struct rfs_inval *iv =
 		    &g_array_index(invals, struct rfs_inval, i);
-		off_t off = iv->off, len = iv->len;
+		struct span s = {iv->node, iv->off, iv->len};
 		guint j = i + 1;
 		/* Merge what overlaps or touches (len 0 runs to the end). */
-		while (off >= 0 && j < invals->len) {
+		while (s.off >= 0 && j < invals->len) {
 			struct rfs_inval *nx =
 			    &g_array_index(invals, struct rfs_inval, j);
-			if (nx->node != iv->node || nx->off < 0 ||
-			    (len > 0 && nx->off > off + len))
+			if (nx->node != s.node || nx->off < 0 ||
+			    (s.len > 0 && nx->off > s.off + s.len))
 				break;
-			if (len > 0)
-				len = nx->len == 0
-					  ? 0
-					  : MAX(off + len, nx->off + nx->len) -
-						off;
+			if (s.len > 0)
+				s.len = nx->len == 0 ? 0
+						     : MAX(s.off + s.len,
+							   nx->off + nx->len) -
+							   s.off;
 			j++;
 		}
-		send_one(ctx, iv->node, off, len);
+		g_array_append_val(spans, s);
 		i = j;
 	}
+	return spans;
+}
+
+/* Sends spans [from, to). */
+static void send_spans(struct rfs_ctx *ctx, GArray *spans, guint from, guint to)
+{
+	for (guint i = from; i < to; i++) {
+		struct span *s = &g_array_index(spans, struct span, i);
+		send_one(ctx, s->node, s->off, s->len);
+	}
+}
+
+void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals)
+{
+	GArray *spans = merged_spans(invals);
+	send_spans(ctx, spans, 0, spans->len);
+	g_array_unref(spans);
+}
+
+/* Half of a wide send, for a pool thread. */
+struct nf_half {
+	GMutex lock; /* protects done */
+	GCond cond;
+	bool done;
+	GArray *spans;
+	guint from, to;
+};
+
+void rfs_invals_send_wide(struct rfs_ctx *ctx, GArray *invals)
+{
+	GArray *spans = merged_spans(invals);
+	/* The pages first, then every attribute (each node's after all its
+	 * pages), the pages split between this thread and one of the pool
+	 * when there are many: the kernel's work for each range, most of a
+	 * big transaction's time, then goes on two CPUs at once. */
+	GArray *pages = g_array_new(FALSE, FALSE, sizeof(struct span));
+	GArray *attrs = g_array_new(FALSE, FALSE, sizeof(struct span));
+	for (guint i = 0; i < spans->len; i++) {
+		struct span *s = &g_array_index(spans, struct span, i);
+		g_array_append_val(s->off >= 0 ? pages : attrs, *s);
+	}
+	g_array_unref(spans);
+	if (pages->len >= RFS_WIDE_SEND_MIN && ctx->notifier) {
+		struct nf_half h = {
+		    .spans = pages, .from = pages->len / 2, .to = pages->len};
+		g_mutex_init(&h.lock);
+		g_cond_init(&h.cond);
+		struct nf_job *j = g_new0(struct nf_job, 1);
+		j->kind = NF_HALF;
+		j->arg = &h;
+		g_thread_pool_push(ctx->notifier->writers, j, NULL);
+		send_spans(ctx, pages, 0, pages->len / 2);
+		g_mutex_lock(&h.lock);
+		while (!h.done)
+			g_cond_wait(&h.cond, &h.lock);
+		g_mutex_unlock(&h.lock);
+		g_mutex_clear(&h.lock);
+		g_cond_clear(&h.cond);
+	} else {
+		send_spans(ctx, pages, 0, pages->len);
+	}
+	send_spans(ctx, attrs, 0, attrs->len);
+	g_array_unref(pages);
+	g_array_unref(attrs);
 }
 
 /* Sends invals from a write job (self).  A system page that another
@@ -357,6 +433,7 @@ static bool run_job(struct rfs_notifier *nf, struct nf_job *j)
 		fuse_reply_err(j->req, 0);
 		break;
 	case NF_WRITE: /* runs in the pool */
+	case NF_HALF:
 	case NF_STOP:
 		return false;
 	}
@@ -400,6 +477,13 @@ static void pool_run(gpointer data, gpointer user)
 	struct nf_job *j = data;
 	if (j->kind == NF_WRITE) {
 		run_write(nf, j);
+	} else if (j->kind == NF_HALF) {
+		struct nf_half *h = j->arg;
+		send_spans(nf->ctx, h->spans, h->from, h->to);
+		g_mutex_lock(&h->lock);
+		h->done = true;
+		g_cond_signal(&h->cond);
+		g_mutex_unlock(&h->lock);
 	} else {
 		struct nf_timed *t = j->arg;
 		rfs_invals_send(nf->ctx, t->invals);

@@ -38,6 +38,15 @@ void rfs_invals_free(struct rfs_ctx *ctx, GArray *invals);
  * Never call with a lock held. */
 void rfs_invals_send(struct rfs_ctx *ctx, GArray *invals);
 
+/* Page ranges from which rfs_invals_send_wide uses a second thread. */
+#define RFS_WIDE_SEND_MIN 256
+
+/* Like rfs_invals_send, for a transaction's many ranges: the page ranges
+ * are sent from this thread and a pool thread at once when there are at
+ * least RFS_WIDE_SEND_MIN (each node's attributes after all of them).
+ * Never call with a lock held, nor from the notifier's pool. */
+void rfs_invals_send_wide(struct rfs_ctx *ctx, GArray *invals);
+
 /* Starts and stops the notifier thread (stop answers what is queued). */
 struct rfs_notifier *rfs_notifier_start(struct rfs_ctx *ctx);
 void rfs_notifier_stop(struct rfs_notifier *nf);

@@ -846,7 +846,7 @@ static void apply(struct txn *t)
 static void send_invals(struct txn *t)
 {
 	struct rfs_ctx *ctx = t->ctx;
-	rfs_invals_send(ctx, t->invals);
+	rfs_invals_send_wide(ctx, t->invals);
 	for (guint i = 0; i < t->entries->len; i++) {
 		struct entry_inval *e =
 		    &g_array_index(t->entries, struct entry_inval, i);
