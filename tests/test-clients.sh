@@ -59,11 +59,11 @@ if ! cat "$tmp/map" > "$tmp/mnt/.control"; then
 fi
 
 fio_case() { # fio_case NAME FILE ENGINE JOBS: JOBS on slices of FILE
-	fio --name="$1" --filename="$2" --bs=4k --rw=randwrite \
+	(cd "$tmp" && fio --name="$1" --filename="$2" --bs=4k --rw=randwrite \
 		--ioengine="$3" --numjobs="$4" --size=$((32 / $4))M \
 		--offset_increment=$((32 / $4))M \
 		--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 \
-		--randrepeat=1 --group_reporting >"$tmp/fio.log" 2>&1
+		--randrepeat=1 --group_reporting) >"$tmp/fio.log" 2>&1
 }
 if command -v fio >/dev/null; then
 	head -c $((pages * 4096)) /dev/zero > "$tmp/src/id"
