@@ -113,8 +113,8 @@ void section_read(struct bench *b)
 	if (left > b->size / 20)
 		bench_note("section 1: from disk: %" PRIu64
 			   " MiB of the backing "
-			   "file stayed cached (pages the daemon maps, as "
-			   "with backing_cache=keep)",
+			   "file stayed cached (a tmpfs keeps its pages; "
+			   "with backing_cache=keep the daemon maps them)",
 			   left >> 20);
 	res = bench_add(1, "page cache per byte read, identity view",
 			bench_median(mem, n), "bytes", NULL, NAN, BT_VALUE_LE,

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -80,6 +81,7 @@ struct block {
 
 struct rfs_dropset {
 	int fd;		    /* the backing file (a duplicate), or -1 */
+	gint stuck;	    /* blocks that stayed cached in a row */
 	gint refs;	    /* the node's, and each read's in flight */
 	GMutex lock;	    /* protects the rest */
 	GHashTable *blocks; /* block number -> struct block *, partly read */
@@ -97,7 +99,13 @@ struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
 				    size_t max_blocks, off_t max_pending)
 {
 	struct rfs_dropset *s = g_new0(struct rfs_dropset, 1);
-	s->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	/* A file system whose pages are the data itself (tmpfs, ramfs)
+	 * never drops them: asking would only cost a drain each time. */
+	struct statfs sf;
+	bool memory = fd >= 0 && fstatfs(fd, &sf) == 0 &&
+		      (sf.f_type == 0x01021994 /* TMPFS_MAGIC */ ||
+		       sf.f_type == (typeof(sf.f_type))0x858458f6 /* RAMFS */);
+	s->fd = fd >= 0 && !memory ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
 	s->refs = 1;
 	g_mutex_init(&s->lock);
 	s->blocks =
@@ -110,6 +118,11 @@ struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
 	s->max_pending = max_pending;
 	s->retry = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	return s;
+}
+
+bool rfs_dropset_drops(const struct rfs_dropset *s)
+{
+	return s->fd >= 0;
 }
 
 void rfs_dropset_unref(struct rfs_dropset *s)
@@ -228,8 +241,16 @@ void rfs_dropset_read_end(struct rfs_dropset *s, const struct rfs_range *r,
 	g_mutex_unlock(&s->lock);
 	for (guint i = 0; i < drop->len; i++) {
 		struct rfs_drop *d = &g_array_index(drop, struct rfs_drop, i);
-		if (s->fd >= 0 && rfs_drop_range(s->fd, &d->r))
-			rfs_dropset_failed(s, d);
+		if (s->fd < 0 || g_atomic_int_get(&s->stuck) >= RFS_DROP_STUCK)
+			break;
+		if (!rfs_drop_range(s->fd, &d->r)) {
+			g_atomic_int_set(&s->stuck, 0);
+			continue;
+		}
+		rfs_dropset_failed(s, d);
+		/* A file none of whose blocks go (its file system keeps its
+		 * pages) is not asked again. */
+		g_atomic_int_inc(&s->stuck);
 	}
 	if (out)
 		g_array_append_vals(out, drop->data, drop->len);

@@ -40,11 +40,15 @@ bool rfs_drop_range(int fd, const struct rfs_range *r);
 struct rfs_dropset;
 
 /* A set for the file fd (duplicated: the set drops through its own
- * descriptor; -1: it drops nothing, and only tells what it would), pages
- * of (1 << page_shift) bytes and blocks of w, letting up to max_pending
- * bytes wait for reads in flight (rfs_dropset_read_end). */
+ * descriptor; -1, or a file of tmpfs or ramfs, whose pages are the data:
+ * it drops nothing, and only tells what it would), pages of
+ * (1 << page_shift) bytes and blocks of w, letting up to max_pending bytes
+ * wait for reads in flight (rfs_dropset_read_end). */
 struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
 				    size_t max_blocks, off_t max_pending);
+/* Whether the set drops anything (its file's pages can be dropped). */
+bool rfs_dropset_drops(const struct rfs_dropset *s);
+
 /* Drops the creator's reference (the set lives on while reads are in
  * flight). */
 void rfs_dropset_unref(struct rfs_dropset *s);
@@ -73,6 +77,10 @@ struct rfs_drop {
 
 /* The most times a block is dropped while something keeps it cached. */
 #define RFS_DROP_TRIES 3
+/* Blocks in a row that stay cached after which a file is no longer
+ * dropped (its file system keeps its pages; tmpfs and ramfs are known
+ * from the start). */
+#define RFS_DROP_STUCK 64
 
 /* The read ends, having read the n page-aligned ranges r: they are added
  * (rfs_dropset_add), and the blocks they make whole wait.  Then drops what

@@ -200,7 +200,9 @@ static int fill_pipe_any(struct rfs_ctx *ctx, struct io_pipe *ip,
 {
 	/* A page the daemon maps cannot be dropped (dropcache.h), nor can
 	 * the large folio it is part of. */
-	if (ctx->opts.backing_cache == RFS_BACKING_CACHE_DROP)
+	const struct rfs_dropset *set =
+	    g_atomic_pointer_get(&rfs_view_backing(n)->dropped);
+	if (set && rfs_dropset_drops(set))
 		return fill_pipe(ctx, ip, fd, segs);
 	const struct rfs_fmap *fm = segs_fmap(ctx, n, segs);
 	if (fm && fill_pipe_mapped(ctx, ip, fm, segs) == 0)
