@@ -127,7 +127,8 @@ void rfs_segs_twice(GArray *segs, off_t off, unsigned shift, GArray *vpages)
 		}
 		vcur += (off_t)s->len;
 	}
-	qsort(r->data, r->len, sizeof(struct reach), reach_cmp);
+	if (r->len > 1) /* (an empty array has no data to sort) */
+		qsort(r->data, r->len, sizeof(struct reach), reach_cmp);
 	guint first = vpages->len;
 	for (guint i = 0; i < r->len; i++) {
 		const struct reach *x = &g_array_index(r, struct reach, i);
@@ -143,6 +144,8 @@ void rfs_segs_twice(GArray *segs, off_t off, unsigned shift, GArray *vpages)
 	/* In view order, each once (a view page can reach a backing page
 	 * twice only through two segments, both of it). */
 	guint n = vpages->len - first;
+	if (n < 2)
+		return;
 	uint64_t *v = &g_array_index(vpages, uint64_t, first);
 	qsort(v, n, sizeof(*v), u64_cmp);
 	guint k = 0;

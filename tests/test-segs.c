@@ -79,6 +79,12 @@ static void test_partial_pages_reach_their_backing_page_too(void)
 	rfs_segs_twice(segs2, 0, 12, vp);
 	g_assert_cmpuint(vp->len, ==, 0);
 	g_array_unref(segs2);
+	/* Only zeros (a write past a backing file's end): nothing at all. */
+	const struct rfs_seg z[] = {{0, PS, true}, {0, PS, true}};
+	GArray *segs3 = segs_of(z, G_N_ELEMENTS(z));
+	rfs_segs_twice(segs3, 0, 12, vp);
+	g_assert_cmpuint(vp->len, ==, 0);
+	g_array_unref(segs3);
 	g_array_unref(vp);
 	g_array_unref(segs);
 }
