@@ -103,13 +103,14 @@ static void test_blocks_wait_for_the_reads_in_flight(void)
 	/* With reads always in flight, more than max_pending bytes waiting
 	 * go anyway. */
 	g_array_set_size(out, 0);
-	rfs_dropset_read_begin(s); /* never ends */
+	rfs_dropset_read_begin(s); /* ends only after the loop */
 	for (int blk = 2; blk < 5; blk++) {
 		struct rfs_range r = {blk * w, w};
 		rfs_dropset_read_begin(s);
 		rfs_dropset_read_end(s, &r, 1, eof, out);
 		g_assert_cmpuint(out->len, ==, blk < 4 ? 0 : 3);
 	}
+	rfs_dropset_read_end(s, NULL, 0, eof, out);
 	g_array_unref(out);
 	rfs_dropset_unref(s);
 }
