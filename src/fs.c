@@ -62,7 +62,7 @@ static void control_stat(struct rfs_ctx *ctx, struct rfs_node *n,
 /* The attributes of a node as the mount shows them. */
 static int node_stat(struct rfs_ctx *ctx, struct rfs_node *n, struct stat *st)
 {
-	if (n->kind == RFS_NODE_CONTROL || n->kind == RFS_NODE_STATS) {
+	if (rfs_kind_is_own_file(n->kind)) {
 		control_stat(ctx, n, st);
 		return 0;
 	}
@@ -364,7 +364,7 @@ static int do_setattr(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 {
 	char path[64];
 	struct rfs_node *target = n;
-	if (n->kind == RFS_NODE_CONTROL || n->kind == RFS_NODE_STATS)
+	if (rfs_kind_is_own_file(n->kind))
 		return EPERM;
 	if (ctx->opts.read_only)
 		return EROFS;
@@ -737,7 +737,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	enum rfs_node_kind kind = rfs_node_of(ctx, ino)->kind;
-	if (kind == RFS_NODE_CONTROL || kind == RFS_NODE_STATS)
+	if (rfs_kind_is_own_file(kind))
 		rfs_handles_release(ctx->handles, (void *)(uintptr_t)fi->fh);
 	else
 		close((int)fi->fh);
@@ -749,7 +749,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	enum rfs_node_kind kind = rfs_node_of(ctx, ino)->kind;
-	if (kind == RFS_NODE_CONTROL || kind == RFS_NODE_STATS) {
+	if (rfs_kind_is_own_file(kind)) {
 		fuse_reply_err(req, 0);
 		return;
 	}

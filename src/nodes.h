@@ -24,6 +24,13 @@ enum rfs_node_kind {
 	RFS_NODE_STATS,	  /* MOUNTPOINT/.stats */
 };
 
+/* Whether kind is one of the daemon's own files (.control, .stats),
+ * whose handles are the daemon's, not descriptors of SOURCE. */
+static inline bool rfs_kind_is_own_file(enum rfs_node_kind kind)
+{
+	return kind == RFS_NODE_CONTROL || kind == RFS_NODE_STATS;
+}
+
 /* What a node served (stats.h); relaxed atomics, any thread. */
 struct rfs_node_counters {
 	uint64_t reads, read_bytes;   /* read requests and bytes replied */

@@ -81,8 +81,7 @@ static GArray *collect(struct rfs_ctx *ctx)
 					      : ctx->nodes.table);
 		while (g_hash_table_iter_next(&it, &key, NULL)) {
 			struct rfs_node *n = key;
-			if (!S_ISREG(n->type) || n->kind == RFS_NODE_CONTROL ||
-			    n->kind == RFS_NODE_STATS)
+			if (!S_ISREG(n->type) || rfs_kind_is_own_file(n->kind))
 				continue;
 			struct entry e = {.node = n};
 			e.c.reads = load(&n->counters.reads);
