@@ -26,6 +26,12 @@ static int wpiece_cmp(const void *a, const void *b)
 	return (x->seg > y->seg) - (x->seg < y->seg);
 }
 
+static int wpiece_view_cmp(const void *a, const void *b)
+{
+	const struct wpiece *x = a, *y = b;
+	return (x->seg > y->seg) - (x->seg < y->seg);
+}
+
 /* Writes len bytes at foff, looping on short writes; 0 or an errno. */
 static int pwrite_all(int fd, const char *buf, size_t len, off_t foff)
 {
@@ -60,26 +66,19 @@ ssize_t rfs_segs_write(int fd, const char *data, GArray *segs)
 	bool overlap = false;
 	for (guint i = 1; i < n && !overlap; i++)
 		overlap = p[i].foff < p[i - 1].foff + (off_t)p[i - 1].len;
-	if (overlap)
-		for (guint i = 0; i < n; i++) {
-			const struct rfs_seg *s =
-			    &g_array_index(segs, struct rfs_seg, i);
-			p[i] = (struct wpiece){
-			    s->foff, s->len,
-			    i ? p[i - 1].src + p[i - 1].len : 0, i};
-		}
-	bool *done = g_new0(bool, n ? n : 1);
+	if (overlap) /* back to the view's order */
+		qsort(p, n, sizeof(*p), wpiece_view_cmp);
 	int err = 0;
-	for (guint i = 0; i < n && !err; i++) {
+	guint i = 0;
+	for (; i < n && !err; i++)
 		err = pwrite_all(fd, data + p[i].src, p[i].len, p[i].foff);
-		done[p[i].seg] = !err;
-	}
 	/* What is acknowledged is the view's bytes from the start up to the
-	 * first segment not written. */
-	size_t prefix = 0;
-	for (guint i = 0; i < n && done[i]; i++)
-		prefix += g_array_index(segs, struct rfs_seg, i).len;
-	g_free(done);
+	 * first segment not written whole: the failed one and those after
+	 * it in the order written. */
+	size_t prefix = at;
+	if (err)
+		for (guint j = i - 1; j < n; j++)
+			prefix = MIN(prefix, p[j].src);
 	g_free(p);
 	if (err && prefix == 0)
 		return -err;
