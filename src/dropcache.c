@@ -213,9 +213,12 @@ void rfs_dropset_read_begin(struct rfs_dropset *s)
 	g_mutex_unlock(&s->lock);
 }
 
-void rfs_dropset_read_end(struct rfs_dropset *s, const struct rfs_range *r,
-			  size_t n, off_t eof, GArray *out)
+void rfs_dropset_read_end(struct rfs_dropset *s, struct rfs_range *r, size_t n,
+			  off_t size, GArray *out)
 {
+	n = rfs_ranges_merge(r, n, s->page_shift);
+	const off_t page = (off_t)1 << s->page_shift;
+	off_t eof = (size + page - 1) & ~(page - 1);
 	GArray *drop = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	g_mutex_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {

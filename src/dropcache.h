@@ -82,14 +82,16 @@ struct rfs_drop {
  * from the start). */
 #define RFS_DROP_STUCK 64
 
-/* The read ends, having read the n page-aligned ranges r: they are added
- * (rfs_dropset_add), and the blocks they make whole wait.  Then drops what
+/* The read ends, having read the n ranges r of a file of size bytes:
+ * they are widened to whole pages and merged in place (rfs_ranges_merge)
+ * and added (rfs_dropset_add, the end of the file rounded up to a page),
+ * and the blocks they make whole wait.  Then drops what
  * is to go now: everything waiting, once no other read of the file is in
  * flight or more than max_pending bytes wait; blocks that stay cached wait
  * again (rfs_dropset_failed).  Appends what it dropped to out (struct
  * rfs_drop) unless out is NULL. */
-void rfs_dropset_read_end(struct rfs_dropset *s, const struct rfs_range *r,
-			  size_t n, off_t eof, GArray *out);
+void rfs_dropset_read_end(struct rfs_dropset *s, struct rfs_range *r, size_t n,
+			  off_t size, GArray *out);
 
 /* A block of out stayed cached (a pipe or a program held a page): it
  * waits again, until a read ends with no other in flight, up to

@@ -194,14 +194,14 @@ static const struct rfs_fmap *segs_fmap(struct rfs_ctx *ctx, struct rfs_node *n,
 }
 
 /* Fills the pipe with the segments, through the file's mapping when it can
- * be had, else with a splice per segment.  Returns 0 or an errno. */
+ * be had and set (the read's dropset, or NULL) does not drop the file's
+ * pages, else with a splice per segment.  Returns 0 or an errno. */
 static int fill_pipe_any(struct rfs_ctx *ctx, struct io_pipe *ip,
-			 struct rfs_node *n, int fd, GArray *segs)
+			 struct rfs_node *n, int fd, GArray *segs,
+			 const struct rfs_dropset *set)
 {
 	/* A page the daemon maps cannot be dropped (dropcache.h), nor can
 	 * the large folio it is part of. */
-	const struct rfs_dropset *set =
-	    g_atomic_pointer_get(&rfs_view_backing(n)->dropped);
 	if (set && rfs_dropset_drops(set))
 		return fill_pipe(ctx, ip, fd, segs);
 	const struct rfs_fmap *fm = segs_fmap(ctx, n, segs);
@@ -294,8 +294,7 @@ static struct rfs_dropset *drop_begin(struct rfs_ctx *ctx, struct rfs_node *n,
  * have now read whole is dropped (dropcache.h).  The request's descriptor
  * may be closed already (the reply let the program close the file); the
  * set drops through its own. */
-static void drop_end(struct rfs_ctx *ctx, struct rfs_dropset *set, off_t fsize,
-		     GArray *segs)
+static void drop_end(struct rfs_dropset *set, off_t fsize, GArray *segs)
 {
 	if (!set)
 		return;
@@ -309,10 +308,7 @@ static void drop_end(struct rfs_ctx *ctx, struct rfs_dropset *set, off_t fsize,
 		if (!s->zero)
 			r[nr++] = (struct rfs_range){s->foff, (off_t)s->len};
 	}
-	nr = rfs_ranges_merge(r, nr, ctx->sys_page_shift);
-	off_t eof = (fsize + (off_t)ctx->sys_pagesize - 1) &
-		    ~((off_t)ctx->sys_pagesize - 1);
-	rfs_dropset_read_end(set, r, nr, eof, NULL);
+	rfs_dropset_read_end(set, r, nr, fsize, NULL);
 	if (r != stack)
 		g_free(r);
 }
@@ -352,7 +348,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		       total / (size_t)getpagesize() + 2 &&
 		   (ip = io_pipe_get()) && total <= ip->cap &&
 		   slots <= ip->cap / (size_t)getpagesize() &&
-		   fill_pipe_any(ctx, ip, n, fd, segs) == 0) {
+		   fill_pipe_any(ctx, ip, n, fd, segs, dropset) == 0) {
 		/* Many pieces: gathered in this thread's pipe, then spliced
 		 * on to the kernel in one reply. */
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(total);
@@ -363,7 +359,7 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	} else {
 		reply_copy(ctx, req, fd, segs, total);
 	}
-	drop_end(ctx, dropset, st.st_size, segs);
+	drop_end(dropset, st.st_size, segs);
 	g_array_unref(segs);
 }
 
