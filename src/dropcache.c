@@ -122,7 +122,8 @@ struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
 
 bool rfs_dropset_drops(const struct rfs_dropset *s)
 {
-	return s->fd >= 0;
+	return s->fd >= 0 &&
+	       g_atomic_int_get((gint *)&s->stuck) < RFS_DROP_STUCK;
 }
 
 void rfs_dropset_unref(struct rfs_dropset *s)
@@ -244,7 +245,7 @@ void rfs_dropset_read_end(struct rfs_dropset *s, struct rfs_range *r, size_t n,
 	g_mutex_unlock(&s->lock);
 	for (guint i = 0; i < drop->len; i++) {
 		struct rfs_drop *d = &g_array_index(drop, struct rfs_drop, i);
-		if (s->fd < 0 || g_atomic_int_get(&s->stuck) >= RFS_DROP_STUCK)
+		if (!rfs_dropset_drops(s))
 			break;
 		if (!rfs_drop_range(s->fd, &d->r)) {
 			g_atomic_int_set(&s->stuck, 0);
