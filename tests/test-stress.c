@@ -207,6 +207,20 @@ static void test_race_with_dirty_pages_multi_threaded_no_deadlock(void)
 	run_race(NULL, 5, true);
 }
 
+/* Small pools of request threads: the writebacks and the reads that the
+ * remaps' invalidations wait for must still find a thread. */
+static void test_race_with_dirty_pages_two_threads_no_deadlock(void)
+{
+	static const char *const opts[] = {"-o", "max_threads=2", NULL};
+	run_race(opts, 5, true);
+}
+
+static void test_race_with_dirty_pages_one_thread_pool_no_deadlock(void)
+{
+	static const char *const opts[] = {"-o", "max_threads=1", NULL};
+	run_race(opts, 5, true);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -219,5 +233,9 @@ int main(int argc, char **argv)
 			test_race_with_dirty_pages_single_threaded_no_deadlock);
 	g_test_add_func("/race/dirty-pages-multi-threaded-no-deadlock",
 			test_race_with_dirty_pages_multi_threaded_no_deadlock);
+	g_test_add_func("/race/dirty-pages-two-threads-no-deadlock",
+			test_race_with_dirty_pages_two_threads_no_deadlock);
+	g_test_add_func("/race/dirty-pages-one-thread-pool-no-deadlock",
+			test_race_with_dirty_pages_one_thread_pool_no_deadlock);
 	return g_test_run();
 }
