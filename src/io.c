@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "io.h"
+#include "pageset.h"
 #include "dropcache.h"
 #include "fmap.h"
 #include "inflight.h"
@@ -66,6 +67,21 @@ static void io_pipe_drain(struct io_pipe *ip)
 			break;
 }
 
+/* Notes that the kernel may cache the view pages of [off, off+size) of
+ * node n: a transaction that remaps them must invalidate them.  Called
+ * under the state lock with the translation, so that a transaction
+ * (which holds it for writing) either comes before and is seen by the
+ * translation, or after and sees this. */
+static void note_cached(struct rfs_ctx *ctx, struct rfs_node *n, off_t off,
+			size_t size)
+{
+	if (size == 0 || off < 0)
+		return;
+	uint64_t first = (uint64_t)off >> ctx->page_shift;
+	uint64_t last = ((uint64_t)off + size - 1) >> ctx->page_shift;
+	rfs_pageset_add(rfs_node_pageset(n), first, last - first + 1);
+}
+
 /* Translates a view range under the state lock, taking it for writing
  * when a transaction's route overlay must learn of this read. */
 static size_t translate_read_locked(struct rfs_ctx *ctx, struct rfs_node *n,
@@ -75,6 +91,7 @@ static size_t translate_read_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	size_t covered;
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	struct rfs_view *v = n->view;
+	note_cached(ctx, n, off, size);
 	if (!rfs_view_route_covers(ctx, v, off, size)) {
 		covered = rfs_view_translate_read(ctx, v, off, size,
 						  rfs_view_size(ctx, v, bsize),
@@ -84,6 +101,7 @@ static size_t translate_read_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	}
 	g_rw_lock_reader_unlock(&ctx->state_lock);
 	g_rw_lock_writer_lock(&ctx->state_lock);
+	note_cached(ctx, n, off, size);
 	off_t vsize = rfs_view_size(ctx, v, bsize);
 	if (off < vsize)
 		rfs_view_route_refresh(ctx, v, off,
@@ -393,6 +411,7 @@ static size_t translate_write_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	size_t covered;
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	struct rfs_view *v = n->view;
+	note_cached(ctx, n, off, size);
 	covered = rfs_view_translate_write(ctx, v, off, size, segs);
 	*remapped = v && !v->is_virtual && rfs_pagemap_nruns(v->map) > 0;
 	g_rw_lock_reader_unlock(&ctx->state_lock);

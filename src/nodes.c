@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "nodes.h"
+#include "pageset.h"
 #include "dropcache.h"
 #include "fmap.h"
 
@@ -63,6 +64,7 @@ static void node_free(struct rfs_nodes *nodes, struct rfs_node *n)
 	g_free(n->name);
 	rfs_fmap_free(n->fmap);
 	rfs_dropset_unref(n->dropped);
+	rfs_pageset_free(n->cached);
 	if (n->fd >= 0)
 		close(n->fd);
 	g_free(n);
@@ -100,7 +102,8 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 			g_hash_table_unref(n->viewers);
 		g_free(n->name);
 		rfs_fmap_free(n->fmap);
-	rfs_dropset_unref(n->dropped);
+		rfs_dropset_unref(n->dropped);
+		rfs_pageset_free(n->cached);
 		if (n->fd >= 0)
 			close(n->fd);
 		g_free(n);
@@ -225,4 +228,17 @@ bool rfs_node_known(struct rfs_nodes *nodes, struct rfs_node *n)
 	known = n->nlookup > 0;
 	g_mutex_unlock(&nodes->lock);
 	return known;
+}
+
+struct rfs_pageset *rfs_node_pageset(struct rfs_node *n)
+{
+	struct rfs_pageset *s = g_atomic_pointer_get(&n->cached);
+	if (s)
+		return s;
+	s = rfs_pageset_new();
+	if (!g_atomic_pointer_compare_and_exchange(&n->cached, NULL, s)) {
+		rfs_pageset_free(s);
+		s = g_atomic_pointer_get(&n->cached);
+	}
+	return s;
 }

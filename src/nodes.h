@@ -59,6 +59,10 @@ struct rfs_node {
 	/* Regular files: what views have read of the file (dropcache.h),
 	 * made on first use; its own lock. */
 	struct rfs_dropset *dropped;
+	/* Views (regular files and virtual views): the pages the kernel may
+	 * cache of this node (pageset.h), made on first use (atomic pointer;
+	 * see rfs_node_pageset); its own lock. */
+	struct rfs_pageset *cached;
 	struct rfs_node_counters counters;
 };
 
@@ -102,3 +106,7 @@ void rfs_node_forget(struct rfs_nodes *nodes, struct rfs_node *n, uint64_t n_);
 void rfs_node_unref(struct rfs_nodes *nodes, struct rfs_node *n);
 /* Whether the kernel currently holds lookups on the node. */
 bool rfs_node_known(struct rfs_nodes *nodes, struct rfs_node *n);
+
+/* The set of the node's pages the kernel may cache, made on first use
+ * (any thread, no lock needed). */
+struct rfs_pageset *rfs_node_pageset(struct rfs_node *n);

@@ -7,6 +7,7 @@
 #include "txn.h"
 #include "tview.h"
 #include "notify.h"
+#include "pageset.h"
 #include "protocol.h"
 #include "stats.h"
 #include "views.h"
@@ -305,6 +306,25 @@ static struct rfs_view *work_view(struct txn *t, struct rfs_view *v)
 	return &w->shadow;
 }
 
+/* Appends to runs the pages of vpage..vpage+count-1 of v that the kernel
+ * may cache, which must be routed and invalidated: those reads and writes
+ * reached since the last invalidation (taken out of the node's set, as
+ * the invalidation drops them; state_lock held for writing, so no read
+ * translates meanwhile).  Off the lock (cow) reads go on meanwhile, so
+ * every page counts. */
+static void cached_runs(struct txn *t, struct rfs_view *v, uint64_t vpage,
+			uint64_t count, GArray *runs)
+{
+	if (!view_cached(t, v))
+		return;
+	if (t->cow) {
+		rfs_run r = {.vpage = vpage, .fpage = 0, .count = count};
+		g_array_append_val(runs, r);
+		return;
+	}
+	rfs_pageset_take(rfs_node_pageset(v->node), vpage, count, runs);
+}
+
 /* Resets vpage..vpage+count-1 to identity, pinning and invalidating only
  * the runs that change. */
 static void apply_reset(struct txn *t, struct rfs_view *v, struct rfs_view *w,
@@ -333,9 +353,13 @@ static void apply_reset(struct txn *t, struct rfs_view *v, struct rfs_view *w,
 			break;
 		from = last->vpage + last->count;
 	}
-	bool cached = view_cached(t, v);
-	for (guint i = 0; cached && i < ranges->len; i++) {
+	GArray *cached = g_array_new(FALSE, FALSE, sizeof(rfs_run));
+	for (guint i = 0; i < ranges->len; i++) {
 		rfs_run *r = &g_array_index(ranges, rfs_run, i);
+		cached_runs(t, v, r->vpage, r->count, cached);
+	}
+	for (guint i = 0; i < cached->len; i++) {
+		rfs_run *r = &g_array_index(cached, rfs_run, i);
 		rfs_view_route_pin(w, r->vpage, r->count);
 		add_inval_pages(t, v, r->vpage, r->count);
 	}
@@ -344,6 +368,7 @@ static void apply_reset(struct txn *t, struct rfs_view *v, struct rfs_view *w,
 		rfs_view_map_changed(w);
 		touch(t, v);
 	}
+	g_array_unref(cached);
 	g_array_unref(ranges);
 }
 
@@ -354,14 +379,20 @@ static void apply_remap(struct txn *t, struct rfs_view *v, struct rfs_view *w,
 {
 	if (rfs_view_maps_to(w, vpage, fpage, count, false))
 		return;
-	bool cached = view_cached(t, v);
-	if (cached)
-		rfs_view_route_pin(w, vpage, count);
+	GArray *cached = g_array_new(FALSE, FALSE, sizeof(rfs_run));
+	cached_runs(t, v, vpage, count, cached);
+	for (guint i = 0; i < cached->len; i++) {
+		rfs_run *r = &g_array_index(cached, rfs_run, i);
+		rfs_view_route_pin(w, r->vpage, r->count);
+	}
 	rfs_pagemap_set(w->map, vpage, fpage, count);
 	rfs_view_map_changed(w);
 	rfs_count(&v->node->counters.remapped_pages, count);
-	if (cached)
-		add_inval_pages(t, v, vpage, count);
+	for (guint i = 0; i < cached->len; i++) {
+		rfs_run *r = &g_array_index(cached, rfs_run, i);
+		add_inval_pages(t, v, r->vpage, r->count);
+	}
+	g_array_unref(cached);
 	touch(t, v);
 }
 
