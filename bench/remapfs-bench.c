@@ -358,6 +358,12 @@ int main(int argc, char **argv)
 			munmap(b.k_addr, b.lat_pages * b.ps);
 		close(b.k_fd);
 	}
+	if (b.unread_map) {
+		munmap(b.unread_addr, b.lat_pages * b.ps);
+		close(b.unread_fd);
+		g_free(b.unread_map);
+		g_free(b.unread_order);
+	}
 	if (want(&b, 7))
 		section_scale(&b);
 	if (want(&b, 8))

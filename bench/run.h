@@ -44,6 +44,11 @@ struct bench {
 	double scr_apply; /* seconds it took to apply */
 	uint64_t refetched; /* backing pages found uncached by cold() */
 	/* the latency view "lat": the first lat_pages pages of data.bin */
+	/* Section 6's view nobody reads ("unread"): its map, a scratch
+	 * order, its descriptor and mapping (NULL map: not made yet). */
+	uint32_t *unread_map, *unread_order;
+	int unread_fd;
+	char *unread_addr;
 	bool lat_ready;
 	size_t lat_pages;
 	uint32_t *lat_map;
