@@ -17,10 +17,12 @@ struct rfs_wflight {
 };
 
 /* The page invalidations of one node sent lately: the bytes they covered
- * since the last one came more than the window after the one before. */
+ * since the last one came more than the window after the one before, and
+ * what reads covered since the record began (rlo >= rhi: nothing). */
 struct inval_rec {
 	gint64 when; /* the last one (monotonic us) */
 	off_t lo, hi;
+	off_t rlo, rhi;
 };
 
 /* Past this many nodes, records older than the window are pruned. */
@@ -33,7 +35,20 @@ struct rfs_inflight {
 	/* node (compared, never followed: a freed node's record can only
 	 * cause extra drops) -> struct inval_rec */
 	GHashTable *invals;
+	gint64 last_inval; /* when the latest was recorded (atomic) */
 };
+
+/* Widens [*lo, *hi) (empty when *lo >= *hi) to cover [a, b). */
+static void widen(off_t *lo, off_t *hi, off_t a, off_t b)
+{
+	if (*lo >= *hi) {
+		*lo = a;
+		*hi = b;
+	} else {
+		*lo = MIN(*lo, a);
+		*hi = MAX(*hi, b);
+	}
+}
 
 struct rfs_inflight *rfs_inflight_new(void)
 {
@@ -73,10 +88,12 @@ struct rfs_wflight *rfs_wflight_begin(struct rfs_ctx *ctx,
 	return w;
 }
 
-GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w)
+GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w,
+			GArray **locked)
 {
 	struct rfs_inflight *reg = ctx->inflight;
 	const off_t sys = (off_t)ctx->sys_pagesize;
+	bool relock = false;
 	g_mutex_lock(&reg->lock);
 	g_ptr_array_remove_fast(reg->writes, w);
 	g_atomic_int_set(&reg->count, (gint)reg->writes->len);
@@ -85,16 +102,25 @@ GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w)
 	if (r && r->when >= w->begun - RFS_INFLIGHT_WINDOW_US) {
 		/* What invalidations may have dropped before the write was
 		 * registered, and a read brought back unrecorded.  Not the
-		 * locked page, the write's last: it is not up to date. */
+		 * locked page, the write's last: it may not be up to date. */
 		off_t a = MAX(r->lo, w->off), b = MIN(r->hi, w->end);
 		if (w->locked >= 0)
 			b = MIN(b, w->locked);
-		if (a < b) {
-			lo = lo < hi ? MIN(lo, a) : a;
-			hi = lo < hi ? MAX(hi, b) : b;
-		}
+		if (a < b)
+			widen(&lo, &hi, a, b);
+		/* That page, when it was up to date (not locked), may have
+		 * been dropped and read back too: only then did a read of
+		 * it come after the record began. */
+		off_t p = w->locked;
+		relock = p >= 0 && r->lo < p + sys && p < r->hi &&
+			 r->rlo < p + sys && p < r->rhi;
 	}
 	g_mutex_unlock(&reg->lock);
+	*locked = NULL;
+	if (relock) {
+		*locked = rfs_invals_new();
+		rfs_invals_add(ctx, *locked, w->node, w->locked, sys);
+	}
 	GArray *invals = NULL;
 	if (lo < hi) {
 		/* Whole system pages: the kernel reads and drops pages. */
@@ -112,7 +138,13 @@ void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 			    off_t off, size_t len)
 {
 	struct rfs_inflight *reg = ctx->inflight;
-	if (!reg || g_atomic_int_get(&reg->count) == 0)
+	if (!reg)
+		return;
+	/* Nothing to note when no write is in flight and no invalidation
+	 * was recorded within the window. */
+	if (g_atomic_int_get(&reg->count) == 0 &&
+	    __atomic_load_n(&reg->last_inval, __ATOMIC_RELAXED) <
+		g_get_monotonic_time() - RFS_INFLIGHT_WINDOW_US)
 		return;
 	off_t end = off + (off_t)len;
 	g_mutex_lock(&reg->lock);
@@ -121,14 +153,11 @@ void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 		off_t a = MAX(off, w->off), b = MIN(end, w->end);
 		if (w->node != node || a >= b)
 			continue;
-		if (w->lo >= w->hi) {
-			w->lo = a;
-			w->hi = b;
-		} else {
-			w->lo = MIN(w->lo, a);
-			w->hi = MAX(w->hi, b);
-		}
+		widen(&w->lo, &w->hi, a, b);
 	}
+	struct inval_rec *r = g_hash_table_lookup(reg->invals, node);
+	if (r)
+		widen(&r->rlo, &r->rhi, off, end);
 	g_mutex_unlock(&reg->lock);
 }
 
@@ -159,10 +188,12 @@ void rfs_inflight_note_inval(struct rfs_ctx *ctx, struct rfs_node *node,
 	} else if (r->when < now - RFS_INFLIGHT_WINDOW_US) {
 		r->lo = off;
 		r->hi = end;
+		r->rlo = r->rhi = 0;
 	} else {
 		r->lo = MIN(r->lo, off);
 		r->hi = MAX(r->hi, end);
 	}
 	r->when = now;
+	__atomic_store_n(&reg->last_inval, now, __ATOMIC_RELAXED);
 	g_mutex_unlock(&reg->lock);
 }

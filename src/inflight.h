@@ -17,8 +17,12 @@
  * the write registers it.  So every page invalidation sent is recorded
  * per node, and a write drops again, once landed, what invalidations of
  * its node covered of its pages from RFS_INFLIGHT_WINDOW_US before it was
- * registered until its end (except the page the kernel may keep locked
- * until the reply, which is not up to date).  Extra drops cost a read. */
+ * registered until its end.  The page the kernel may keep locked until
+ * the reply (a write's last, when it covers it in part and it was not up
+ * to date) is dropped again only when a read of it came after such an
+ * invalidation, and without waiting for it past a bound: it was up to
+ * date then, so it is not locked, unless dropped once more, when it holds
+ * nothing stale.  Extra drops cost a read. */
 #pragma once
 #include "remapfs.h"
 #include <glib.h>
@@ -56,14 +60,21 @@ struct rfs_wflight *rfs_wflight_begin(struct rfs_ctx *ctx,
 				      size_t len);
 /* Unregisters w once its bytes landed and frees it.  Returns the
  * invalidations of what reads brought back meanwhile (the node's system
- * pages that both the write and a read covered), or NULL when nothing. */
-GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w);
+ * pages that both the write and a read covered), or NULL when nothing.
+ * *locked gets the invalidation of the page the kernel may keep locked
+ * (rfs_write_locked_page) when an invalidation may have dropped it before
+ * the write was registered and a read came after (it was up to date
+ * then, and may hold the old bytes now), else NULL: send it without
+ * waiting past a bound, as the page may be locked until the reply. */
+GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w,
+			GArray **locked);
 
 /* Records a read of view bytes [off, off+len) of node in every write in
  * flight that it overlaps.  Call before the read takes backing bytes. */
 void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 			    off_t off, size_t len);
-/* Records that the kernel was told to drop node's pages over view bytes
- * [off, off+len) (len 0: to the end).  Call after the notification. */
+/* Records that the kernel is told to drop node's pages over view bytes
+ * [off, off+len) (len 0: to the end), and from then on the reads of the
+ * node, within the window.  Call before the notification. */
 void rfs_inflight_note_inval(struct rfs_ctx *ctx, struct rfs_node *node,
 			     off_t off, off_t len);

@@ -502,7 +502,9 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			g_array_unref(segs);
 			rfs_invals_free(ctx, invals);
 			rfs_invals_free(ctx, own);
-			rfs_invals_free(ctx, rfs_wflight_end(ctx, wf));
+			GArray *relock;
+			rfs_invals_free(ctx, rfs_wflight_end(ctx, wf, &relock));
+			rfs_invals_free(ctx, relock);
 			fuse_reply_err(req, EIO);
 			return;
 		}
@@ -531,10 +533,12 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		g_free(mem);
 	}
 	g_array_unref(segs);
-	GArray *reread = wf ? rfs_wflight_end(ctx, wf) : NULL;
+	GArray *relock = NULL;
+	GArray *reread = wf ? rfs_wflight_end(ctx, wf, &relock) : NULL;
 	if (res < 0) {
 		rfs_invals_free(ctx, invals);
 		rfs_invals_free(ctx, reread);
+		rfs_invals_free(ctx, relock);
 		fuse_reply_err(req, (int)-res);
 		return;
 	}
@@ -545,8 +549,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	 * behind them, and so returns only after they are done. */
 	if (invals)
 		rfs_notify_invals(ctx, invals);
-	if (reread) { /* pages read again from the old bytes meanwhile */
-		rfs_notify_written(ctx, req, n, off, size, res, reread);
+	if (reread || relock) { /* pages read again from the old bytes */
+		rfs_notify_written(ctx, req, n, off, size, res, reread, relock);
 		return;
 	}
 	fuse_reply_write(req, (size_t)res);

@@ -36,6 +36,9 @@ struct nf_job {
 	struct rfs_wflight *wf;
 	bool landed;
 	ssize_t res;
+	/* NF_WRITE, landed: the written page the kernel may hold locked, to
+	 * drop again without waiting past a bound (rfs_wflight_end), or NULL */
+	GArray *relock;
 	void (*done)(void *arg); /* NF_CALL */
 	void *arg;
 };
@@ -125,12 +128,13 @@ static void send_one(struct rfs_ctx *ctx, struct rfs_node *node, off_t off,
 {
 	if (!ctx->se || !rfs_node_known(&ctx->nodes, node))
 		return;
+	/* Recorded first: a read that follows the drop at once must find
+	 * the record (inflight.h). */
+	rfs_inflight_note_inval(ctx, node, off, len);
 	int res = fuse_lowlevel_notify_inval_inode(
 	    ctx->se, rfs_ino_of(ctx, node), off, len);
-	if (res == 0) {
-		rfs_inflight_note_inval(ctx, node, off, len);
+	if (res == 0)
 		rfs_count(&node->counters.invalidations, 1);
-	}
 	if (res < 0 && res != -ENOENT)
 		g_debug("invalidating inode %p [%lld, +%lld): %s", (void *)node,
 			(long long)off, (long long)len, g_strerror(-res));
@@ -369,6 +373,8 @@ static void run_write(struct rfs_notifier *nf, struct nf_job *j)
 	ssize_t res = j->res;
 	if (j->landed) {
 		send_avoiding(nf, j->invals, j);
+		if (j->relock)
+			send_timed(nf, j->relock);
 	} else {
 		if (j->own)
 			split_locked(ctx, j, j->own, &rest, &mine);
@@ -390,11 +396,16 @@ static void run_write(struct rfs_notifier *nf, struct nf_job *j)
 		rfs_invals_free(ctx, mine);
 		/* Pages read meanwhile are not the locked one (the kernel
 		 * reads only pages it does not hold). */
-		GArray *reread = rfs_wflight_end(ctx, j->wf);
+		GArray *relock;
+		GArray *reread = rfs_wflight_end(ctx, j->wf, &relock);
 		j->wf = NULL;
 		if (reread) {
 			send_avoiding(nf, reread, j);
 			rfs_invals_free(ctx, reread);
+		}
+		if (relock) {
+			send_timed(nf, relock);
+			rfs_invals_free(ctx, relock);
 		}
 	}
 	/* Out of the registry before the reply: a write that comes after it
@@ -443,9 +454,13 @@ static bool run_job(struct rfs_notifier *nf, struct nf_job *j)
 /* Frees a job. */
 static void job_free(struct rfs_ctx *ctx, struct nf_job *j)
 {
-	if (j->wf) /* never ran: nothing to drop */
-		rfs_invals_free(ctx, rfs_wflight_end(ctx, j->wf));
+	if (j->wf) { /* never ran: nothing to drop */
+		GArray *relock;
+		rfs_invals_free(ctx, rfs_wflight_end(ctx, j->wf, &relock));
+		rfs_invals_free(ctx, relock);
+	}
 	rfs_invals_free(ctx, j->invals);
+	rfs_invals_free(ctx, j->relock);
 	rfs_invals_free(ctx, j->after);
 	rfs_invals_free(ctx, j->own);
 	if (j->node)
@@ -575,12 +590,13 @@ void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 
 void rfs_notify_written(struct rfs_ctx *ctx, fuse_req_t req,
 			struct rfs_node *node, off_t off, size_t len,
-			ssize_t res, GArray *reread)
+			ssize_t res, GArray *reread, GArray *relock)
 {
 	struct nf_job *j = write_job(ctx, req, node, off, len);
 	j->landed = true;
 	j->res = res;
-	j->invals = reread;
+	j->invals = reread ? reread : rfs_invals_new();
+	j->relock = relock;
 	g_thread_pool_push(ctx->notifier->writers, j, NULL);
 }
 

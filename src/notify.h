@@ -69,11 +69,12 @@ void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 		      struct rfs_wflight *wf, int fd, char *data, GArray *segs,
 		      GArray *invals, GArray *own);
 /* Finishes a write() whose bytes already landed (res: bytes, or -errno)
- * while reads brought back some of its pages: sends reread (taken over;
- * see inflight.h) on a pool thread, then replies. */
+ * while reads brought back some of its pages: sends reread and relock
+ * (taken over, either may be NULL; see rfs_wflight_end) on a pool
+ * thread, then replies. */
 void rfs_notify_written(struct rfs_ctx *ctx, fuse_req_t req,
 			struct rfs_node *node, off_t off, size_t len,
-			ssize_t res, GArray *reread);
+			ssize_t res, GArray *reread, GArray *relock);
 /* Sends invals (taken over), then calls done(data) on the notifier
  * thread (which replies to whatever request waits). */
 void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,
