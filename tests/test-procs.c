@@ -326,24 +326,6 @@ static void test_write_whose_pages_are_read_again_leaves_no_stale_copy(
 	g_free(b);
 }
 
-struct page_reader {
-	const char *path;
-	volatile int stop;
-};
-
-/* Reads the first page of a file again and again until told to stop. */
-static void *read_first_page_loop(void *arg)
-{
-	struct page_reader *r = arg;
-	int fd = open(r->path, O_RDONLY);
-	char buf[4096];
-	while (fd >= 0 && !r->stop)
-		(void)pread(fd, buf, sizeof(buf), 0);
-	if (fd >= 0)
-		close(fd);
-	return NULL;
-}
-
 static void test_partial_write_of_a_page_read_back_leaves_no_stale_copy(
     Fixture *f, gconstpointer d)
 {
@@ -356,12 +338,11 @@ static void test_partial_write_of_a_page_read_back_leaves_no_stale_copy(
 	char *amap = mmap(NULL, f->ps, PROT_READ | PROT_WRITE, MAP_SHARED,
 			  afd, 0);
 	g_assert_true(amap != MAP_FAILED);
-	struct page_reader r = {.path = b};
+	struct reader r = {.path = b, .len = f->ps}; /* its first page */
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++)
-		g_assert_cmpint(
-		    pthread_create(&th[i], NULL, read_first_page_loop, &r), ==,
-		    0);
+		g_assert_cmpint(pthread_create(&th[i], NULL, read_loop, &r), ==,
+				0);
 	char want[200], got[200];
 	int bad = -1;
 	for (int round = 0; round < 3000 && bad < 0; round++) {
