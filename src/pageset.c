@@ -183,7 +183,9 @@ uint64_t rfs_pageset_take(struct rfs_pageset *s, uint64_t first, uint64_t count,
 			    (uint64_t)c->index <= c1)
 				g_ptr_array_add(chunks, c);
 		}
-		qsort(chunks->pdata, chunks->len, sizeof(gpointer), cmp_index);
+		if (chunks->len > 1) /* pdata may be NULL when empty */
+			qsort(chunks->pdata, chunks->len, sizeof(gpointer),
+			      cmp_index);
 	}
 	for (guint k = 0; k < chunks->len; k++) {
 		struct chunk *c = chunks->pdata[k];

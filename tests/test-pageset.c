@@ -99,6 +99,9 @@ static void test_pageset_huge_ranges_visit_only_the_chunks_held(void)
 	struct rfs_pageset *s = rfs_pageset_new();
 	GArray *runs = g_array_new(FALSE, FALSE, sizeof(rfs_run));
 	uint64_t far = UINT64_MAX - 10;
+	/* an empty set: no chunk to visit (and none to sort) */
+	g_assert_cmpuint(rfs_pageset_take(s, 0, UINT64_MAX, runs), ==, 0);
+	g_assert_cmpuint(runs->len, ==, 0);
 	rfs_pageset_add(s, 3, 2);
 	rfs_pageset_add(s, (uint64_t)1 << 40, 1);
 	rfs_pageset_add(s, far, 100); /* clipped at UINT64_MAX */
