@@ -698,10 +698,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (n->kind == RFS_NODE_CONTROL) {
 		rfs_control_read(ctx, req, (void *)(uintptr_t)fi->fh, size);
 	} else if (n->kind == RFS_NODE_STATS) {
+		/* Replied from a copy, as .control's reads are: once the
+		 * kernel took the reply, the program may close the file and
+		 * the release free the snapshot on another thread while this
+		 * one is still returning from the reply. */
 		const GString *text = (void *)(uintptr_t)fi->fh;
 		size_t from = off < 0 ? text->len : MIN((size_t)off, text->len);
-		fuse_reply_buf(req, text->str + from,
-			       MIN(size, text->len - from));
+		size_t len = MIN(size, text->len - from);
+		char *copy = g_memdup2(text->str + from, len);
+		fuse_reply_buf(req, copy, len);
+		g_free(copy);
 	} else {
 		rfs_io_read(ctx, req, n, (int)fi->fh, size, off);
 	}
