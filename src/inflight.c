@@ -6,6 +6,7 @@
 #endif
 #include "inflight.h"
 #include "notify.h"
+#include "pageset.h"
 
 struct rfs_wflight {
 	struct rfs_node *node;
@@ -18,12 +19,29 @@ struct rfs_wflight {
 
 /* The page invalidations of one node sent lately: the bytes they covered
  * since the last one came more than the window after the one before, and
- * what reads covered since the record began (rlo >= rhi: nothing). */
+ * the system pages read since the last of them that covered each. */
 struct inval_rec {
 	gint64 when; /* the last one (monotonic us) */
 	off_t lo, hi;
-	off_t rlo, rhi;
+	struct rfs_pageset *read;
 };
+
+/* Frees a record (the table's value destroyer). */
+static void inval_rec_free(gpointer p)
+{
+	struct inval_rec *r = p;
+	rfs_pageset_free(r->read);
+	g_free(r);
+}
+
+/* The system pages of view bytes [off, end) (end > off). */
+static void sys_pages(const struct rfs_ctx *ctx, off_t off, off_t end,
+		      uint64_t *first, uint64_t *count)
+{
+	const uint64_t sys = ctx->sys_pagesize;
+	*first = (uint64_t)off / sys;
+	*count = ((uint64_t)end - 1) / sys - *first + 1;
+}
 
 /* Past this many nodes, records older than the window are pruned. */
 #define INVAL_RECS_PRUNE 4096
@@ -55,7 +73,7 @@ struct rfs_inflight *rfs_inflight_new(void)
 	struct rfs_inflight *reg = g_new0(struct rfs_inflight, 1);
 	g_mutex_init(&reg->lock);
 	reg->writes = g_ptr_array_new();
-	reg->invals = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	reg->invals = g_hash_table_new_full(NULL, NULL, NULL, inval_rec_free);
 	return reg;
 }
 
@@ -108,12 +126,12 @@ GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w,
 			b = MIN(b, w->locked);
 		if (a < b)
 			widen(&lo, &hi, a, b);
-		/* That page, when it was up to date (not locked), may have
-		 * been dropped and read back too: only then did a read of
-		 * it come after the record began. */
+		/* That page may have been dropped and read back too when it
+		 * was up to date (not locked): only then was it read after
+		 * the last invalidation that covered it. */
 		off_t p = w->locked;
 		relock = p >= 0 && r->lo < p + sys && p < r->hi &&
-			 r->rlo < p + sys && p < r->rhi;
+			 rfs_pageset_contains(r->read, (uint64_t)(p / sys));
 	}
 	g_mutex_unlock(&reg->lock);
 	*locked = NULL;
@@ -156,8 +174,11 @@ void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 		widen(&w->lo, &w->hi, a, b);
 	}
 	struct inval_rec *r = g_hash_table_lookup(reg->invals, node);
-	if (r)
-		widen(&r->rlo, &r->rhi, off, end);
+	if (r && len > 0) {
+		uint64_t first, count;
+		sys_pages(ctx, off, end, &first, &count);
+		rfs_pageset_add(r->read, first, count);
+	}
 	g_mutex_unlock(&reg->lock);
 }
 
@@ -182,16 +203,23 @@ void rfs_inflight_note_inval(struct rfs_ctx *ctx, struct rfs_node *node,
 					g_hash_table_iter_remove(&it);
 		}
 		r = g_new0(struct inval_rec, 1);
+		r->read = rfs_pageset_new();
 		g_hash_table_insert(reg->invals, node, r);
 		r->lo = off;
 		r->hi = end;
 	} else if (r->when < now - RFS_INFLIGHT_WINDOW_US) {
 		r->lo = off;
 		r->hi = end;
-		r->rlo = r->rhi = 0;
+		rfs_pageset_free(r->read);
+		r->read = rfs_pageset_new();
 	} else {
 		r->lo = MIN(r->lo, off);
 		r->hi = MAX(r->hi, end);
+		if (end > off) {
+			uint64_t first, count;
+			sys_pages(ctx, off, end, &first, &count);
+			rfs_pageset_remove(r->read, first, count);
+		}
 	}
 	r->when = now;
 	__atomic_store_n(&reg->last_inval, now, __ATOMIC_RELAXED);

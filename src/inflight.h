@@ -19,10 +19,10 @@
  * its node covered of its pages from RFS_INFLIGHT_WINDOW_US before it was
  * registered until its end.  The page the kernel may keep locked until
  * the reply (a write's last, when it covers it in part and it was not up
- * to date) is dropped again only when a read of it came after such an
- * invalidation, and without waiting for it past a bound: it was up to
- * date then, so it is not locked, unless dropped once more, when it holds
- * nothing stale.  Extra drops cost a read. */
+ * to date) is dropped again only when it was read after the last such
+ * invalidation that covered it (it was up to date then, so it is not
+ * locked), and without waiting for it past a bound.  Extra drops cost a
+ * read. */
 #pragma once
 #include "remapfs.h"
 #include <glib.h>
@@ -74,7 +74,7 @@ GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w,
 void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 			    off_t off, size_t len);
 /* Records that the kernel is told to drop node's pages over view bytes
- * [off, off+len) (len 0: to the end), and from then on the reads of the
- * node, within the window.  Call before the notification. */
+ * [off, off+len) (len 0: to the end); the node's reads are recorded from
+ * then on, within the window.  Call before the notification. */
 void rfs_inflight_note_inval(struct rfs_ctx *ctx, struct rfs_node *node,
 			     off_t off, off_t len);

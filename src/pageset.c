@@ -97,10 +97,12 @@ void rfs_pageset_add(struct rfs_pageset *s, uint64_t first, uint64_t count)
 	g_mutex_unlock(&s->lock);
 }
 
-/* Appends pages [a, b) of the range to runs, merging with the last run
- * when they touch. */
+/* Appends pages [a, b) of the range to runs (unless NULL), merging with
+ * the last run when they touch. */
 static void append_run(GArray *runs, guint from, uint64_t a, uint64_t b)
 {
+	if (!runs)
+		return;
 	if (runs->len > from) {
 		rfs_run *last = &g_array_index(runs, rfs_run, runs->len - 1);
 		if (last->vpage + last->count == a) {
@@ -150,11 +152,12 @@ static int cmp_index(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-uint64_t rfs_pageset_take(struct rfs_pageset *s, uint64_t first, uint64_t count,
-			  GArray *runs)
+/* rfs_pageset_take, with runs NULL allowed (nothing listed). */
+static uint64_t take(struct rfs_pageset *s, uint64_t first, uint64_t count,
+		     GArray *runs)
 {
 	uint64_t end = range_end(first, count), taken = 0;
-	guint from = runs->len;
+	guint from = runs ? runs->len : 0;
 	if (first >= end)
 		return 0;
 	g_mutex_lock(&s->lock);
@@ -198,6 +201,31 @@ uint64_t rfs_pageset_take(struct rfs_pageset *s, uint64_t first, uint64_t count,
 	g_ptr_array_unref(chunks);
 	g_mutex_unlock(&s->lock);
 	return taken;
+}
+
+uint64_t rfs_pageset_take(struct rfs_pageset *s, uint64_t first, uint64_t count,
+			  GArray *runs)
+{
+	return take(s, first, count, runs);
+}
+
+void rfs_pageset_remove(struct rfs_pageset *s, uint64_t first, uint64_t count)
+{
+	take(s, first, count, NULL);
+}
+
+bool rfs_pageset_contains(struct rfs_pageset *s, uint64_t page)
+{
+	gint64 index = (gint64)(page / RFS_PAGESET_CHUNK);
+	unsigned bit = (unsigned)(page % RFS_PAGESET_CHUNK);
+	g_mutex_lock(&s->lock);
+	bool in = s->every;
+	if (!in) {
+		struct chunk *c = g_hash_table_lookup(s->table, &index);
+		in = c && (c->bits[bit / 64] >> (bit % 64) & 1);
+	}
+	g_mutex_unlock(&s->lock);
+	return in;
 }
 
 uint64_t rfs_pageset_count(struct rfs_pageset *s)

@@ -14,6 +14,7 @@
 #pragma once
 #include "pagemap.h"
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RFS_PAGESET_CHUNK 512
@@ -34,5 +35,10 @@ void rfs_pageset_add(struct rfs_pageset *s, uint64_t first, uint64_t count);
  * set)) chunk visits. */
 uint64_t rfs_pageset_take(struct rfs_pageset *s, uint64_t first, uint64_t count,
 			  GArray *runs);
+/* Takes pages first..first+count-1 out of the set (a set of every page
+ * keeps them). */
+void rfs_pageset_remove(struct rfs_pageset *s, uint64_t first, uint64_t count);
+/* Whether page is in the set. */
+bool rfs_pageset_contains(struct rfs_pageset *s, uint64_t page);
 /* The pages in the set, or UINT64_MAX once it holds every page. */
 uint64_t rfs_pageset_count(struct rfs_pageset *s);

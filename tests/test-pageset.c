@@ -57,14 +57,30 @@ static void test_pageset_matches_a_model_of_flags(void)
 		uint64_t n = (uint64_t)g_rand_int_range(
 		    r, 0, g_rand_boolean(r) ? 8 : 1200);
 		uint64_t b = MIN(a + n, (uint64_t)MODEL_PAGES);
-		if (g_rand_int_range(r, 0, 3)) {
+		int kind = g_rand_int_range(r, 0, 6);
+		if (kind < 3) {
 			rfs_pageset_add(s, a, b - a);
 			for (uint64_t p = a; p < b; p++)
 				model[p] = true;
-		} else {
+		} else if (kind < 5) {
 			g_array_set_size(runs, 0);
 			uint64_t taken = rfs_pageset_take(s, a, b - a, runs);
 			check_taken(runs, 0, model, a, b, taken);
+		} else {
+			rfs_pageset_remove(s, a, b - a);
+			for (uint64_t p = a; p < b; p++)
+				model[p] = false;
+		}
+		for (int k = 0; k < 8; k++) {
+			uint64_t p =
+			    (uint64_t)g_rand_int_range(r, 0, MODEL_PAGES);
+			if (rfs_pageset_contains(s, p) != model[p]) {
+				g_printerr("page %" G_GUINT64_FORMAT
+					   ": expected %s, saw %s\n",
+					   p, model[p] ? "in" : "out",
+					   model[p] ? "out" : "in");
+				g_test_fail();
+			}
 		}
 		uint64_t count = 0;
 		for (int p = 0; p < MODEL_PAGES; p++)
@@ -128,6 +144,9 @@ static void test_pageset_past_the_chunk_limit_holds_every_page(void)
 		rfs_pageset_add(s, i * RFS_PAGESET_CHUNK * 2, 1);
 	g_assert_cmpuint(rfs_pageset_count(s), ==, UINT64_MAX);
 	/* pages never added count as cached now, and stay so */
+	g_assert_true(rfs_pageset_contains(s, 1));
+	rfs_pageset_remove(s, 1, 7);
+	g_assert_true(rfs_pageset_contains(s, 1));
 	g_assert_cmpuint(rfs_pageset_take(s, 1, 7, runs), ==, 7);
 	g_assert_cmpuint(rfs_pageset_take(s, 1, 7, runs), ==, 7);
 	g_assert_cmpuint(runs->len, ==, 2);
