@@ -173,6 +173,8 @@ void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 			continue;
 		widen(&w->lo, &w->hi, a, b);
 	}
+	/* All the read asks for: pages past the view's end that the kernel
+	 * fills with zeros are up to date too. */
 	struct inval_rec *r = g_hash_table_lookup(reg->invals, node);
 	if (r && len > 0) {
 		uint64_t first, count;
