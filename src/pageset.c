@@ -168,6 +168,18 @@ static uint64_t take(struct rfs_pageset *s, uint64_t first, uint64_t count,
 	}
 	uint64_t c0 = first / RFS_PAGESET_CHUNK,
 		 c1 = (end - 1) / RFS_PAGESET_CHUNK;
+	if (s->pages == 0 || c0 == c1) { /* nothing, or one chunk to visit */
+		gint64 index = (gint64)c0;
+		struct chunk *c =
+		    s->pages ? g_hash_table_lookup(s->table, &index) : NULL;
+		if (c) {
+			uint64_t base = c0 * RFS_PAGESET_CHUNK;
+			taken = chunk_take(s, c, (unsigned)(first - base),
+					   (unsigned)(end - base), runs, from);
+		}
+		g_mutex_unlock(&s->lock);
+		return taken;
+	}
 	GPtrArray *chunks = g_ptr_array_new();
 	if (c1 - c0 < g_hash_table_size(s->table)) {
 		for (uint64_t i = c0; i <= c1; i++) {
