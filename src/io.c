@@ -91,8 +91,8 @@ static size_t translate_read_locked(struct rfs_ctx *ctx, struct rfs_node *n,
 	size_t covered;
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	struct rfs_view *v = n->view;
-	note_cached(ctx, n, off, size);
 	if (!rfs_view_route_covers(ctx, v, off, size)) {
+		note_cached(ctx, n, off, size);
 		covered = rfs_view_translate_read(ctx, v, off, size,
 						  rfs_view_size(ctx, v, bsize),
 						  bsize, segs);
