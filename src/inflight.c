@@ -152,6 +152,13 @@ GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w,
 	return invals;
 }
 
+void rfs_wflight_cancel(struct rfs_ctx *ctx, struct rfs_wflight *w)
+{
+	GArray *relock;
+	rfs_invals_free(ctx, rfs_wflight_end(ctx, w, &relock));
+	rfs_invals_free(ctx, relock);
+}
+
 void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 			    off_t off, size_t len)
 {

@@ -68,6 +68,9 @@ struct rfs_wflight *rfs_wflight_begin(struct rfs_ctx *ctx,
  * waiting past a bound, as the page may be locked until the reply. */
 GArray *rfs_wflight_end(struct rfs_ctx *ctx, struct rfs_wflight *w,
 			GArray **locked);
+/* Unregisters w, whose bytes did not land (the write failed or never
+ * ran), and frees it: there is nothing to drop again. */
+void rfs_wflight_cancel(struct rfs_ctx *ctx, struct rfs_wflight *w);
 
 /* Records a read of view bytes [off, off+len) of node in every write in
  * flight that it overlaps.  Call before the read takes backing bytes. */

@@ -502,9 +502,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			g_array_unref(segs);
 			rfs_invals_free(ctx, invals);
 			rfs_invals_free(ctx, own);
-			GArray *relock;
-			rfs_invals_free(ctx, rfs_wflight_end(ctx, wf, &relock));
-			rfs_invals_free(ctx, relock);
+			rfs_wflight_cancel(ctx, wf);
 			fuse_reply_err(req, EIO);
 			return;
 		}
@@ -533,15 +531,15 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		g_free(mem);
 	}
 	g_array_unref(segs);
-	GArray *relock = NULL;
-	GArray *reread = wf ? rfs_wflight_end(ctx, wf, &relock) : NULL;
 	if (res < 0) {
+		if (wf)
+			rfs_wflight_cancel(ctx, wf);
 		rfs_invals_free(ctx, invals);
-		rfs_invals_free(ctx, reread);
-		rfs_invals_free(ctx, relock);
 		fuse_reply_err(req, (int)-res);
 		return;
 	}
+	GArray *relock = NULL;
+	GArray *reread = wf ? rfs_wflight_end(ctx, wf, &relock) : NULL;
 	if (writeback)
 		rfs_coherence_writeback_end(ctx, n, fd, off + res, &invals);
 	/* A writeback's aliases are invalidated later, but queued before

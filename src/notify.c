@@ -454,11 +454,8 @@ static bool run_job(struct rfs_notifier *nf, struct nf_job *j)
 /* Frees a job. */
 static void job_free(struct rfs_ctx *ctx, struct nf_job *j)
 {
-	if (j->wf) { /* never ran: nothing to drop */
-		GArray *relock;
-		rfs_invals_free(ctx, rfs_wflight_end(ctx, j->wf, &relock));
-		rfs_invals_free(ctx, relock);
-	}
+	if (j->wf) /* never ran */
+		rfs_wflight_cancel(ctx, j->wf);
 	rfs_invals_free(ctx, j->invals);
 	rfs_invals_free(ctx, j->relock);
 	rfs_invals_free(ctx, j->after);
