@@ -53,7 +53,6 @@ struct rfs_inflight {
 	/* node (compared, never followed: a freed node's record can only
 	 * cause extra drops) -> struct inval_rec */
 	GHashTable *invals;
-	gint64 last_inval; /* when the latest was recorded (atomic) */
 };
 
 /* Widens [*lo, *hi) (empty when *lo >= *hi) to cover [a, b). */
@@ -166,9 +165,9 @@ void rfs_inflight_note_read(struct rfs_ctx *ctx, struct rfs_node *node,
 	if (!reg)
 		return;
 	/* Nothing to note when no write is in flight and no invalidation
-	 * was recorded within the window. */
+	 * of this node was recorded within the window. */
 	if (g_atomic_int_get(&reg->count) == 0 &&
-	    __atomic_load_n(&reg->last_inval, __ATOMIC_RELAXED) <
+	    __atomic_load_n(&node->inval_us, __ATOMIC_RELAXED) <
 		g_get_monotonic_time() - RFS_INFLIGHT_WINDOW_US)
 		return;
 	off_t end = off + (off_t)len;
@@ -231,6 +230,6 @@ void rfs_inflight_note_inval(struct rfs_ctx *ctx, struct rfs_node *node,
 		}
 	}
 	r->when = now;
-	__atomic_store_n(&reg->last_inval, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&node->inval_us, now, __ATOMIC_RELAXED);
 	g_mutex_unlock(&reg->lock);
 }

@@ -63,6 +63,9 @@ struct rfs_node {
 	 * cache of this node (pageset.h), made on first use (atomic pointer;
 	 * see rfs_node_pageset); its own lock. */
 	struct rfs_pageset *cached;
+	/* When an invalidation of its pages was last recorded (inflight.h;
+	 * monotonic us, relaxed atomic). */
+	gint64 inval_us;
 	struct rfs_node_counters counters;
 };
 
