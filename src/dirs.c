@@ -89,8 +89,8 @@ void rfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (n->kind != RFS_NODE_SOURCE) {
-		fuse_reply_err(req, ENOTDIR);
+	if (!n || n->kind != RFS_NODE_SOURCE) {
+		fuse_reply_err(req, n ? ENOTDIR : ESTALE);
 		return;
 	}
 	struct dir_handle *h = g_new0(struct dir_handle, 1);
@@ -102,20 +102,24 @@ void rfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)h;
-	rfs_handles_add(ctx->handles, h, dir_handle_free);
+	fi->fh = rfs_handles_add(ctx->handles, h, dir_handle_free);
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		rfs_handles_release(ctx->handles, h);
+		rfs_handles_release(ctx->handles, fi->fh);
 }
 
 void rfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
-	struct dir_handle *h = (void *)(uintptr_t)fi->fh;
+	struct dir_handle *h = rfs_handles_get(ctx->handles, fi->fh);
+	struct rfs_node *n = rfs_node_of(ctx, ino);
+	if (!h || !n) { /* a worker that died opened it (supervise.h) */
+		fuse_reply_err(req, h ? ESTALE : EBADF);
+		return;
+	}
 	if (off == 0 && h->entries->len) {
 		/* rewinddir: read again */
-		int err = dir_load(ctx, rfs_node_of(ctx, ino), h);
+		int err = dir_load(ctx, n, h);
 		if (err) {
 			fuse_reply_err(req, err);
 			return;
@@ -141,8 +145,7 @@ void rfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void rfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	rfs_handles_release(rfs_req_ctx(req)->handles,
-			    (void *)(uintptr_t)fi->fh);
+	rfs_handles_release(rfs_req_ctx(req)->handles, fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -151,6 +154,10 @@ void rfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	int fd = openat(n->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int res = fd < 0 ? -1 : (datasync ? fdatasync(fd) : fsync(fd));
 	int err = res < 0 ? errno : 0;

@@ -235,7 +235,9 @@ static void lookup_as_caller(fuse_req_t req, fuse_ino_t parent,
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
-	rfs_node_forget(&ctx->nodes, rfs_node_of(ctx, ino), nlookup);
+	struct rfs_node *n = rfs_node_of(ctx, ino);
+	if (n) /* else a node of a worker that died (supervise.h) */
+		rfs_node_forget(&ctx->nodes, n, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -243,9 +245,11 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
-	for (size_t i = 0; i < count; i++)
-		rfs_node_forget(&ctx->nodes, rfs_node_of(ctx, forgets[i].ino),
-				forgets[i].nlookup);
+	for (size_t i = 0; i < count; i++) {
+		struct rfs_node *n = rfs_node_of(ctx, forgets[i].ino);
+		if (n)
+			rfs_node_forget(&ctx->nodes, n, forgets[i].nlookup);
+	}
 	fuse_reply_none(req);
 }
 
@@ -254,7 +258,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct stat st;
-	int err = node_stat(ctx, rfs_node_of(ctx, ino), &st);
+	struct rfs_node *n = rfs_node_of(ctx, ino);
+	int err = n ? node_stat(ctx, n, &st) : ESTALE;
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -489,8 +494,9 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	char buf[PATH_MAX + 1];
-	ssize_t len = n->fd >= 0 ? readlinkat(n->fd, "", buf, sizeof(buf) - 1)
-				 : (errno = EINVAL, -1);
+	ssize_t len = !n	   ? (errno = ESTALE, -1)
+		      : n->fd >= 0 ? readlinkat(n->fd, "", buf, sizeof(buf) - 1)
+				   : (errno = EINVAL, -1);
 	if (len < 0) {
 		fuse_reply_err(req, errno);
 		return;
@@ -530,12 +536,11 @@ static void open_stats(fuse_req_t req, struct fuse_file_info *fi)
 		return;
 	}
 	GString *text = rfs_stats_dump(ctx);
-	rfs_handles_add(ctx->handles, text, stats_handle_free);
-	fi->fh = (uint64_t)(uintptr_t)text;
+	fi->fh = rfs_handles_add(ctx->handles, text, stats_handle_free);
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		rfs_handles_release(ctx->handles, text);
+		rfs_handles_release(ctx->handles, fi->fh);
 }
 
 /* Opens the control file. */
@@ -549,8 +554,7 @@ static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 	}
 	bool readable = (fi->flags & O_ACCMODE) != O_WRONLY;
 	struct rfs_control_handle *h = rfs_control_open(ctx, readable);
-	rfs_handles_add(ctx->handles, h, control_handle_free);
-	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->fh = rfs_handles_add(ctx->handles, h, control_handle_free);
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
 	fi->keep_cache = 0;
@@ -560,7 +564,7 @@ static void open_control(fuse_req_t req, struct fuse_file_info *fi)
 	fi->parallel_direct_writes = 1;
 #endif
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		rfs_handles_release(ctx->handles, h);
+		rfs_handles_release(ctx->handles, fi->fh);
 }
 
 /* An open or create whose reply waits until other views of a file it
@@ -690,19 +694,37 @@ static void create_as_caller(fuse_req_t req, fuse_ino_t parent,
 	reply_opened(ctx, req, fi, fd, &e, invals);
 }
 
+/* Checks a request's node and finds the handle of the daemon's own files:
+ * 0, ESTALE for a node ID no live node has, EBADF for a handle number no
+ * handle has (both handed out by a worker that died; supervise.h). */
+static int node_and_handle(struct rfs_ctx *ctx, struct rfs_node *n,
+			   const struct fuse_file_info *fi, void **h)
+{
+	if (!n)
+		return ESTALE;
+	if (rfs_kind_is_own_file(n->kind) &&
+	    !(*h = rfs_handles_get(ctx->handles, fi->fh)))
+		return EBADF;
+	return 0;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (n->kind == RFS_NODE_CONTROL) {
-		rfs_control_read(ctx, req, (void *)(uintptr_t)fi->fh, size);
+	void *h = NULL;
+	int err = node_and_handle(ctx, n, fi, &h);
+	if (err) {
+		fuse_reply_err(req, err);
+	} else if (n->kind == RFS_NODE_CONTROL) {
+		rfs_control_read(ctx, req, h, size);
 	} else if (n->kind == RFS_NODE_STATS) {
 		/* Replied from a copy, as .control's reads are: once the
 		 * kernel took the reply, the program may close the file and
 		 * the release free the snapshot on another thread while this
 		 * one is still returning from the reply. */
-		const GString *text = (void *)(uintptr_t)fi->fh;
+		const GString *text = h;
 		size_t from = off < 0 ? text->len : MIN((size_t)off, text->len);
 		size_t len = MIN(size, text->len - from);
 		char *copy = g_memdup2(text->str + from, len);
@@ -718,11 +740,14 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (n->kind == RFS_NODE_CONTROL) {
+	void *h = NULL;
+	int err = node_and_handle(ctx, n, fi, &h);
+	if (err) {
+		fuse_reply_err(req, err);
+	} else if (n->kind == RFS_NODE_CONTROL) {
 		size_t len;
 		char *mem = rfs_buf_to_mem(in, &len);
-		rfs_control_write(ctx, req, (void *)(uintptr_t)fi->fh, mem,
-				  len);
+		rfs_control_write(ctx, req, h, mem, len);
 		g_free(mem);
 	} else {
 		rfs_io_write(ctx, req, n, (int)fi->fh, in, off, fi->writepage);
@@ -732,8 +757,13 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
-	if (rfs_node_of(ctx, ino)->kind == RFS_NODE_CONTROL)
-		rfs_control_flush(ctx, req, (void *)(uintptr_t)fi->fh);
+	struct rfs_node *n = rfs_node_of(ctx, ino);
+	void *h = NULL;
+	int err = node_and_handle(ctx, n, fi, &h);
+	if (err)
+		fuse_reply_err(req, err);
+	else if (n->kind == RFS_NODE_CONTROL)
+		rfs_control_flush(ctx, req, h);
 	else
 		fuse_reply_err(req, 0);
 }
@@ -742,9 +772,11 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
-	enum rfs_node_kind kind = rfs_node_of(ctx, ino)->kind;
-	if (rfs_kind_is_own_file(kind))
-		rfs_handles_release(ctx->handles, (void *)(uintptr_t)fi->fh);
+	struct rfs_node *n = rfs_node_of(ctx, ino);
+	/* A node a worker that died knew: a regular file's handle is a
+	 * descriptor that outlived it in the table it shared (supervise.h). */
+	if (n ? rfs_kind_is_own_file(n->kind) : (fi->fh & RFS_HANDLE_FLAG))
+		rfs_handles_release(ctx->handles, fi->fh);
 	else
 		close((int)fi->fh);
 	fuse_reply_err(req, 0);
@@ -754,9 +786,9 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
-	enum rfs_node_kind kind = rfs_node_of(ctx, ino)->kind;
-	if (rfs_kind_is_own_file(kind)) {
-		fuse_reply_err(req, 0);
+	struct rfs_node *n = rfs_node_of(ctx, ino);
+	if (!n || rfs_kind_is_own_file(n->kind)) {
+		fuse_reply_err(req, n ? 0 : ESTALE);
 		return;
 	}
 	int res = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
@@ -772,8 +804,8 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	bool identity;
-	if (ctx->opts.read_only) {
-		fuse_reply_err(req, EROFS);
+	if (!n || ctx->opts.read_only) {
+		fuse_reply_err(req, n ? EROFS : ESTALE);
 		return;
 	}
 	g_rw_lock_reader_lock(&ctx->state_lock);
@@ -799,14 +831,30 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &sv);
 }
 
+#define RFS_UNPAREN(...) __VA_ARGS__
+
+/* Whether every node ID of a request names a live node. */
+static bool nodes_live(struct rfs_ctx *ctx, const fuse_ino_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!rfs_node_of(ctx, ids[i]))
+			return false;
+	return true;
+}
+
 /* Defines op_NAME, which runs fn with the caller's identity (caller.h)
- * and refuses the request when that identity cannot be taken. */
-#define RFS_AS_CALLER(NAME, fn, params, args)                                  \
+ * and refuses the request when that identity cannot be taken, or with
+ * ESTALE when a node ID in ids (node IDs among the parameters) names no
+ * live node (one a worker that died knew; supervise.h). */
+#define RFS_AS_CALLER(NAME, fn, params, args, ids)                             \
 	static void op_##NAME params                                           \
 	{                                                                      \
 		struct rfs_ctx *ctx_ = rfs_req_ctx(req);                       \
 		struct rfs_ident id_;                                          \
-		int err_ = rfs_caller_enter(&ctx_->self, req, &id_);           \
+		const fuse_ino_t ids_[] = {RFS_UNPAREN ids};                   \
+		int err_ = nodes_live(ctx_, ids_, G_N_ELEMENTS(ids_))          \
+			       ? rfs_caller_enter(&ctx_->self, req, &id_)      \
+			       : ESTALE;                                       \
 		if (err_) {                                                    \
 			fuse_reply_err(req, err_);                             \
 			return;                                                \
@@ -821,55 +869,56 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
  * statfs). */
 RFS_AS_CALLER(lookup, lookup_as_caller,
 	      (fuse_req_t req, fuse_ino_t parent, const char *name),
-	      (req, parent, name))
+	      (req, parent, name), (parent))
 RFS_AS_CALLER(setattr, setattr_as_caller,
 	      (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 	       struct fuse_file_info *fi),
-	      (req, ino, attr, valid, fi))
+	      (req, ino, attr, valid, fi), (ino))
 RFS_AS_CALLER(open, open_as_caller,
 	      (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
-	      (req, ino, fi))
+	      (req, ino, fi), (ino))
 RFS_AS_CALLER(create, create_as_caller,
 	      (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       struct fuse_file_info *fi),
-	      (req, parent, name, mode, fi))
+	      (req, parent, name, mode, fi), (parent))
 RFS_AS_CALLER(mknod, rfs_op_mknod,
 	      (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       dev_t rdev),
-	      (req, parent, name, mode, rdev))
+	      (req, parent, name, mode, rdev), (parent))
 RFS_AS_CALLER(mkdir, rfs_op_mkdir,
 	      (fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode),
-	      (req, parent, name, mode))
+	      (req, parent, name, mode), (parent))
 RFS_AS_CALLER(symlink, rfs_op_symlink,
 	      (fuse_req_t req, const char *link, fuse_ino_t parent,
 	       const char *name),
-	      (req, link, parent, name))
+	      (req, link, parent, name), (parent))
 RFS_AS_CALLER(link, rfs_op_link,
 	      (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	       const char *newname),
-	      (req, ino, newparent, newname))
+	      (req, ino, newparent, newname), (ino, newparent))
 RFS_AS_CALLER(unlink, rfs_op_unlink,
 	      (fuse_req_t req, fuse_ino_t parent, const char *name),
-	      (req, parent, name))
+	      (req, parent, name), (parent))
 RFS_AS_CALLER(rmdir, rfs_op_rmdir,
 	      (fuse_req_t req, fuse_ino_t parent, const char *name),
-	      (req, parent, name))
+	      (req, parent, name), (parent))
 RFS_AS_CALLER(rename, rfs_op_rename,
 	      (fuse_req_t req, fuse_ino_t parent, const char *name,
 	       fuse_ino_t newparent, const char *newname, unsigned int flags),
-	      (req, parent, name, newparent, newname, flags))
+	      (req, parent, name, newparent, newname, flags),
+	      (parent, newparent))
 RFS_AS_CALLER(opendir, rfs_op_opendir,
 	      (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
-	      (req, ino, fi))
+	      (req, ino, fi), (ino))
 RFS_AS_CALLER(readdir, rfs_op_readdir,
 	      (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	       struct fuse_file_info *fi),
-	      (req, ino, size, off, fi))
+	      (req, ino, size, off, fi), (ino))
 RFS_AS_CALLER(fsyncdir, rfs_op_fsyncdir,
 	      (fuse_req_t req, fuse_ino_t ino, int datasync,
 	       struct fuse_file_info *fi),
-	      (req, ino, datasync, fi))
+	      (req, ino, datasync, fi), (ino))
 
 const struct fuse_lowlevel_ops rfs_fs_ops = {
     .init = op_init,

@@ -5,16 +5,26 @@
 #endif
 #include "handles.h"
 
-struct rfs_handles {
-	GMutex lock;	 /* protects set */
-	GHashTable *set; /* handle -> its GDestroyNotify */
+struct handle {
+	void *h;
+	GDestroyNotify free_fn;
 };
 
-struct rfs_handles *rfs_handles_new(void)
+struct rfs_handles {
+	GMutex lock;	 /* protects set and next */
+	GHashTable *set; /* number (as a pointer) -> struct handle * */
+	uint64_t epoch;	 /* in the numbers' high bits */
+	uint64_t next;	 /* the next serial */
+};
+
+struct rfs_handles *rfs_handles_new(uint32_t epoch)
 {
 	struct rfs_handles *hs = g_new0(struct rfs_handles, 1);
 	g_mutex_init(&hs->lock);
-	hs->set = g_hash_table_new(NULL, NULL);
+	hs->set = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	hs->epoch = RFS_HANDLE_FLAG | (uint64_t)(epoch & 0xffffff)
+					  << RFS_HANDLE_SERIAL_BITS;
+	hs->next = 1;
 	return hs;
 }
 
@@ -23,32 +33,57 @@ void rfs_handles_free(struct rfs_handles *hs)
 	if (!hs)
 		return;
 	GHashTableIter it;
-	gpointer h, free_fn;
+	gpointer value;
 	g_hash_table_iter_init(&it, hs->set);
-	while (g_hash_table_iter_next(&it, &h, &free_fn))
-		((GDestroyNotify)free_fn)(h);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct handle *e = value;
+		e->free_fn(e->h);
+	}
 	g_hash_table_unref(hs->set);
 	g_mutex_clear(&hs->lock);
 	g_free(hs);
 }
 
-void rfs_handles_add(struct rfs_handles *hs, void *h, GDestroyNotify free_fn)
+uint64_t rfs_handles_add(struct rfs_handles *hs, void *h,
+			 GDestroyNotify free_fn)
 {
+	G_STATIC_ASSERT(sizeof(gpointer) == sizeof(uint64_t));
+	struct handle *e = g_new(struct handle, 1);
+	e->h = h;
+	e->free_fn = free_fn;
 	g_mutex_lock(&hs->lock);
-	g_hash_table_insert(hs->set, h, (gpointer)free_fn);
+	/* 2^40 opens before the serial wraps into the epoch's bits. */
+	uint64_t fh =
+	    hs->epoch |
+	    (hs->next++ & ((UINT64_C(1) << RFS_HANDLE_SERIAL_BITS) - 1));
+	g_hash_table_insert(hs->set, (gpointer)(uintptr_t)fh, e);
 	g_mutex_unlock(&hs->lock);
+	return fh;
 }
 
-void rfs_handles_release(struct rfs_handles *hs, void *h)
+void *rfs_handles_get(struct rfs_handles *hs, uint64_t fh)
 {
-	gpointer free_fn = NULL;
 	g_mutex_lock(&hs->lock);
-	if (h &&
-	    g_hash_table_steal_extended(hs->set, h, NULL, &free_fn) == FALSE)
-		free_fn = NULL;
+	struct handle *e =
+	    g_hash_table_lookup(hs->set, (gpointer)(uintptr_t)fh);
+	void *h = e ? e->h : NULL;
 	g_mutex_unlock(&hs->lock);
-	if (free_fn)
-		((GDestroyNotify)free_fn)(h);
+	return h;
+}
+
+void rfs_handles_release(struct rfs_handles *hs, uint64_t fh)
+{
+	gpointer value = NULL;
+	g_mutex_lock(&hs->lock);
+	if (fh && !g_hash_table_steal_extended(hs->set, (gpointer)(uintptr_t)fh,
+					       NULL, &value))
+		value = NULL;
+	g_mutex_unlock(&hs->lock);
+	if (value) {
+		struct handle *e = value;
+		e->free_fn(e->h);
+		g_free(e);
+	}
 }
 
 guint rfs_handles_count(struct rfs_handles *hs)

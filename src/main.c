@@ -8,11 +8,13 @@
 #include "fs.h"
 #include "handles.h"
 #include "notify.h"
+#include "pageset.h"
 #include "inflight.h"
 #include "mountinfo.h"
 #include "push.h"
 #include "restore.h"
 #include "stop.h"
+#include "supervise.h"
 #include "watch.h"
 #include "remapfs.h"
 #include "views.h"
@@ -28,6 +30,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -116,8 +119,10 @@ static struct rfs_journal *load_state(struct rfs_ctx *ctx)
 	return j;
 }
 
-/* Sets up the context for the given options and SOURCE descriptor. */
-static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
+/* Sets up the context for the given options and SOURCE descriptor;
+ * handles carry epoch (handles.h). */
+static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize,
+		     uint32_t epoch)
 {
 	ctx->pagesize = pagesize;
 	ctx->page_shift = (unsigned)__builtin_ctzll(pagesize);
@@ -125,7 +130,8 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->sys_pagesize = (size_t)getpagesize();
 	ctx->sys_page_shift = (unsigned)__builtin_ctzl(ctx->sys_pagesize);
 	/* A PMD maps a page of page table entries of 8 bytes each. */
-	ctx->folio_max = (off_t)ctx->sys_pagesize * (off_t)(ctx->sys_pagesize / 8);
+	ctx->folio_max =
+	    (off_t)ctx->sys_pagesize * (off_t)(ctx->sys_pagesize / 8);
 	/* A request holds at most max_write bytes in (max_write - 1) / page
 	 * + 1 pages (libfuse's max_pages); a buffer that does not start on
 	 * a page needs one page more than its size, so one page less than
@@ -149,7 +155,7 @@ static void ctx_init(struct rfs_ctx *ctx, int source_fd, uint64_t pagesize)
 	ctx->zeros_len = (size_t)MAX(pagesize, 1u << 20);
 	ctx->zeros = g_malloc0(ctx->zeros_len);
 	ctx->inflight = rfs_inflight_new();
-	ctx->handles = rfs_handles_new();
+	ctx->handles = rfs_handles_new(epoch);
 }
 
 /* Applies the per-mount settings libfuse does not pass to the kernel
@@ -196,6 +202,259 @@ static void ctx_destroy(struct rfs_ctx *ctx)
 	rfs_self_clear(&ctx->self);
 }
 
+/* What a worker that replaces one that died does once it serves. */
+struct after_restart {
+	struct rfs_ctx *ctx;
+	const char *mountpoint;
+	GArray *invals;
+};
+
+/* Has the kernel write back the dirty pages it kept for the dead worker
+ * (through this one, which serves meanwhile), then drops the cached pages
+ * of the files the dead worker served (adopted_invals).  The write back
+ * waits in a child process: a thread of the worker waiting for its own
+ * mount's writeback cannot die until that ends, nor the worker with it,
+ * and no other worker could start to end it. */
+static gpointer after_restart_thread(gpointer data)
+{
+	struct after_restart *a = data;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd =
+		    open(a->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_exit(fd >= 0 && syncfs(fd) == 0 ? 0 : 1);
+	}
+	int status = 0;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_warning("restart: cannot write back the dirty pages the "
+			  "kernel kept; they go at the next writeback");
+	rfs_notify_invals(a->ctx, a->invals);
+	g_free(a);
+	return NULL;
+}
+
+/* Starts the daemon's threads, serves the session until it ends, and
+ * stops them.  Takes over journal, and invals (may be NULL: a worker that
+ * does not replace one that died), sent once it serves.  Returns the exit
+ * status. */
+static int serve(struct rfs_ctx *ctx, struct rfs_journal *journal,
+		 GArray *invals, const struct fuse_cmdline_opts *fopts)
+{
+	char *err = NULL;
+	int ret;
+	if (ctx->opts.watch && !(ctx->watch = rfs_watch_start(ctx, &err))) {
+		fail("%s", err);
+		g_free(err);
+		rfs_journal_free(journal);
+		if (invals)
+			rfs_invals_free(ctx, invals);
+		return 1;
+	}
+	ctx->notifier = rfs_notifier_start(ctx);
+	GThread *after = NULL;
+	if (invals) {
+		struct after_restart *a = g_new(struct after_restart, 1);
+		*a = (struct after_restart){ctx, fopts->mountpoint, invals};
+		after =
+		    g_thread_new("remapfs-restart", after_restart_thread, a);
+	}
+	ctx->pusher = rfs_pusher_start(ctx, fopts->mountpoint);
+	ctx->ctl = rfs_control_start(ctx, journal); /* takes journal */
+	struct rfs_stopper *stopper = rfs_stopper_start(ctx, fopts->mountpoint);
+	if (!stopper)
+		g_warning("no signal thread (%s): SIGTERM will not write back "
+			  "dirty pages",
+			  g_strerror(errno));
+
+	if (fopts->singlethread) {
+		ret = fuse_session_loop(ctx->se);
+	} else {
+		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(cfg, fopts->clone_fd);
+		/* UINT_MAX: not given (libfuse's defaults stand) */
+		if (fopts->max_threads && fopts->max_threads != UINT_MAX)
+			fuse_loop_cfg_set_max_threads(cfg, fopts->max_threads);
+		if (fopts->max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(cfg,
+						       fopts->max_idle_threads);
+		ret = fuse_session_loop_mt(ctx->se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	/* The kernel ends the connection with ECONNABORTED instead of
+	 * ENODEV when it tears it down while a request is being read (a
+	 * release sent as the last descriptor of a detached mount closed);
+	 * libfuse 3.14 reports it, but it is the same end. */
+	if (ret == -ECONNABORTED)
+		ret = 0;
+	ret = ret != 0;
+	if (after)
+		g_thread_join(after);
+	rfs_stopper_stop(stopper);
+	rfs_control_stop(ctx->ctl);
+	rfs_pusher_stop(ctx->pusher); /* after the jobs it replies to */
+	rfs_watch_stop(ctx->watch);
+	rfs_notifier_stop(ctx->notifier);
+	return ret;
+}
+
+/* Loads -o state in a child process and throws the result away: whether
+ * the state can be loaded, checked before mounting when the workers of
+ * -o restart load it (each one again, as the one before may have changed
+ * it).  Returns 0, or 1 after the child said why. */
+static int check_state(struct rfs_ctx *ctx, int source_fd)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return fail("cannot check -o state: %s", g_strerror(errno));
+	if (pid == 0) {
+		struct rfs_journal *j;
+		ctx_init(ctx, dup(source_fd), ctx->opts.pagesize, 0);
+		j = load_state(ctx);
+		fflush(NULL);
+		_exit(j ? 0 : 1);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+/* Where a mount of -o restart without -o state keeps its state for the
+ * next worker: a private directory in /dev/shm (else the temporary
+ * directory), which the supervisor removes at the end.  Returns the
+ * directory (g_free it) with ctx->opts.state_file set in it, or NULL. */
+static char *private_state(struct rfs_ctx *ctx)
+{
+	const char *base =
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : g_get_tmp_dir();
+	char *dir = g_build_filename(base, "remapfs-state-XXXXXX", NULL);
+	if (!g_mkdtemp_full(dir, 0700)) {
+		fail("-o restart: cannot make a directory for the state in "
+		     "%s: %s",
+		     base, g_strerror(errno));
+		g_free(dir);
+		return NULL;
+	}
+	ctx->opts.state_file = g_build_filename(dir, "state", NULL);
+	return dir;
+}
+
+/* Removes private_state's directory and what is in it. */
+static void private_state_remove(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d))) {
+		char *path = g_build_filename(dir, name, NULL);
+		unlink(path);
+		g_free(path);
+	}
+	if (d)
+		g_dir_close(d);
+	rmdir(dir);
+}
+
+/* The invalidations a worker that replaces one that died sends first:
+ * every page of every adopted regular file (dirty ones are written back
+ * through this worker first), as what the dead worker knew of what the
+ * kernel caches (aliases' reads, invalidations it had queued) is gone;
+ * remaps consider every page of them cached.  Drops adopted's references
+ * and frees it. */
+static GArray *adopted_invals(struct rfs_ctx *ctx, GPtrArray *adopted,
+			      uint32_t worker)
+{
+	GArray *invals = rfs_invals_new();
+	guint files = 0;
+	for (guint i = 0; i < adopted->len; i++) {
+		struct rfs_node *n = adopted->pdata[i];
+		if (S_ISREG(n->type)) {
+			rfs_pageset_add(rfs_node_pageset(n), 0, UINT64_MAX);
+			rfs_invals_add(ctx, invals, n, 0, 0);
+			files++;
+		}
+		rfs_node_unref(&ctx->nodes, n);
+	}
+	if (worker > 1)
+		g_message("restart: %u nodes the kernel knows taken over, the "
+			  "cached pages of %u files dropped",
+			  adopted->len, files);
+	g_ptr_array_unref(adopted);
+	return invals;
+}
+
+/* A worker of -o restart (supervise.h): sets up the context, loads the
+ * state, and serves the connection on a duplicate of the supervisor's
+ * descriptor fuse_fd through a channel that replays the INIT after the
+ * first worker (fuseio.h).  Returns the exit status. */
+static int run_worker(struct rfs_ctx *ctx, struct fuse_args *wargs,
+		      int source_fd, int fuse_fd, struct rfs_super_page *page,
+		      const struct fuse_cmdline_opts *fopts)
+{
+	struct rfs_journal *journal = NULL;
+	/* The descriptor the worker before read on is its own: closing it
+	 * leaves the connection to the supervisor's. */
+	if (page->worker_fuse_fd >= 0)
+		close(page->worker_fuse_fd);
+	page->worker_fuse_fd = fcntl(fuse_fd, F_DUPFD_CLOEXEC, 0);
+	if (page->worker_fuse_fd < 0) {
+		g_warning("restart: cannot duplicate /dev/fuse: %s",
+			  g_strerror(errno));
+		return RFS_WORKER_START_FAILED;
+	}
+	/* A duplicate of SOURCE's: the next worker needs the original. */
+	int root_fd = fcntl(source_fd, F_DUPFD_CLOEXEC, 0);
+	if (root_fd < 0)
+		return RFS_WORKER_START_FAILED;
+	if (page->workers > 1) {
+		unsigned n = rfs_super_close_leftovers(page);
+		if (n)
+			g_message("restart: closed %u descriptors the worker "
+				  "before this one left (pipes, sockets, "
+				  "eventfds)",
+				  n);
+	}
+	ctx->se = NULL;
+	ctx_init(ctx, root_fd, ctx->opts.pagesize, page->workers);
+	GPtrArray *adopted = g_ptr_array_new();
+	int err = page->nodes_fd >= 0
+		      ? rfs_nodes_adopt(&ctx->nodes, page->nodes_fd, adopted)
+		      : 0;
+	if (err)
+		g_warning("restart: cannot keep the node records: %s",
+			  g_strerror(err));
+	if (ctx->opts.state_file && !(journal = load_state(ctx))) {
+		for (guint i = 0; i < adopted->len; i++)
+			rfs_node_unref(&ctx->nodes, adopted->pdata[i]);
+		g_ptr_array_unref(adopted);
+		ctx_destroy(ctx);
+		return RFS_WORKER_START_FAILED;
+	}
+	GArray *invals = page->workers > 1
+			     ? adopted_invals(ctx, adopted, page->workers)
+			     : (g_ptr_array_unref(adopted), NULL);
+	ctx->fuseio = rfs_fuseio_new(&page->init, page->worker_fuse_fd);
+	ctx->se = fuse_session_new(wargs, &rfs_fs_ops, sizeof(rfs_fs_ops), ctx);
+	err = ctx->se ? rfs_fuseio_attach(ctx->fuseio, ctx->se) : EINVAL;
+	if (err) {
+		g_warning("restart: cannot set up the worker's session: %s",
+			  g_strerror(err));
+		rfs_journal_free(journal);
+		if (invals)
+			rfs_invals_free(ctx, invals);
+		return RFS_WORKER_START_FAILED;
+	}
+	rfs_super_ready(page);
+	int ret = serve(ctx, journal, invals, fopts);
+	fuse_session_destroy(ctx->se); /* closes its descriptor */
+	page->worker_fuse_fd = -1;
+	rfs_fuseio_free(ctx->fuseio);
+	ctx_destroy(ctx);
+	return ret;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -203,6 +462,10 @@ int main(int argc, char *argv[])
 	struct rfs_ctx ctx = {0};
 	struct rfs_journal *journal = NULL; /* -o state, until the control
 					       thread takes it */
+	struct fuse_args wargs = FUSE_ARGS_INIT(0, NULL); /* -o restart's */
+	char *state_dir = NULL; /* -o restart without -o state */
+	bool have_ctx = false;
+	int source_fd = -1;
 	char *err = NULL;
 	int ret = 1;
 	size_t sys_ps = (size_t)sysconf(_SC_PAGESIZE);
@@ -249,7 +512,7 @@ int main(int argc, char *argv[])
 		fail("pagesize=%" PRIu64 ": %s", ctx.opts.pagesize, why);
 		goto out_args;
 	}
-	int source_fd = open_source(ctx.opts.source);
+	source_fd = open_source(ctx.opts.source);
 	if (source_fd < 0)
 		goto out_args;
 	int given_fd = mountpoint_fd(fopts.mountpoint);
@@ -277,7 +540,6 @@ int main(int argc, char *argv[])
 	/* Modes of what callers create are theirs: the kernel applied their
 	 * umask already, and the daemon's own must not apply again. */
 	umask(0);
-	ctx_init(&ctx, source_fd, ctx.opts.pagesize);
 	for (int i = 0; i < 2; i++) {
 		const char *own = i ? RFS_STATS_NAME : RFS_CONTROL_NAME;
 		if (faccessat(source_fd, own, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
@@ -286,8 +548,20 @@ int main(int argc, char *argv[])
 				  own);
 	}
 
-	if (ctx.opts.state_file && !(journal = load_state(&ctx)))
-		goto out_ctx;
+	if (!ctx.opts.restart) {
+		ctx_init(&ctx, source_fd, ctx.opts.pagesize, 1);
+		have_ctx = true;
+		if (ctx.opts.state_file && !(journal = load_state(&ctx)))
+			goto out_ctx;
+	} else {
+		if (ctx.opts.state_file && check_state(&ctx, source_fd))
+			goto out_ctx;
+		if (!ctx.opts.state_file && !(state_dir = private_state(&ctx)))
+			goto out_ctx;
+		/* The workers' sessions parse the same options. */
+		for (int i = 0; i < args.argc; i++)
+			fuse_opt_add_arg(&wargs, args.argv[i]);
+	}
 
 	ctx.se = fuse_session_new(&args, &rfs_fs_ops, sizeof(rfs_fs_ops), &ctx);
 	if (!ctx.se)
@@ -322,47 +596,21 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	if (!fopts.foreground)
 		rfs_log_background(&ctx.log);
-	if (ctx.opts.watch && !(ctx.watch = rfs_watch_start(&ctx, &err))) {
-		fail("%s", err);
-		g_free(err);
+	if (!ctx.opts.restart) {
+		ret = serve(&ctx, journal, NULL, &fopts);
+		journal = NULL; /* serve's */
 		goto out_unmount;
 	}
-	ctx.notifier = rfs_notifier_start(&ctx);
-	ctx.pusher = rfs_pusher_start(&ctx, fopts.mountpoint);
-	ctx.ctl = rfs_control_start(&ctx, journal);
-	journal = NULL; /* the control thread's now */
-	struct rfs_stopper *stopper = rfs_stopper_start(&ctx, fopts.mountpoint);
-	if (!stopper)
-		g_warning("no signal thread (%s): SIGTERM will not write back "
-			  "dirty pages",
-			  g_strerror(errno));
-
-	if (fopts.singlethread) {
-		ret = fuse_session_loop(ctx.se);
-	} else {
-		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_clone_fd(cfg, fopts.clone_fd);
-		/* UINT_MAX: not given (libfuse's defaults stand) */
-		if (fopts.max_threads && fopts.max_threads != UINT_MAX)
-			fuse_loop_cfg_set_max_threads(cfg, fopts.max_threads);
-		if (fopts.max_idle_threads != UINT_MAX)
-			fuse_loop_cfg_set_idle_threads(cfg,
-						       fopts.max_idle_threads);
-		ret = fuse_session_loop_mt(ctx.se, cfg);
-		fuse_loop_cfg_destroy(cfg);
+	struct rfs_super_page *page = NULL;
+	ret = rfs_supervise(fuse_session_fd(ctx.se), &page);
+	if (ret == RFS_SUPERVISE_WORKER) {
+		ret = run_worker(&ctx, &wargs, source_fd,
+				 fuse_session_fd(ctx.se), page, &fopts);
+		/* The supervisor unmounts, removes the private state and
+		 * closes the descriptors: this table is its too. */
+		fflush(NULL);
+		_exit(ret);
 	}
-	/* The kernel ends the connection with ECONNABORTED instead of
-	 * ENODEV when it tears it down while a request is being read (a
-	 * release sent as the last descriptor of a detached mount closed);
-	 * libfuse 3.14 reports it, but it is the same end. */
-	if (ret == -ECONNABORTED)
-		ret = 0;
-	ret = ret != 0;
-	rfs_stopper_stop(stopper);
-	rfs_control_stop(ctx.ctl);
-	rfs_pusher_stop(ctx.pusher); /* after the jobs it replies to */
-	rfs_watch_stop(ctx.watch);
-	rfs_notifier_stop(ctx.notifier);
 	/* After a stop signal's detach the kernel ended the connection, and
 	 * libfuse sees that and only closes it: the path, which may name
 	 * something else by now, is not unmounted again. */
@@ -372,8 +620,15 @@ out_session:
 	fuse_session_destroy(ctx.se);
 out_ctx:
 	rfs_journal_free(journal);
-	ctx_destroy(&ctx);
+	if (have_ctx)
+		ctx_destroy(&ctx);
+	else if (source_fd >= 0)
+		close(source_fd);
+	if (state_dir)
+		private_state_remove(state_dir);
+	g_free(state_dir);
 out_args:
+	fuse_opt_free_args(&wargs);
 	rfs_log_stop(&ctx.log);
 	free(fopts.mountpoint);
 	rfs_options_free(&ctx.opts);

@@ -8,7 +8,14 @@
 #include "dropcache.h"
 #include "fmap.h"
 
+#include <errno.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+/* The most records a table may need: one per slot. */
+#define RFS_RECORDS_MAX                                                        \
+	((size_t)RFS_NODE_CHUNK * RFS_NODE_CHUNKS *                            \
+	 sizeof(struct rfs_node_record))
 
 /* Synthetic inode numbers start high so they do not collide in practice
  * with SOURCE's (they are only shown in st_ino, never used as keys). */
@@ -30,6 +37,120 @@ static gboolean node_equal(gconstpointer a, gconstpointer b)
 	return x->dev == y->dev && x->ino == y->ino;
 }
 
+/* Writes n's record, if records are kept.  Under the lock. */
+static void record_write_locked(struct rfs_nodes *nodes, struct rfs_node *n)
+{
+	uint64_t slot = n->id - RFS_NODE_ID_BASE;
+	if (!nodes->records || n->id < RFS_NODE_ID_BASE ||
+	    slot >= nodes->records_cap)
+		return;
+	struct rfs_node_record *r = &nodes->records[slot];
+	__atomic_store_n(&r->id, 0, __ATOMIC_RELEASE);
+	r->nlookup = n->nlookup;
+	r->dev = n->dev;
+	r->ino = n->ino;
+	r->fd = n->fd;
+	r->kind = n->kind;
+	__atomic_store_n(&r->id, n->id, __ATOMIC_RELEASE);
+}
+
+/* Updates n's recorded lookups.  Under the lock. */
+static void record_nlookup_locked(struct rfs_nodes *nodes, struct rfs_node *n)
+{
+	uint64_t slot = n->id - RFS_NODE_ID_BASE;
+	if (nodes->records && n->id >= RFS_NODE_ID_BASE &&
+	    slot < nodes->records_cap)
+		__atomic_store_n(&nodes->records[slot].nlookup, n->nlookup,
+				 __ATOMIC_RELEASE);
+}
+
+/* Makes the records cover slot (one chunk more at a time); a failure
+ * stops keeping them (a restart then knows none of these nodes).  Under
+ * the lock. */
+static void records_cover_locked(struct rfs_nodes *nodes, uint32_t slot)
+{
+	if (!nodes->records || slot < nodes->records_cap)
+		return;
+	uint64_t cap = ((uint64_t)(slot >> RFS_NODE_CHUNK_SHIFT) + 1)
+		       << RFS_NODE_CHUNK_SHIFT;
+	if (ftruncate(nodes->records_fd,
+		      (off_t)(cap * sizeof(struct rfs_node_record))) == 0) {
+		nodes->records_cap = cap;
+		return;
+	}
+	g_warning("restart: cannot keep more node records (%s): a worker "
+		  "started after this one dies will not know nodes made from "
+		  "now on",
+		  g_strerror(errno));
+	nodes->records_cap = 0;
+	munmap(nodes->records, RFS_RECORDS_MAX);
+	nodes->records = NULL;
+}
+
+/* Puts n in slot, whose chunk is made on first use.  Under the lock. */
+static void slot_set_locked(struct rfs_nodes *nodes, uint32_t slot,
+			    struct rfs_node *n)
+{
+	struct rfs_node ***chunk = &nodes->slots[slot >> RFS_NODE_CHUNK_SHIFT];
+	if (!g_atomic_pointer_get(chunk))
+		g_atomic_pointer_set(chunk,
+				     g_new0(struct rfs_node *, RFS_NODE_CHUNK));
+	g_atomic_pointer_set(&(*chunk)[slot & (RFS_NODE_CHUNK - 1)], n);
+}
+
+/* The node in slot, or NULL.  Under the lock (or not, see by_id). */
+static struct rfs_node *slot_get(struct rfs_nodes *nodes, uint64_t slot)
+{
+	struct rfs_node **chunk =
+	    g_atomic_pointer_get(&nodes->slots[slot >> RFS_NODE_CHUNK_SHIFT]);
+	return chunk ? g_atomic_pointer_get(&chunk[slot & (RFS_NODE_CHUNK - 1)])
+		     : NULL;
+}
+
+/* Gives n an ID: a free slot, or the next never used.  Under the lock. */
+static void slot_take_locked(struct rfs_nodes *nodes, struct rfs_node *n)
+{
+	uint32_t slot;
+	if (nodes->free_slots->len) {
+		slot = g_array_index(nodes->free_slots, uint32_t,
+				     nodes->free_slots->len - 1);
+		g_array_set_size(nodes->free_slots, nodes->free_slots->len - 1);
+	} else {
+		/* 2^30 nodes at once take hundreds of GiB: not reached. */
+		if (nodes->slots_used >= RFS_NODE_CHUNK * RFS_NODE_CHUNKS)
+			g_error("more than %u nodes at once",
+				RFS_NODE_CHUNK * RFS_NODE_CHUNKS);
+		slot = nodes->slots_used++;
+	}
+	n->id = (uint64_t)slot + RFS_NODE_ID_BASE;
+	slot_set_locked(nodes, slot, n);
+	records_cover_locked(nodes, slot);
+	record_write_locked(nodes, n);
+}
+
+/* Frees n's slot for another node.  Under the lock. */
+static void slot_give_locked(struct rfs_nodes *nodes, struct rfs_node *n)
+{
+	if (n->id < RFS_NODE_ID_BASE)
+		return; /* the root */
+	uint32_t slot = (uint32_t)(n->id - RFS_NODE_ID_BASE);
+	if (nodes->records && slot < nodes->records_cap)
+		__atomic_store_n(&nodes->records[slot].id, 0, __ATOMIC_RELEASE);
+	slot_set_locked(nodes, slot, NULL);
+	g_array_append_val(nodes->free_slots, slot);
+}
+
+struct rfs_node *rfs_nodes_by_id(struct rfs_nodes *nodes, uint64_t id)
+{
+	if (id == 1 /* FUSE_ROOT_ID */)
+		return nodes->root;
+	if (id < RFS_NODE_ID_BASE ||
+	    id - RFS_NODE_ID_BASE >= (uint64_t)RFS_NODE_CHUNK * RFS_NODE_CHUNKS)
+		return NULL;
+	struct rfs_node *n = slot_get(nodes, id - RFS_NODE_ID_BASE);
+	return n && n->id == id ? n : NULL;
+}
+
 void rfs_nodes_init(struct rfs_nodes *nodes, int root_fd)
 {
 	struct stat st;
@@ -38,7 +159,12 @@ void rfs_nodes_init(struct rfs_nodes *nodes, int root_fd)
 	nodes->table = g_hash_table_new(node_hash, node_equal);
 	nodes->specials = g_hash_table_new(NULL, NULL);
 	nodes->next_ino = RFS_SYNTHETIC_INO_BASE;
+	/* calloc'd: the pages of chunks never used are never touched. */
+	nodes->slots = g_new0(struct rfs_node **, RFS_NODE_CHUNKS);
+	nodes->free_slots = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	nodes->records_fd = -1;
 	nodes->root = g_new0(struct rfs_node, 1);
+	nodes->root->id = 1; /* FUSE_ROOT_ID */
 	nodes->root->kind = RFS_NODE_SOURCE;
 	nodes->root->fd = root_fd;
 	if (fstat(root_fd, &st) == 0) {
@@ -111,6 +237,12 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 	g_ptr_array_unref(all);
 	g_hash_table_unref(nodes->table);
 	g_hash_table_unref(nodes->specials);
+	for (uint32_t c = 0; c < RFS_NODE_CHUNKS; c++)
+		g_free(nodes->slots[c]);
+	g_free(nodes->slots);
+	g_array_unref(nodes->free_slots);
+	if (nodes->records)
+		munmap(nodes->records, RFS_RECORDS_MAX);
 	g_mutex_clear(&nodes->lock);
 	g_mutex_clear(&nodes->fmap_lock);
 }
@@ -133,12 +265,15 @@ struct rfs_node *rfs_nodes_get(struct rfs_nodes *nodes, int fd,
 		n->dev = st->st_dev;
 		n->ino = st->st_ino;
 		n->type = st->st_mode & S_IFMT;
+		slot_take_locked(nodes, n);
 		g_hash_table_add(nodes->table, n);
 	}
-	if (kernel)
+	if (kernel) {
 		n->nlookup++;
-	else
+		record_nlookup_locked(nodes, n);
+	} else {
 		n->refs++;
+	}
 	g_mutex_unlock(&nodes->lock);
 	return n;
 }
@@ -165,6 +300,7 @@ struct rfs_node *rfs_nodes_new_special(struct rfs_nodes *nodes,
 	n->refs = 1;
 	g_mutex_lock(&nodes->lock);
 	n->ino = (ino_t)nodes->next_ino++;
+	slot_take_locked(nodes, n);
 	g_hash_table_add(nodes->specials, n);
 	g_mutex_unlock(&nodes->lock);
 	return n;
@@ -174,6 +310,7 @@ void rfs_node_lookup(struct rfs_nodes *nodes, struct rfs_node *n)
 {
 	g_mutex_lock(&nodes->lock);
 	n->nlookup++;
+	record_nlookup_locked(nodes, n);
 	g_mutex_unlock(&nodes->lock);
 }
 
@@ -194,6 +331,7 @@ static bool node_release_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 		g_hash_table_remove(nodes->table, n);
 	else
 		g_hash_table_remove(nodes->specials, n);
+	slot_give_locked(nodes, n);
 	return true;
 }
 
@@ -203,6 +341,7 @@ void rfs_node_forget(struct rfs_nodes *nodes, struct rfs_node *n,
 	bool dead;
 	g_mutex_lock(&nodes->lock);
 	n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
+	record_nlookup_locked(nodes, n);
 	dead = node_release_locked(nodes, n);
 	g_mutex_unlock(&nodes->lock);
 	if (dead)
@@ -241,4 +380,76 @@ struct rfs_pageset *rfs_node_pageset(struct rfs_node *n)
 		s = g_atomic_pointer_get(&n->cached);
 	}
 	return s;
+}
+
+/* Adopts the node of record r (slot) if its descriptor still shows the
+ * recorded file.  Under the lock. */
+static struct rfs_node *adopt_one_locked(struct rfs_nodes *nodes,
+					 const struct rfs_node_record *r,
+					 uint32_t slot)
+{
+	struct stat st;
+	if (r->kind != RFS_NODE_SOURCE || !r->nlookup ||
+	    slot_get(nodes, slot) || fstat(r->fd, &st) < 0 ||
+	    (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino)
+		return NULL;
+	struct rfs_node key = {.dev = st.st_dev, .ino = st.st_ino};
+	if (g_hash_table_lookup(nodes->table, &key))
+		return NULL;
+	struct rfs_node *n = g_new0(struct rfs_node, 1);
+	n->kind = RFS_NODE_SOURCE;
+	n->id = (uint64_t)slot + RFS_NODE_ID_BASE;
+	n->fd = r->fd;
+	n->dev = st.st_dev;
+	n->ino = st.st_ino;
+	n->type = st.st_mode & S_IFMT;
+	n->nlookup = r->nlookup;
+	n->refs = 1; /* adopted's */
+	slot_set_locked(nodes, slot, n);
+	g_hash_table_add(nodes->table, n);
+	if (slot >= nodes->slots_used)
+		nodes->slots_used = slot + 1;
+	return n;
+}
+
+int rfs_nodes_adopt(struct rfs_nodes *nodes, int memfd, GPtrArray *adopted)
+{
+	struct stat st;
+	if (fstat(memfd, &st) < 0)
+		return errno;
+	void *map = mmap(NULL, RFS_RECORDS_MAX, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_NORESERVE, memfd, 0);
+	if (map == MAP_FAILED)
+		return errno;
+	struct rfs_node_record *recs = map;
+	uint64_t count = (uint64_t)st.st_size / sizeof(*recs);
+	g_mutex_lock(&nodes->lock);
+	for (uint64_t i = 0; i < count && i < UINT32_MAX; i++) {
+		struct rfs_node_record r = recs[i];
+		r.id = __atomic_load_n(&recs[i].id, __ATOMIC_ACQUIRE);
+		if (r.id != i + RFS_NODE_ID_BASE)
+			continue;
+		struct rfs_node *n = adopt_one_locked(nodes, &r, (uint32_t)i);
+		if (n)
+			g_ptr_array_add(adopted, n);
+	}
+	/* The slots below the highest in use that hold nothing are free. */
+	g_array_set_size(nodes->free_slots, 0);
+	for (uint32_t s = nodes->slots_used; s-- > 0;)
+		if (!slot_get(nodes, s))
+			g_array_append_val(nodes->free_slots, s);
+	nodes->records = recs;
+	nodes->records_fd = memfd;
+	nodes->records_cap = count;
+	if (nodes->slots_used)
+		records_cover_locked(nodes, nodes->slots_used - 1);
+	for (uint64_t i = 0; i < nodes->records_cap; i++) {
+		struct rfs_node *n = slot_get(nodes, i);
+		if (n)
+			record_write_locked(nodes, n);
+		else
+			__atomic_store_n(&recs[i].id, 0, __ATOMIC_RELEASE);
+	}
+	g_mutex_unlock(&nodes->lock);
+	return 0;
 }

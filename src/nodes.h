@@ -3,9 +3,12 @@
  *
  * A node is a SOURCE object (found by device and inode number and held by
  * an O_PATH descriptor), a virtual view, or the control file.  The kernel
- * knows a node by its address (fuse_ino_t), except the root, which is
- * FUSE_ROOT_ID.  A node lives while the kernel holds lookups on it
- * (nlookup) or the daemon holds references (refs). */
+ * knows a node by its ID (fuse_ino_t): FUSE_ROOT_ID for the root, else a
+ * slot of the table plus RFS_NODE_ID_BASE, a value that means something
+ * to any process holding the table, not an address; a slot is used again
+ * only once its node is gone, which the kernel has forgotten then.  A node
+ * lives while the kernel holds lookups on it (nlookup) or the daemon holds
+ * references (refs). */
 #pragma once
 #include <glib.h>
 #include <stdbool.h>
@@ -41,6 +44,7 @@ struct rfs_node_counters {
 
 struct rfs_node {
 	enum rfs_node_kind kind;
+	uint64_t id;	  /* the kernel's node ID; fixed for the node's life */
 	int fd;		  /* O_PATH descriptor (SOURCE nodes), else -1 */
 	dev_t dev;	  /* key of SOURCE nodes */
 	ino_t ino;	  /* key of SOURCE nodes; synthetic for others */
@@ -69,14 +73,44 @@ struct rfs_node {
 	struct rfs_node_counters counters;
 };
 
+/* Node IDs: slots of a two-level table, RFS_NODE_CHUNK slots a chunk. */
+#define RFS_NODE_ID_BASE 2 /* the first ID after FUSE_ROOT_ID */
+#define RFS_NODE_CHUNK_SHIFT 10
+#define RFS_NODE_CHUNK (1u << RFS_NODE_CHUNK_SHIFT)
+#define RFS_NODE_CHUNKS (1u << 20) /* at most 2^30 nodes at once */
+
+/* What a worker that replaces one that died (supervise.h) needs of each
+ * node the kernel knows, kept by slot in memory the supervisor holds (a
+ * memfd): written under the nodes' lock, id last on creation and first
+ * on removal. */
+struct rfs_node_record {
+	uint64_t id; /* 0: no node in this slot */
+	uint64_t nlookup;
+	uint64_t dev, ino;
+	int32_t fd; /* the O_PATH descriptor, in the shared table */
+	uint32_t kind;
+};
+
 struct rfs_nodes {
-	GMutex lock;	      /* protects table and every node's nlookup/refs */
+	/* Protects table, specials, the slot table's changes, the free
+	 * slots, the records, and every node's nlookup/refs. */
+	GMutex lock;
 	GMutex fmap_lock;     /* serializes making and growing nodes' fmaps */
 	GHashTable *table;    /* (dev, ino) -> SOURCE node */
 	GHashTable *specials; /* the other live nodes (virtual, control) */
 	bool destroying;      /* rfs_nodes_destroy runs: nothing is freed */
 	struct rfs_node *root;
 	uint64_t next_ino; /* synthetic inode numbers; under lock */
+	/* ID - RFS_NODE_ID_BASE -> node: chunks of atomic pointers, read
+	 * without the lock (rfs_nodes_by_id), set and cleared under it. */
+	struct rfs_node ***slots;
+	uint32_t slots_used; /* slots ever handed out; under lock */
+	GArray *free_slots;  /* uint32_t slots of freed nodes; under lock */
+	/* -o restart: the records by slot (mapped from records_fd, whose
+	 * size covers records_cap slots), or NULL. */
+	struct rfs_node_record *records;
+	int records_fd;
+	uint64_t records_cap;
 	/* Called (without the lock) to free a node's view when it dies. */
 	void (*free_view)(struct rfs_view *view, void *data);
 	void *free_view_data;
@@ -100,6 +134,18 @@ struct rfs_node *rfs_nodes_find(struct rfs_nodes *nodes, dev_t dev, ino_t ino);
  * reference and a synthetic inode number. */
 struct rfs_node *rfs_nodes_new_special(struct rfs_nodes *nodes,
 				       enum rfs_node_kind kind, mode_t type);
+
+/* Takes over the SOURCE nodes recorded in memfd by a worker that died:
+ * nodes with the same IDs, descriptors and lookup counts (those whose
+ * descriptor no longer shows the recorded file are left out; virtual views
+ * are not kept yet), each appended to adopted with a daemon reference.
+ * From then on the table keeps its records in memfd.  Call on a new table
+ * (its special nodes made) before any request.  Returns 0 or an errno. */
+int rfs_nodes_adopt(struct rfs_nodes *nodes, int memfd, GPtrArray *adopted);
+
+/* The live node with this kernel ID, or NULL (no lock, no reference: the
+ * kernel only names nodes it holds lookups on). */
+struct rfs_node *rfs_nodes_by_id(struct rfs_nodes *nodes, uint64_t id);
 
 /* Adds a lookup (kernel) or a reference (daemon) to a live node. */
 void rfs_node_lookup(struct rfs_nodes *nodes, struct rfs_node *n);

@@ -36,6 +36,8 @@ enum {
 	KEY_NOSYMFOLLOW,
 	KEY_SYMFOLLOW,
 	KEY_BACKING_CACHE,
+	KEY_RESTART,
+	KEY_NORESTART,
 };
 
 /* The options remapfs takes for itself; everything else goes to libfuse. */
@@ -56,6 +58,8 @@ static const struct fuse_opt rfs_opt_table[] = {
     FUSE_OPT_KEY("log=%s", KEY_LOG),
     FUSE_OPT_KEY("loglevel=%s", KEY_LOGLEVEL),
     FUSE_OPT_KEY("backing_cache=%s", KEY_BACKING_CACHE),
+    FUSE_OPT_KEY("restart", KEY_RESTART),
+    FUSE_OPT_KEY("norestart", KEY_NORESTART),
     /* What mount(8) hands a helper from fstab that libfuse 3.14 does not
      * take: per-mount atime and symlink settings, applied once mounted... */
     FUSE_OPT_KEY("strictatime", KEY_STRICTATIME),
@@ -216,6 +220,10 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_WATCH:
 		ps->opts->watch = true;
 		return 0;
+	case KEY_RESTART:
+	case KEY_NORESTART:
+		ps->opts->restart = key == KEY_RESTART;
+		return 0;
 	case KEY_LOG:
 		if (!*val) {
 			ps->err = g_strdup("log: a file name is needed");
@@ -351,6 +359,11 @@ void rfs_options_usage(const char *progname)
 	    "(drop,\n"
 	    "                           the default: one copy in memory) or "
 	    "keep it\n"
+	    "    -o restart             a supervisor keeps the mount and "
+	    "starts the\n"
+	    "                           worker again when it dies (see "
+	    "RESTART)\n"
+	    "    -o norestart           one process (the default)\n"
 	    "    -o log=FILE            messages go to FILE (not stderr or "
 	    "syslog)\n"
 	    "    -o loglevel=LEVEL      error, warning, info (default) or "

@@ -18,6 +18,7 @@ struct rfs_pusher;
 struct rfs_inflight;
 struct rfs_handles;
 struct rfs_watch;
+struct rfs_fuseio;
 
 #define RFS_CONTROL_NAME ".control"
 #define RFS_STATS_NAME ".stats"
@@ -85,6 +86,7 @@ struct rfs_ctx {
 	struct rfs_pusher *pusher; /* tells the kernel resized views' sizes */
 	struct rfs_inflight *inflight; /* write()s in flight (inflight.h) */
 	struct rfs_handles *handles;   /* open dirs and .control descriptors */
+	struct rfs_fuseio *fuseio; /* -o restart: the worker's channel */
 	const char *zeros; /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;
 };
@@ -95,16 +97,16 @@ static inline uint64_t rfs_pages_of(const struct rfs_ctx *ctx, off_t size)
 	return ((uint64_t)size + ctx->pagesize - 1) >> ctx->page_shift;
 }
 
-/* The node behind a kernel inode number. */
+/* The node behind a kernel node ID, or NULL when no live node has it
+ * (an ID the kernel kept from a worker that died; see nodes.h). */
 static inline struct rfs_node *rfs_node_of(struct rfs_ctx *ctx, uint64_t ino)
 {
-	if (ino == 1 /* FUSE_ROOT_ID */)
-		return ctx->nodes.root;
-	return (struct rfs_node *)(uintptr_t)ino;
+	return rfs_nodes_by_id(&ctx->nodes, ino);
 }
 
-/* The kernel inode number of a node. */
+/* The kernel node ID of a node. */
 static inline uint64_t rfs_ino_of(struct rfs_ctx *ctx, struct rfs_node *n)
 {
-	return n == ctx->nodes.root ? 1 : (uint64_t)(uintptr_t)n;
+	(void)ctx;
+	return n->id;
 }

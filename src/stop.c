@@ -50,24 +50,33 @@ int rfs_stop_signals_block(void)
 }
 
 /* Has the kernel write back every dirty page of the mount (through the
- * request threads, which keep serving). */
+ * request threads, which keep serving).  The wait is a child process's: a
+ * thread waiting for its own mount's writeback could not die until it
+ * ends (a worker killed then would hang, supervise.h). */
 static void write_back(struct rfs_stopper *s)
 {
-	struct statfs sf;
-	int fd = open(s->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		g_warning("stop: cannot open %s to write back dirty pages: %s",
-			  s->mountpoint, g_strerror(errno));
-		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct statfs sf;
+		int fd =
+		    open(s->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(2);
+		if (fstatfs(fd, &sf) < 0 || sf.f_type != RFS_FUSE_SUPER_MAGIC)
+			_exit(3);
+		_exit(syncfs(fd) < 0 ? 4 : 0);
 	}
-	if (fstatfs(fd, &sf) < 0 || sf.f_type != RFS_FUSE_SUPER_MAGIC)
+	int status = 0;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	int code = pid < 0 ? 1 : WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	if (code == 3)
 		g_warning("stop: %s is not the mount any more; dirty pages are "
 			  "written back when its files close",
 			  s->mountpoint);
-	else if (syncfs(fd) < 0)
-		g_warning("stop: writing back dirty pages failed: %s",
-			  g_strerror(errno));
-	close(fd);
+	else if (code)
+		g_warning("stop: writing back the dirty pages of %s failed%s",
+			  s->mountpoint, code == 2 ? " (cannot open it)" : "");
 }
 
 /* Detaches the mount from the namespace: no new opens, open files go on.

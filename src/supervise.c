@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* supervise.c - the supervisor of -o restart (see supervise.h). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "supervise.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <linux/fuse.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RFS_NOTIFY_RESEND 7 /* fuseio.c */
+
+/* The signals the supervisor takes: the stop signals (blocked already,
+ * stop.h), a worker's end, and the request to replace it. */
+static void super_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGUSR2);
+}
+
+/* Calls fn(fd, data) for every open descriptor above 2. */
+static void each_fd(void (*fn)(int fd, void *data), void *data)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	struct dirent *e;
+	GArray *fds = g_array_new(FALSE, FALSE, sizeof(int));
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end == '\0' && end != e->d_name && fd > 2 && fd != self) {
+			int v = (int)fd;
+			g_array_append_val(fds, v);
+		}
+	}
+	closedir(d);
+	for (guint i = 0; i < fds->len; i++)
+		fn(g_array_index(fds, int, i), data);
+	g_array_unref(fds);
+}
+
+static void note_own(int fd, void *data)
+{
+	struct rfs_super_page *page = data;
+	if (fd < RFS_SUPER_FDS_MAX)
+		page->own_fds[fd / 64] |= UINT64_C(1) << (fd % 64);
+}
+
+/* Records the descriptors open now as the supervisor's. */
+static void note_own_fds(struct rfs_super_page *page)
+{
+	each_fd(note_own, page);
+}
+
+struct leftovers {
+	const struct rfs_super_page *page;
+	unsigned closed;
+};
+
+static void close_leftover(int fd, void *data)
+{
+	struct leftovers *l = data;
+	if (fd < RFS_SUPER_FDS_MAX &&
+	    (l->page->own_fds[fd / 64] & (UINT64_C(1) << (fd % 64))))
+		return;
+	if (fd == l->page->worker_fuse_fd || fd == l->page->nodes_fd)
+		return;
+	char path[64], target[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t len = readlink(path, target, sizeof(target) - 1);
+	if (len <= 0)
+		return;
+	target[len] = '\0';
+	if (g_str_has_prefix(target, "pipe:") ||
+	    g_str_has_prefix(target, "socket:") ||
+	    g_str_has_prefix(target, "anon_inode:")) {
+		close(fd);
+		l->closed++;
+	}
+}
+
+void rfs_super_ready(struct rfs_super_page *page)
+{
+	__atomic_store_n(&page->ready, page->workers, __ATOMIC_RELEASE);
+}
+
+unsigned rfs_super_close_leftovers(const struct rfs_super_page *page)
+{
+	struct leftovers l = {.page = page};
+	each_fd(close_leftover, &l);
+	return l.closed;
+}
+
+static int64_t now_ms(void)
+{
+	return g_get_monotonic_time() / 1000;
+}
+
+/* Starts a worker: a child sharing the descriptor table.  Returns its pid
+ * in the supervisor, 0 in the worker, -1 with errno. */
+static pid_t spawn(struct rfs_super_page *page)
+{
+	page->workers++;
+	fflush(NULL);
+	/* fork(2) with CLONE_FILES: the child's memory is a copy, its
+	 * descriptor table the supervisor's.  glibc's fork cannot share
+	 * the table; its handlers are not needed here (no other thread). */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL,
+				   NULL, NULL);
+	if (pid == 0) {
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		sigaddset(&set, SIGUSR2);
+		signal(SIGUSR2, SIG_IGN);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	}
+	return pid;
+}
+
+/* Answers one request with EIO (none for those that take no answer), but
+ * the root's attributes. */
+static void answer_eio(int fd, const unsigned char *buf, ssize_t len)
+{
+	struct fuse_in_header in;
+	if (len < (ssize_t)sizeof(in))
+		return;
+	memcpy(&in, buf, sizeof(in));
+	if (in.opcode == FUSE_FORGET || in.opcode == FUSE_BATCH_FORGET ||
+	    in.opcode == FUSE_INTERRUPT)
+		return;
+	struct {
+		struct fuse_out_header h;
+		struct fuse_attr_out attr;
+	} out = {
+	    .h = {.len = sizeof(out.h), .error = -EIO, .unique = in.unique}};
+	if (in.opcode == FUSE_GETATTR && in.nodeid == FUSE_ROOT_ID) {
+		/* The root answers, so that fusermount3 -u (which looks at
+		 * the mount point first) can unmount. */
+		out.h.len = sizeof(out);
+		out.h.error = 0;
+		out.attr.attr.ino = FUSE_ROOT_ID;
+		out.attr.attr.mode = S_IFDIR | 0555;
+		out.attr.attr.nlink = 2;
+		out.attr.attr.uid = getuid();
+		out.attr.attr.gid = getgid();
+	}
+	if (write(fd, &out, out.h.len) < 0 && errno != ENOENT)
+		g_warning("restart: cannot answer a request: %s",
+			  g_strerror(errno));
+}
+
+/* With no worker left: answers every request with EIO until the mount
+ * ends or a stop signal comes. */
+static void serve_eio(int fd, int sigfd)
+{
+	size_t size = (1u << 20) + 4096 * 4;
+	unsigned char *buf = g_malloc(size);
+	struct fuse_out_header resend = {.len = sizeof(resend),
+					 .error = RFS_NOTIFY_RESEND};
+	if (write(fd, &resend, sizeof(resend)) < 0)
+		g_warning("restart: the kernel cannot send again what the "
+			  "last worker read (%s): those requests wait",
+			  g_strerror(errno));
+	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
+				{.fd = sigfd, .events = POLLIN}};
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si) &&
+			    si.ssi_signo != SIGCHLD && si.ssi_signo != SIGUSR2)
+				break;
+			continue;
+		}
+		ssize_t len = read(fd, buf, size);
+		if (len < 0 &&
+		    (errno == EINTR || errno == EAGAIN || errno == ENOENT))
+			continue;
+		if (len < 0)
+			break; /* ENODEV: unmounted */
+		answer_eio(fd, buf, len);
+	}
+	g_free(buf);
+}
+
+/* Reaps the worker pid; returns true when it ended (*status set). */
+static bool reap(pid_t pid, int *status)
+{
+	pid_t r;
+	while ((r = waitpid(pid, status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	return r == pid;
+}
+
+/* Sleeps ms milliseconds, or less when a signal comes (left pending). */
+static void pause_ms(int sigfd, int ms)
+{
+	struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
+	int64_t end = now_ms() + ms;
+	for (int64_t left = ms; left > 0; left = end - now_ms())
+		if (poll(&pfd, 1, (int)left) != 0)
+			return;
+}
+
+int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep)
+{
+	sigset_t set;
+	super_set(&set);
+	signal(SIGUSR2, SIG_DFL); /* ignored ones never reach a signalfd */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return 1;
+	int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	struct rfs_super_page *page =
+	    mmap(NULL, sizeof(*page), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sigfd < 0 || page == MAP_FAILED) {
+		g_warning("restart: cannot set up the supervisor: %s",
+			  g_strerror(errno));
+		return 1;
+	}
+	page->worker_fuse_fd = -1;
+	page->nodes_fd = memfd_create("remapfs-nodes", MFD_CLOEXEC);
+	if (page->nodes_fd < 0)
+		g_warning("restart: no memory for the node records (%s): a "
+			  "new worker will not know the files open before",
+			  g_strerror(errno));
+	note_own_fds(page);
+	int fails = 0, stop_sig = 0;
+	int64_t deaths[RFS_SUPERVISE_BURST] = {0}; /* when serving ones died */
+	unsigned ndeaths = 0;
+	for (;;) {
+		pid_t pid = spawn(page);
+		if (pid == 0) {
+			/* sigfd stays: closing it here would close it for
+			 * the supervisor, whose table this is. */
+			*pagep = page;
+			return RFS_SUPERVISE_WORKER;
+		}
+		if (pid < 0) {
+			g_warning("restart: cannot start a worker: %s",
+				  g_strerror(errno));
+			break;
+		}
+		if (page->workers > 1)
+			g_message("restart: worker %u started (pid %d)",
+				  page->workers, (int)pid);
+		if (stop_sig)
+			kill(pid, stop_sig);
+		int status = 0;
+		for (;;) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) != sizeof(si)) {
+				if (errno == EINTR)
+					continue;
+				g_warning("restart: signals: %s",
+					  g_strerror(errno));
+				break;
+			}
+			int sig = (int)si.ssi_signo;
+			if (sig == SIGCHLD) {
+				if (reap(pid, &status))
+					break;
+			} else if (sig == SIGUSR2) {
+				g_message("restart: SIGUSR2: replacing worker "
+					  "%d",
+					  (int)pid);
+				kill(pid, SIGKILL);
+			} else {
+				stop_sig = sig;
+				kill(pid, sig);
+			}
+		}
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) != RFS_WORKER_START_FAILED) {
+			munmap(page, sizeof(*page));
+			close(sigfd);
+			return WEXITSTATUS(status);
+		}
+		if (WIFSIGNALED(status))
+			g_warning("restart: worker %d died of %s", (int)pid,
+				  strsignal(WTERMSIG(status)));
+		else
+			g_warning("restart: worker %d could not start",
+				  (int)pid);
+		bool served = __atomic_load_n(&page->ready, __ATOMIC_ACQUIRE) ==
+			      page->workers;
+		fails = served ? 0 : fails + 1;
+		if (fails >= RFS_SUPERVISE_FAILS) {
+			g_critical("restart: %d workers in a row died before "
+				   "they served; answering every request with "
+				   "EIO until the mount ends (SOURCE and the "
+				   "state are left as they are)",
+				   fails);
+			serve_eio(fuse_fd, sigfd);
+			break;
+		}
+		if (fails) {
+			pause_ms(sigfd, 100 << fails);
+		} else {
+			deaths[ndeaths++ % RFS_SUPERVISE_BURST] = now_ms();
+			int64_t first = deaths[ndeaths % RFS_SUPERVISE_BURST];
+			if (ndeaths >= RFS_SUPERVISE_BURST &&
+			    now_ms() - first < RFS_SUPERVISE_BURST_MS) {
+				g_warning("restart: %d workers died within "
+					  "%d s; waiting a second",
+					  RFS_SUPERVISE_BURST,
+					  RFS_SUPERVISE_BURST_MS / 1000);
+				pause_ms(sigfd, 1000);
+			}
+		}
+	}
+	munmap(page, sizeof(*page));
+	close(sigfd);
+	return 1;
+}
