@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "control.h"
+#include "fuseio.h"
 #include "stats.h"
 #include "dump.h"
 #include "journal.h"
@@ -53,6 +54,8 @@ struct job {
 	GPtrArray *resized;
 	int result;
 	char *result_msg;
+	/* -o restart: the request's unique ID for the journal (fuseio.h) */
+	uint64_t unique;
 };
 
 struct rfs_control {
@@ -194,8 +197,12 @@ static void group_commit(struct rfs_control *ctl, struct group *g)
 		ctl->behind = err;
 		ctl->snapshot_due = true;
 	}
-	for (guint i = 0; i < g->jobs->len; i++)
-		finish_job(g->jobs->pdata[i], err, msg);
+	for (guint i = 0; i < g->jobs->len; i++) {
+		struct job *j = g->jobs->pdata[i];
+		if (!err && j->unique && ctl->ctx->done_ring)
+			rfs_done_ring_add(ctl->ctx->done_ring, j->unique);
+		finish_job(j, err, msg);
+	}
 	g_ptr_array_set_size(g->jobs, 0);
 	g_string_truncate(g->records, 0);
 	g_free(msg);
@@ -227,21 +234,41 @@ static void run_job(struct rfs_control *ctl, struct job *j, struct group *g)
 		j->ctx = ctl->ctx;
 		j->resized = g_ptr_array_new();
 	}
+	GString *canonical = g_string_new(NULL);
 	if (!err) {
 		gint64 t0 = g_get_monotonic_time();
 		err = rfs_txn_run(ctl->ctx, j->text, j->len, j->first_line, msg,
-				  j->resized);
+				  j->resized, journaled ? canonical : NULL);
 		rfs_stats_txn(&ctl->ctx->stats,
 			      (uint64_t)(g_get_monotonic_time() - t0));
 	}
 	if (!err && !journaled)
 		ctl->snapshot_due = ctl->journal != NULL;
 	if (!err && journaled) {
-		rfs_state_record(g->records, 'T', j->text, j->len);
+		if (j->unique) { /* a comment to a replay; restore.c reads it */
+			GString *body = g_string_new(NULL);
+			g_string_printf(body,
+					"# unique %" G_GUINT64_FORMAT "\n",
+					j->unique);
+			if (canonical->len)
+				g_string_append_len(body, canonical->str,
+						    (gssize)canonical->len);
+			else
+				g_string_append_len(body, j->text,
+						    (gssize)j->len);
+			g_string_free(canonical, TRUE);
+			canonical = body;
+		}
+		if (canonical->len)
+			rfs_state_record(g->records, 'T', canonical->str,
+					 canonical->len);
+		else
+			rfs_state_record(g->records, 'T', j->text, j->len);
 		g_ptr_array_add(g->jobs, j);
 	} else {
 		finish_job(j, err, msg->str);
 	}
+	g_string_free(canonical, TRUE);
 	g_string_free(msg, TRUE);
 }
 
@@ -336,6 +363,15 @@ struct rfs_control *rfs_control_start(struct rfs_ctx *ctx,
 void rfs_control_note_change(struct rfs_ctx *ctx)
 {
 	struct rfs_control *ctl = ctx->ctl;
+	if (ctl && ctl->journal && ctx->opts.restart) {
+		int err = rfs_control_save_now(ctx);
+		if (err)
+			g_warning(
+			    "state: cannot save a change made through the "
+			    "mount: %s",
+			    g_strerror(err));
+		return;
+	}
 	if (!ctl || !ctl->journal ||
 	    !g_atomic_int_compare_and_exchange(&ctl->snapshot_queued, 0, 1))
 		return;
@@ -464,6 +500,9 @@ static void act_on_frame(struct rfs_ctx *ctx, fuse_req_t req,
 		j->reply_size = size;
 		j->h = h;
 		j->first_line = fr->first_line;
+		if (ctx->done_ring)
+			j->unique =
+			    rfs_fuseio_request_unique() & ~RFS_UNIQUE_RESEND;
 		queue_txn(ctx, j, fr->text, fr->len);
 		fr->text = NULL; /* taken over */
 		break;
@@ -477,6 +516,16 @@ void rfs_control_write(struct rfs_ctx *ctx, fuse_req_t req,
 		       size_t size)
 {
 	struct rfs_frame fr;
+	uint64_t unique = ctx->done_uniques ? rfs_fuseio_request_unique() : 0;
+	if ((unique & RFS_UNIQUE_RESEND) &&
+	    g_hash_table_contains(
+		ctx->done_uniques,
+		(gpointer)(uintptr_t)(unique & ~RFS_UNIQUE_RESEND))) {
+		/* Sent again after the worker that journaled it died before
+		 * its answer reached the kernel: done already. */
+		fuse_reply_write(req, size);
+		return;
+	}
 	g_mutex_lock(&h->lock);
 	if (h->error) {
 		g_string_free(h->error, TRUE);

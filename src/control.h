@@ -51,6 +51,7 @@ int rfs_control_save_now(struct rfs_ctx *ctx);
 /* Tells the control thread that the state changed outside a transaction
  * (a virtual view unlinked, renamed or truncated through the mount, a
  * mapped file truncated, renamed or deleted): a snapshot is written soon.
- * Never blocks. */
+ * With -o restart it is written before this returns (a worker killed
+ * after the reply must not take the change with it): never call it
+ * holding a lock. */
 void rfs_control_note_change(struct rfs_ctx *ctx);
-

@@ -85,6 +85,15 @@ static int dir_load(struct rfs_ctx *ctx, struct rfs_node *dir,
 	return 0;
 }
 
+/* A new handle with no entries loaded. */
+static struct dir_handle *dir_handle_new(void)
+{
+	struct dir_handle *h = g_new0(struct dir_handle, 1);
+	h->entries = g_array_new(FALSE, FALSE, sizeof(struct dir_entry));
+	g_array_set_clear_func(h->entries, dir_entry_clear);
+	return h;
+}
+
 void rfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
@@ -93,9 +102,7 @@ void rfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, n ? ENOTDIR : ESTALE);
 		return;
 	}
-	struct dir_handle *h = g_new0(struct dir_handle, 1);
-	h->entries = g_array_new(FALSE, FALSE, sizeof(struct dir_entry));
-	g_array_set_clear_func(h->entries, dir_entry_clear);
+	struct dir_handle *h = dir_handle_new();
 	int err = dir_load(ctx, n, h);
 	if (err) {
 		dir_handle_free(h);
@@ -113,8 +120,21 @@ void rfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct dir_handle *h = rfs_handles_get(ctx->handles, fi->fh);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (!h || !n) { /* a worker that died opened it (supervise.h) */
-		fuse_reply_err(req, h ? ESTALE : EBADF);
+	if (!h && n && rfs_handles_foreign(ctx->handles, fi->fh)) {
+		/* Opened before the worker that handed it out died: read
+		 * again (entries made or removed since may show or not). */
+		struct dir_handle *fresh = dir_handle_new();
+		int err = dir_load(ctx, n, fresh);
+		if (err) {
+			dir_handle_free(fresh);
+			fuse_reply_err(req, err);
+			return;
+		}
+		h = rfs_handles_adopt(ctx->handles, fi->fh, fresh,
+				      dir_handle_free);
+	}
+	if (!h || !n) {
+		fuse_reply_err(req, n ? EBADF : ESTALE);
 		return;
 	}
 	if (off == 0 && h->entries->len) {

@@ -7,6 +7,7 @@
 #include "config.h"
 #endif
 #include "fs.h"
+#include "fuseio.h"
 #include "caller.h"
 #include "control.h"
 #include "fsops.h"
@@ -208,7 +209,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Never move pages: a moved page would be taken out of the backing
 	 * file's page cache, and read again from disk. */
 	conn->want &= ~FUSE_CAP_SPLICE_MOVE;
-	if (conn->capable & FUSE_CAP_SPLICE_READ)
+	/* -o restart reads requests whole: a resent one is known by its
+	 * unique ID (fuseio.h), which a spliced read does not show. */
+	if ((conn->capable & FUSE_CAP_SPLICE_READ) && !ctx->opts.restart)
 		conn->want |= FUSE_CAP_SPLICE_READ;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
@@ -694,6 +697,11 @@ static void create_as_caller(fuse_req_t req, fuse_ino_t parent,
 	reply_opened(ctx, req, fi, fd, &e, invals);
 }
 
+bool rfs_req_resent(const struct rfs_ctx *ctx)
+{
+	return ctx->fuseio && (rfs_fuseio_request_unique() & RFS_UNIQUE_RESEND);
+}
+
 /* Checks a request's node and finds the handle of the daemon's own files:
  * 0, ESTALE for a node ID no live node has, EBADF for a handle number no
  * handle has (both handed out by a worker that died; supervise.h). */
@@ -702,9 +710,21 @@ static int node_and_handle(struct rfs_ctx *ctx, struct rfs_node *n,
 {
 	if (!n)
 		return ESTALE;
-	if (rfs_kind_is_own_file(n->kind) &&
-	    !(*h = rfs_handles_get(ctx->handles, fi->fh)))
+	if (!rfs_kind_is_own_file(n->kind) ||
+	    (*h = rfs_handles_get(ctx->handles, fi->fh)))
+		return 0;
+	if (!rfs_handles_foreign(ctx->handles, fi->fh))
 		return EBADF;
+	/* Opened before the worker that handed it out died: made again,
+	 * empty (a partial line, an open begin ... commit and error lines
+	 * not read yet were that worker's). */
+	if (n->kind == RFS_NODE_CONTROL)
+		*h = rfs_handles_adopt(ctx->handles, fi->fh,
+				       rfs_control_open(ctx, true),
+				       control_handle_free);
+	else
+		*h = rfs_handles_adopt(ctx->handles, fi->fh,
+				       rfs_stats_dump(ctx), stats_handle_free);
 	return 0;
 }
 

@@ -13,6 +13,11 @@
 #include <stdio.h>
 
 /* The context of a request. */
+/* Whether the request being served is one the kernel sent again after the
+ * worker it first went to died (-o restart; fuseio.h): its effect may be
+ * there already.  Call on the thread that runs the request's handler. */
+bool rfs_req_resent(const struct rfs_ctx *ctx);
+
 static inline struct rfs_ctx *rfs_req_ctx(fuse_req_t req)
 {
 	return fuse_req_userdata(req);

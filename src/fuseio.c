@@ -27,6 +27,11 @@ enum io_state {
 	IO_REPLAYING, /* libfuse has it; its answer is not written yet */
 };
 
+/* The unique ID of the request the thread read last: per thread, set by
+ * io_read, read by the handler it runs next (rfs_fuseio_request_unique).
+ * Requests are read whole (-o restart turns off splicing them in). */
+static __thread uint64_t thread_unique;
+
 struct rfs_fuseio {
 	int fd;
 	struct rfs_fuseio_init *init; /* in the supervisor's shared page */
@@ -137,6 +142,11 @@ static ssize_t io_read(int fd, void *buf, size_t buf_len, void *userdata)
 	ssize_t res = read(fd, buf, buf_len);
 	if (res > 0 && io->keep)
 		keep_init(io, buf, res);
+	struct fuse_in_header h;
+	if (res >= (ssize_t)sizeof(h)) {
+		memcpy(&h, buf, sizeof(h));
+		thread_unique = h.unique;
+	}
 	return res;
 }
 
@@ -220,6 +230,19 @@ void rfs_fuseio_free(struct rfs_fuseio *io)
 	g_mutex_clear(&io->lock);
 	g_cond_clear(&io->opened);
 	g_free(io);
+}
+
+uint64_t rfs_fuseio_request_unique(void)
+{
+	return thread_unique;
+}
+
+void rfs_done_ring_add(struct rfs_done_ring *ring, uint64_t unique)
+{
+	uint64_t n = ring->next;
+	__atomic_store_n(&ring->unique[n % RFS_DONE_RING], unique,
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&ring->next, n + 1, __ATOMIC_RELEASE);
 }
 
 bool rfs_fuseio_resent(const struct rfs_fuseio *io)

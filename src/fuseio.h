@@ -26,6 +26,25 @@ struct rfs_fuseio_init {
 	unsigned char request[512]; /* fuse_in_header + fuse_init_in */
 };
 
+/* The bit the kernel sets in the unique ID of a request it sends again. */
+#define RFS_UNIQUE_RESEND (UINT64_C(1) << 63)
+
+/* The unique IDs of the last .control transactions a worker journaled,
+ * in the supervisor's page: the next worker answers one the kernel sends
+ * again as done instead of applying it twice (control.h). */
+#define RFS_DONE_RING 256
+struct rfs_done_ring {
+	uint64_t next;			/* entries written */
+	uint64_t unique[RFS_DONE_RING]; /* without RFS_UNIQUE_RESEND */
+};
+
+/* Records unique in the ring (the control thread, once journaled). */
+void rfs_done_ring_add(struct rfs_done_ring *ring, uint64_t unique);
+
+/* The unique ID of the request this thread read last through a channel
+ * (libfuse runs a request's handler on the thread that read it), or 0. */
+uint64_t rfs_fuseio_request_unique(void);
+
 /* Whether an INIT request (as kept) offers FUSE_NOTIFY_RESEND. */
 bool rfs_fuseio_init_has_resend(const struct rfs_fuseio_init *init);
 

@@ -61,6 +61,32 @@ uint64_t rfs_handles_add(struct rfs_handles *hs, void *h,
 	return fh;
 }
 
+bool rfs_handles_foreign(struct rfs_handles *hs, uint64_t fh)
+{
+	const uint64_t high = ~((UINT64_C(1) << RFS_HANDLE_SERIAL_BITS) - 1);
+	return (fh & RFS_HANDLE_FLAG) && (fh & high) != hs->epoch;
+}
+
+void *rfs_handles_adopt(struct rfs_handles *hs, uint64_t fh, void *h,
+			GDestroyNotify free_fn)
+{
+	struct handle *e = g_new(struct handle, 1);
+	e->h = h;
+	e->free_fn = free_fn;
+	g_mutex_lock(&hs->lock);
+	struct handle *had =
+	    g_hash_table_lookup(hs->set, (gpointer)(uintptr_t)fh);
+	if (!had)
+		g_hash_table_insert(hs->set, (gpointer)(uintptr_t)fh, e);
+	void *now = had ? had->h : h;
+	g_mutex_unlock(&hs->lock);
+	if (had) {
+		free_fn(h);
+		g_free(e);
+	}
+	return now;
+}
+
 void *rfs_handles_get(struct rfs_handles *hs, uint64_t fh)
 {
 	g_mutex_lock(&hs->lock);

@@ -14,6 +14,7 @@
  * handle is freed while it is held. */
 #pragma once
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct rfs_handles;
@@ -37,6 +38,14 @@ uint64_t rfs_handles_add(struct rfs_handles *hs, void *h,
  * It stays valid until released (the kernel releases a handle only once
  * no request on it runs). */
 void *rfs_handles_get(struct rfs_handles *hs, uint64_t fh);
+/* Whether fh is a handle number of another epoch (a worker that died). */
+bool rfs_handles_foreign(struct rfs_handles *hs, uint64_t fh);
+/* Records h under the foreign number fh, for a handle the kernel kept
+ * from a worker that died and that this one makes again; returns the
+ * handle now under fh: h, or the one another thread made first (h is
+ * then freed). */
+void *rfs_handles_adopt(struct rfs_handles *hs, uint64_t fh, void *h,
+			GDestroyNotify free_fn);
 /* Takes the handle numbered fh out of the set and frees it; a number not
  * in the set (0 included) is left alone. */
 void rfs_handles_release(struct rfs_handles *hs, uint64_t fh);

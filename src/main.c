@@ -193,6 +193,8 @@ static int apply_mount_attrs(const struct rfs_options *o,
 static void ctx_destroy(struct rfs_ctx *ctx)
 {
 	rfs_handles_free(ctx->handles); /* those never released */
+	if (ctx->done_uniques)
+		g_hash_table_unref(ctx->done_uniques);
 	g_hash_table_unref(ctx->views);
 	rfs_inflight_free(ctx->inflight);
 	rfs_nodes_destroy(&ctx->nodes); /* the control node too */
@@ -357,6 +359,28 @@ static void private_state_remove(const char *dir)
 	rmdir(dir);
 }
 
+/* Once the state is loaded: gives the virtual views it made again the IDs
+ * the kernel knows them by (nodes.h), appending their nodes to adopted
+ * with a reference. */
+static void claim_virtuals(struct rfs_ctx *ctx, GPtrArray *adopted)
+{
+	GHashTableIter it;
+	gpointer key;
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	g_hash_table_iter_init(&it, ctx->views);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct rfs_view *v = key;
+		if (v->is_virtual && !v->removed && v->parent &&
+		    rfs_nodes_claim_virtual(&ctx->nodes, v->node, v->parent->id,
+					    v->name)) {
+			rfs_node_ref(&ctx->nodes, v->node);
+			g_ptr_array_add(adopted, v->node);
+		}
+	}
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	rfs_nodes_claims_done(&ctx->nodes);
+}
+
 /* The invalidations a worker that replaces one that died sends first:
  * every page of every adopted regular file (dirty ones are written back
  * through this worker first), as what the dead worker knew of what the
@@ -425,13 +449,22 @@ static int run_worker(struct rfs_ctx *ctx, struct fuse_args *wargs,
 	if (err)
 		g_warning("restart: cannot keep the node records: %s",
 			  g_strerror(err));
-	if (ctx->opts.state_file && !(journal = load_state(ctx))) {
+	ctx->done_ring = &page->done;
+	ctx->done_uniques = g_hash_table_new(NULL, NULL);
+	for (uint32_t i = 0; i < RFS_DONE_RING && i < page->done.next; i++)
+		g_hash_table_add(ctx->done_uniques,
+				 (gpointer)(uintptr_t)page->done.unique[i]);
+	ctx->restarting = page->workers > 1;
+	bool loaded = !ctx->opts.state_file || (journal = load_state(ctx));
+	ctx->restarting = false;
+	if (!loaded) {
 		for (guint i = 0; i < adopted->len; i++)
 			rfs_node_unref(&ctx->nodes, adopted->pdata[i]);
 		g_ptr_array_unref(adopted);
 		ctx_destroy(ctx);
 		return RFS_WORKER_START_FAILED;
 	}
+	claim_virtuals(ctx, adopted);
 	GArray *invals = page->workers > 1
 			     ? adopted_invals(ctx, adopted, page->workers)
 			     : (g_ptr_array_unref(adopted), NULL);

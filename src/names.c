@@ -53,6 +53,13 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (res < 0)
 			err = errno;
 	}
+	/* Sent again: the worker that died made it, if its type is right. */
+	struct stat st;
+	static const mode_t type_of[] = {0, S_IFDIR, S_IFLNK};
+	if (err == EEXIST && rfs_req_resent(ctx) && kind != NEW_NODE &&
+	    fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (st.st_mode & S_IFMT) == type_of[kind])
+		err = 0;
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -184,7 +191,10 @@ void rfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    unlinkat(dir->fd, name, 0) < 0) {
-		fuse_reply_err(req, errno);
+		int err = errno;
+		/* Sent again: the worker that died removed it. */
+		fuse_reply_err(req,
+			       err == ENOENT && rfs_req_resent(ctx) ? 0 : err);
 		return;
 	}
 	struct rfs_node *n = rfs_nodes_find(&ctx->nodes, st.st_dev, st.st_ino);
@@ -218,6 +228,8 @@ void rfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (!err && unlinkat(dir->fd, name, AT_REMOVEDIR) < 0)
 		err = errno;
+	if (err == ENOENT && rfs_req_resent(ctx))
+		err = 0; /* the worker that died removed it */
 	fuse_reply_err(req, err);
 }
 
@@ -244,6 +256,7 @@ static int rename_virtual(struct rfs_ctx *ctx, struct rfs_node *dir,
 		g_hash_table_remove(dir->virtuals, name);
 		g_free(v->name);
 		v->name = g_strdup(newname);
+		rfs_node_record_name(&ctx->nodes, v->node, newdir->id, newname);
 		if (newdir != dir) {
 			rfs_node_ref(&ctx->nodes, newdir);
 			rfs_node_unref(&ctx->nodes, v->parent);
@@ -339,6 +352,17 @@ void rfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			if (!err)
 				rfs_control_note_change(ctx);
 			fuse_reply_err(req, err);
+			return;
+		}
+		/* Sent again: the worker that died renamed it (the source
+		 * is gone, the target there). */
+		if (rfs_req_resent(ctx) &&
+		    fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT &&
+		    (rfs_fs_name_taken(ctx, newdir, newname) ||
+		     fstatat(newdir->fd, newname, &st, AT_SYMLINK_NOFOLLOW) ==
+			 0)) {
+			fuse_reply_err(req, 0);
 			return;
 		}
 		if (rfs_fs_name_taken(ctx, newdir, newname))

@@ -51,6 +51,8 @@ static void record_write_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 	r->ino = n->ino;
 	r->fd = n->fd;
 	r->kind = n->kind;
+	r->parent = n->rec_parent;
+	r->name_hash = n->rec_name_hash;
 	__atomic_store_n(&r->id, n->id, __ATOMIC_RELEASE);
 }
 
@@ -86,6 +88,10 @@ static void records_cover_locked(struct rfs_nodes *nodes, uint32_t slot)
 	munmap(nodes->records, RFS_RECORDS_MAX);
 	nodes->records = NULL;
 }
+
+/* What a slot held for a recorded virtual view holds: no node has ID 0,
+ * so rfs_nodes_by_id finds nothing there. */
+static struct rfs_node held_slot;
 
 /* Puts n in slot, whose chunk is made on first use.  Under the lock. */
 static void slot_set_locked(struct rfs_nodes *nodes, uint32_t slot,
@@ -163,6 +169,8 @@ void rfs_nodes_init(struct rfs_nodes *nodes, int root_fd)
 	nodes->slots = g_new0(struct rfs_node **, RFS_NODE_CHUNKS);
 	nodes->free_slots = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	nodes->records_fd = -1;
+	nodes->unclaimed =
+	    g_array_new(FALSE, FALSE, sizeof(struct rfs_virtual_record));
 	nodes->root = g_new0(struct rfs_node, 1);
 	nodes->root->id = 1; /* FUSE_ROOT_ID */
 	nodes->root->kind = RFS_NODE_SOURCE;
@@ -243,6 +251,7 @@ void rfs_nodes_destroy(struct rfs_nodes *nodes)
 	g_array_unref(nodes->free_slots);
 	if (nodes->records)
 		munmap(nodes->records, RFS_RECORDS_MAX);
+	g_array_unref(nodes->unclaimed);
 	g_mutex_clear(&nodes->lock);
 	g_mutex_clear(&nodes->fmap_lock);
 }
@@ -429,6 +438,16 @@ int rfs_nodes_adopt(struct rfs_nodes *nodes, int memfd, GPtrArray *adopted)
 		r.id = __atomic_load_n(&recs[i].id, __ATOMIC_ACQUIRE);
 		if (r.id != i + RFS_NODE_ID_BASE)
 			continue;
+		if (r.kind == RFS_NODE_VIRTUAL && r.nlookup &&
+		    !slot_get(nodes, i)) {
+			struct rfs_virtual_record v = {r.id, r.nlookup, r.ino,
+						       r.parent, r.name_hash};
+			g_array_append_val(nodes->unclaimed, v);
+			slot_set_locked(nodes, (uint32_t)i, &held_slot);
+			if (i >= nodes->slots_used)
+				nodes->slots_used = (uint32_t)i + 1;
+			continue;
+		}
 		struct rfs_node *n = adopt_one_locked(nodes, &r, (uint32_t)i);
 		if (n)
 			g_ptr_array_add(adopted, n);
@@ -445,11 +464,72 @@ int rfs_nodes_adopt(struct rfs_nodes *nodes, int memfd, GPtrArray *adopted)
 		records_cover_locked(nodes, nodes->slots_used - 1);
 	for (uint64_t i = 0; i < nodes->records_cap; i++) {
 		struct rfs_node *n = slot_get(nodes, i);
-		if (n)
+		if (n && n != &held_slot)
 			record_write_locked(nodes, n);
-		else
+		else if (!n)
 			__atomic_store_n(&recs[i].id, 0, __ATOMIC_RELEASE);
 	}
 	g_mutex_unlock(&nodes->lock);
 	return 0;
+}
+
+uint64_t rfs_name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return h;
+}
+
+void rfs_node_record_name(struct rfs_nodes *nodes, struct rfs_node *n,
+			  uint64_t parent_id, const char *name)
+{
+	g_mutex_lock(&nodes->lock);
+	n->rec_parent = parent_id;
+	n->rec_name_hash = rfs_name_hash(name);
+	record_write_locked(nodes, n);
+	g_mutex_unlock(&nodes->lock);
+}
+
+bool rfs_nodes_claim_virtual(struct rfs_nodes *nodes, struct rfs_node *n,
+			     uint64_t parent_id, const char *name)
+{
+	uint64_t hash = rfs_name_hash(name);
+	bool claimed = false;
+	g_mutex_lock(&nodes->lock);
+	for (guint i = 0; i < nodes->unclaimed->len; i++) {
+		struct rfs_virtual_record *v = &g_array_index(
+		    nodes->unclaimed, struct rfs_virtual_record, i);
+		if (v->parent != parent_id || v->name_hash != hash)
+			continue;
+		uint32_t slot = (uint32_t)(v->id - RFS_NODE_ID_BASE);
+		slot_give_locked(nodes, n); /* its slot of the restore */
+		n->id = v->id;
+		n->ino = (ino_t)v->ino;
+		n->nlookup += v->nlookup;
+		slot_set_locked(nodes, slot, n);
+		record_write_locked(nodes, n);
+		g_array_remove_index_fast(nodes->unclaimed, i);
+		claimed = true;
+		break;
+	}
+	g_mutex_unlock(&nodes->lock);
+	return claimed;
+}
+
+void rfs_nodes_claims_done(struct rfs_nodes *nodes)
+{
+	g_mutex_lock(&nodes->lock);
+	for (guint i = 0; i < nodes->unclaimed->len; i++) {
+		struct rfs_virtual_record *v = &g_array_index(
+		    nodes->unclaimed, struct rfs_virtual_record, i);
+		uint32_t slot = (uint32_t)(v->id - RFS_NODE_ID_BASE);
+		slot_set_locked(nodes, slot, NULL);
+		g_array_append_val(nodes->free_slots, slot);
+		if (nodes->records && slot < nodes->records_cap)
+			__atomic_store_n(&nodes->records[slot].id, 0,
+					 __ATOMIC_RELEASE);
+	}
+	g_array_set_size(nodes->unclaimed, 0);
+	g_mutex_unlock(&nodes->lock);
 }

@@ -70,6 +70,9 @@ struct rfs_node {
 	/* When an invalidation of its pages was last recorded (inflight.h;
 	 * monotonic us, relaxed atomic). */
 	gint64 inval_us;
+	/* Virtual views: where its record says it is (rfs_node_record_name);
+	 * under rfs_nodes.lock. */
+	uint64_t rec_parent, rec_name_hash;
 	struct rfs_node_counters counters;
 };
 
@@ -86,9 +89,18 @@ struct rfs_node {
 struct rfs_node_record {
 	uint64_t id; /* 0: no node in this slot */
 	uint64_t nlookup;
-	uint64_t dev, ino;
-	int32_t fd; /* the O_PATH descriptor, in the shared table */
+	uint64_t dev, ino; /* SOURCE: the key; virtual: ino shown */
+	int32_t fd;	   /* the O_PATH descriptor, in the shared table */
 	uint32_t kind;
+	/* Virtual views: the directory's node ID and the name's hash
+	 * (rfs_name_hash), as rfs_node_record_name last set them. */
+	uint64_t parent, name_hash;
+};
+
+/* A virtual view's record kept by rfs_nodes_adopt for the view the state
+ * makes again (rfs_nodes_claim_virtual). */
+struct rfs_virtual_record {
+	uint64_t id, nlookup, ino, parent, name_hash;
 };
 
 struct rfs_nodes {
@@ -111,6 +123,9 @@ struct rfs_nodes {
 	struct rfs_node_record *records;
 	int records_fd;
 	uint64_t records_cap;
+	/* rfs_nodes_adopt's virtual views, their slots held until
+	 * rfs_nodes_claims_done; under lock. */
+	GArray *unclaimed; /* struct rfs_virtual_record */
 	/* Called (without the lock) to free a node's view when it dies. */
 	void (*free_view)(struct rfs_view *view, void *data);
 	void *free_view_data;
@@ -142,6 +157,22 @@ struct rfs_node *rfs_nodes_new_special(struct rfs_nodes *nodes,
  * From then on the table keeps its records in memfd.  Call on a new table
  * (its special nodes made) before any request.  Returns 0 or an errno. */
 int rfs_nodes_adopt(struct rfs_nodes *nodes, int memfd, GPtrArray *adopted);
+
+/* The hash of a name in the records. */
+uint64_t rfs_name_hash(const char *name);
+/* Records that virtual view node n is called name in the directory node
+ * parent_id (at its creation and renames). */
+void rfs_node_record_name(struct rfs_nodes *nodes, struct rfs_node *n,
+			  uint64_t parent_id, const char *name);
+/* After the state is loaded: gives virtual view node n (its daemon
+ * reference the only one) the ID and lookups of the recorded virtual view
+ * called name in parent_id, if there is one.  Returns whether it did. */
+bool rfs_nodes_claim_virtual(struct rfs_nodes *nodes, struct rfs_node *n,
+			     uint64_t parent_id, const char *name);
+/* Frees the slots of the recorded virtual views nothing claimed (views the
+ * state no longer has, or removed while open: the kernel's IDs of those
+ * answer ESTALE). */
+void rfs_nodes_claims_done(struct rfs_nodes *nodes);
 
 /* The live node with this kernel ID, or NULL (no lock, no reference: the
  * kernel only names nodes it holds lookups on). */

@@ -86,7 +86,13 @@ struct rfs_ctx {
 	struct rfs_pusher *pusher; /* tells the kernel resized views' sizes */
 	struct rfs_inflight *inflight; /* write()s in flight (inflight.h) */
 	struct rfs_handles *handles;   /* open dirs and .control descriptors */
-	struct rfs_fuseio *fuseio; /* -o restart: the worker's channel */
+	struct rfs_fuseio *fuseio;     /* -o restart: the worker's channel */
+	bool restarting; /* -o restart: loading the state a worker that died
+			    left (restore.h) */
+	/* -o restart: where journaled transactions' unique IDs go (fuseio.h),
+	 * and those a worker that died journaled (read-only once serving). */
+	struct rfs_done_ring *done_ring;
+	GHashTable *done_uniques;
 	const char *zeros; /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;
 };

@@ -65,6 +65,50 @@ static void reject(GArray *es, guint i, const char *why, GString *rejected)
 	g_string_free(line, TRUE);
 }
 
+/* For a worker that replaces one that died (ctx->restarting): clips the
+ * page ranges of mirrored views' entries to their files' sizes now, as
+ * the dead worker did when the files shrank through the mount (a remap
+ * of pages past the end is gone, one that ends past it is cut), instead
+ * of rejecting what that worker still had. */
+static void clip_mirrored(struct rfs_ctx *ctx, GArray *es)
+{
+	GHashTable *made = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < es->len; i++) {
+		struct entry *e = &g_array_index(es, struct entry, i);
+		rfs_cmd *c = &e->cmd;
+		struct stat st;
+		if (c->op == RFS_OP_CREATE)
+			g_hash_table_add(made, c->view);
+		if ((c->op != RFS_OP_REMAP && c->op != RFS_OP_RESET) ||
+		    !(c->has & RFS_HAS_VPAGE) ||
+		    g_hash_table_contains(made, c->view) ||
+		    fstatat(ctx->nodes.root->fd, c->view, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		uint64_t pages = rfs_pages_of(ctx, st.st_size);
+		if (c->vpage >= pages)
+			e->rejected = true; /* gone, not kept as rejected */
+		else if (c->count > pages - c->vpage)
+			c->count = pages - c->vpage;
+	}
+	g_hash_table_unref(made);
+}
+
+/* For a restart: the unique ID a record's first line names (control.c's
+ * "# unique N"), kept in ctx->done_uniques. */
+static void note_unique(struct rfs_ctx *ctx, const char *body, size_t len)
+{
+	static const char tag[] = "# unique ";
+	if (!ctx->done_uniques || len < sizeof(tag) ||
+	    memcmp(body, tag, sizeof(tag) - 1) != 0)
+		return;
+	char *end;
+	uint64_t u = g_ascii_strtoull(body + sizeof(tag) - 1, &end, 10);
+	if (u && *end == '\n')
+		g_hash_table_add(ctx->done_uniques, (gpointer)(uintptr_t)u);
+}
+
 /* Applies the entries that are not rejected as one transaction, rejecting
  * one entry at a time until the rest applies. */
 static void apply_entries(struct rfs_ctx *ctx, GArray *es, GString *rejected)
@@ -152,6 +196,10 @@ struct rfs_journal *rfs_restore_state(struct rfs_ctx *ctx, GString *msg)
 		struct rfs_state_record *r =
 		    &g_array_index(recs, struct rfs_state_record, i);
 		GArray *es = parse_entries(ctx, r->body, r->len, rejected);
+		if (ctx->restarting) {
+			clip_mirrored(ctx, es);
+			note_unique(ctx, r->body, r->len);
+		}
 		apply_entries(ctx, es, rejected);
 		for (guint k = 0; k < es->len; k++)
 			rfs_cmd_clear(&g_array_index(es, struct entry, k).cmd);

@@ -209,13 +209,81 @@ static void serve_eio(int fd, int sigfd)
 	g_free(buf);
 }
 
-/* Reaps the worker pid; returns true when it ended (*status set). */
+/* Reaps every child that ended; returns true when pid did (*status
+ * set).  Workers given up for dying earlier are reaped here too. */
 static bool reap(pid_t pid, int *status)
 {
+	bool ended = false;
 	pid_t r;
-	while ((r = waitpid(pid, status, WNOHANG)) < 0 && errno == EINTR)
-		;
-	return r == pid;
+	int st;
+	while ((r = waitpid(-1, &st, WNOHANG)) > 0 || (r < 0 && errno == EINTR))
+		if (r == pid) {
+			*status = st;
+			ended = true;
+		}
+	return ended;
+}
+
+/* Whether pid's main thread has exited (a zombie): the process dies,
+ * though threads of it may wait in the kernel for pages locked by reads
+ * only a worker can answer (an invalidation sent to the kernel waits
+ * uninterruptibly for them), so it cannot end before the next worker
+ * serves. */
+static bool leader_exited(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* Waits until worker pid ends, forwarding stop signals (the last one in
+ * *stop_sig) and replacing it on SIGUSR2.  Returns its wait status; a
+ * worker whose main thread exited for two ticks in a row counts as
+ * killed (it is reaped later). */
+static int wait_worker(int sigfd, pid_t pid, int *stop_sig)
+{
+	int status = 0, exited_ticks = 0;
+	struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
+	for (;;) {
+		int res = poll(&pfd, 1, 50);
+		if (res < 0 && errno != EINTR) {
+			g_warning("restart: signals: %s", g_strerror(errno));
+			return 0;
+		}
+		if (res == 0) {
+			exited_ticks =
+			    leader_exited(pid) ? exited_ticks + 1 : 0;
+			if (exited_ticks < 2)
+				continue;
+			g_warning("restart: worker %d is ending with threads "
+				  "still waiting in the kernel; starting the "
+				  "next one now",
+				  (int)pid);
+			return SIGKILL; /* as killed by SIGKILL */
+		}
+		struct signalfd_siginfo si;
+		if (res < 0 || read(sigfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			if (reap(pid, &status))
+				return status;
+		} else if (sig == SIGUSR2) {
+			g_message("restart: SIGUSR2: replacing worker %d",
+				  (int)pid);
+			kill(pid, SIGKILL);
+		} else {
+			*stop_sig = sig;
+			kill(pid, sig);
+		}
+	}
 }
 
 /* Sleeps ms milliseconds, or less when a signal comes (left pending). */
@@ -272,30 +340,7 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep)
 				  page->workers, (int)pid);
 		if (stop_sig)
 			kill(pid, stop_sig);
-		int status = 0;
-		for (;;) {
-			struct signalfd_siginfo si;
-			if (read(sigfd, &si, sizeof(si)) != sizeof(si)) {
-				if (errno == EINTR)
-					continue;
-				g_warning("restart: signals: %s",
-					  g_strerror(errno));
-				break;
-			}
-			int sig = (int)si.ssi_signo;
-			if (sig == SIGCHLD) {
-				if (reap(pid, &status))
-					break;
-			} else if (sig == SIGUSR2) {
-				g_message("restart: SIGUSR2: replacing worker "
-					  "%d",
-					  (int)pid);
-				kill(pid, SIGKILL);
-			} else {
-				stop_sig = sig;
-				kill(pid, sig);
-			}
-		}
+		int status = wait_worker(sigfd, pid, &stop_sig);
 		if (WIFEXITED(status) &&
 		    WEXITSTATUS(status) != RFS_WORKER_START_FAILED) {
 			munmap(page, sizeof(*page));

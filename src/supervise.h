@@ -43,6 +43,7 @@ struct rfs_super_page {
 	int32_t worker_fuse_fd; /* the descriptor the last worker read, or -1 */
 	int32_t nodes_fd;	/* memfd of the node records (nodes.h) */
 	struct rfs_fuseio_init init; /* the kernel's INIT (fuseio.h) */
+	struct rfs_done_ring done;   /* fuseio.h */
 	uint64_t own_fds[RFS_SUPER_FDS_MAX / 64]; /* bitmap, see above */
 };
 

@@ -30,8 +30,9 @@ struct entry_inval {
 struct txn {
 	struct rfs_ctx *ctx;
 	GArray *cmds;
-	GHashTable *tviews;    /* path -> struct tview * */
-	GPtrArray *tv_of_cmd;  /* per command: its struct tview * */
+	bool filled_pages;    /* a create got its page count from its backing */
+	GHashTable *tviews;   /* path -> struct tview * */
+	GPtrArray *tv_of_cmd; /* per command: its struct tview * */
 	GPtrArray *backing_of; /* per command: backing node (ref) or NULL */
 	GArray *invals;	       /* struct rfs_inval */
 	GArray *entries;       /* struct entry_inval */
@@ -82,7 +83,6 @@ static int G_GNUC_PRINTF(4, 5)
 	va_end(ap);
 	return err;
 }
-
 
 /* The tview of a path, resolved on first use. */
 static struct tview *txn_tview(struct txn *t, const char *path)
@@ -455,15 +455,20 @@ static void apply_create(struct txn *t, guint i, struct tview *tv)
 	rfs_node_ref(&ctx->nodes, backing);
 	v = rfs_view_new(node, backing, true);
 	node->view = v;
-	if (c->has & RFS_HAS_PAGES)
+	if (c->has & RFS_HAS_PAGES) {
 		v->pages = c->pages;
-	else
+	} else {
 		v->pages = fstat(backing->fd, &st) == 0
 			       ? rfs_pages_of(ctx, st.st_size)
 			       : 0;
+		c->pages = v->pages; /* for the journal (rfs_txn_run) */
+		c->has |= RFS_HAS_PAGES;
+		t->filled_pages = true;
+	}
 	rfs_node_ref(&ctx->nodes, tv->dir);
 	v->parent = tv->dir;
 	v->name = g_strdup(tv->name);
+	rfs_node_record_name(&ctx->nodes, node, tv->dir->id, tv->name);
 	v->backing_path = g_strdup(c->backing);
 	if (t->cow)
 		g_hash_table_add(t->created, v);
@@ -826,7 +831,8 @@ static void txn_free(struct txn *t)
  * notifications and settles the route overlays.  Returns 0 or an errno,
  * with "line L: message" in msg. */
 int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
-		unsigned first_line, GString *msg, GPtrArray *resized)
+		unsigned first_line, GString *msg, GPtrArray *resized,
+		GString *record)
 {
 	struct txn *t = g_new0(struct txn, 1);
 	rfs_parse_limits limits = {.page_limit = ctx->page_limit};
@@ -885,6 +891,8 @@ int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
 		g_ptr_array_extend_and_steal(resized, t->resized);
 		t->resized = g_ptr_array_new();
 	}
+	for (guint i = 0; record && t->filled_pages && i < t->cmds->len; i++)
+		rfs_cmd_format(record, &g_array_index(t->cmds, rfs_cmd, i));
 out:
 	err = t->err;
 	if (err && msg) {

@@ -13,6 +13,11 @@
  * from first_line.  Returns 0, or a positive errno with "line L: message"
  * (or a message without a line) in msg.  On success, appends to resized
  * (unless NULL) the virtual view nodes it resized, each with a daemon
- * reference: the kernel must be told their sizes (push.h). */
+ * reference: the kernel must be told their sizes (push.h).  When a create
+ * without a page count ran, also appends to record (unless NULL) the
+ * transaction as the journal must keep it: every create with the pages it
+ * got (its backing file may have another size when the journal is read);
+ * record stays empty otherwise (text is what to keep). */
 int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
-		unsigned first_line, GString *msg, GPtrArray *resized);
+		unsigned first_line, GString *msg, GPtrArray *resized,
+		GString *record);

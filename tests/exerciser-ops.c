@@ -205,6 +205,8 @@ ex_fail(struct ex *ex, const char *fmt, ...)
 		fprintf(rep(), " --procs %u", cfg->procs);
 	if (cfg->watch)
 		fprintf(rep(), " --watch");
+	if (cfg->kill_ms)
+		fprintf(rep(), " --kill-daemon %u", cfg->kill_ms);
 	for (guint i = 0; cfg->daemon_args && i < cfg->daemon_args->len; i++)
 		fprintf(rep(), " --daemon-arg %s",
 			(char *)cfg->daemon_args->pdata[i]);

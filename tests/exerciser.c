@@ -76,6 +76,10 @@ static void usage(FILE *out)
 		"  --source DIR       its SOURCE (required with --mount)\n"
 		"  --daemon-arg ARG   one more argument for the daemon "
 		"(repeatable)\n"
+		"  --kill-daemon MS   the daemon runs with -o restart, and its "
+		"worker is\n"
+		"                     killed (SIGKILL) every MS/2 to 3MS/2 "
+		"milliseconds\n"
 		"  --check-every N    check every view every N operations "
 		"(default 1000;\n"
 		"                     0: only at the end)\n"
@@ -368,6 +372,7 @@ static void parse_args(int argc, char **argv, struct ex_config *cfg)
 		O_TIMEOUT,
 		O_INVAL_ALIASES,
 		O_STALL,
+		O_KILL,
 		O_KEEP,
 		O_HELP,
 	};
@@ -389,6 +394,7 @@ static void parse_args(int argc, char **argv, struct ex_config *cfg)
 	    {"timeout", required_argument, NULL, O_TIMEOUT},
 	    {"invalidate-aliases", no_argument, NULL, O_INVAL_ALIASES},
 	    {"stall", required_argument, NULL, O_STALL},
+	    {"kill-daemon", required_argument, NULL, O_KILL},
 	    {"keep", no_argument, NULL, O_KEEP},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
@@ -456,6 +462,10 @@ static void parse_args(int argc, char **argv, struct ex_config *cfg)
 		case O_STALL:
 			ok = parse_size(arg, &v) && v <= UINT32_MAX;
 			cfg->stall = (unsigned)v;
+			break;
+		case O_KILL:
+			ok = parse_size(arg, &v) && v >= 2 && v <= 3600000;
+			cfg->kill_ms = (unsigned)v;
 			break;
 		case O_KEEP:
 			cfg->keep = true;
@@ -705,6 +715,45 @@ static bool wait_children(const struct ex_config *cfg, pid_t *pids,
 	return ok;
 }
 
+/* The worker of the -o restart daemon sup (its one child), or -1. */
+static pid_t worker_of(pid_t sup)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)sup,
+		 (int)sup);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
+}
+
+/* --kill-daemon: a process that kills the worker of supervisor sup with
+ * SIGKILL at random times MS/2 to 3MS/2 apart (seeded), counting in
+ * *kills, until it is killed itself. */
+static pid_t start_killer(const struct ex_config *cfg, pid_t sup,
+			  uint64_t *kills)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	uint64_t rng[4];
+	ex_seed(rng, cfg->seed ^ 0x6b696c6c6b696c6cULL);
+	for (;;) {
+		uint64_t ms =
+		    cfg->kill_ms / 2 + ex_next(rng) % (cfg->kill_ms + 1);
+		usleep((useconds_t)(ms * 1000));
+		pid_t w = worker_of(sup);
+		if (w > 0 && kill(w, SIGKILL) == 0)
+			__atomic_fetch_add(kills, 1, __ATOMIC_RELAXED);
+	}
+}
+
 /* Mounts (or takes --mount), writes the backing file, runs the processes,
  * unmounts and prints the summary; exits 0 when every check passed. */
 int main(int argc, char **argv)
@@ -762,6 +811,10 @@ int main(int argc, char **argv)
 			g_ptr_array_add(args, g_strdup("-o"));
 			g_ptr_array_add(args, g_strdup("watch"));
 		}
+		if (cfg.kill_ms) {
+			g_ptr_array_add(args, g_strdup("-o"));
+			g_ptr_array_add(args, g_strdup("restart"));
+		}
 		for (guint i = 0; i < cfg.daemon_args->len; i++)
 			g_ptr_array_add(args,
 					g_strdup(cfg.daemon_args->pdata[i]));
@@ -791,6 +844,12 @@ int main(int argc, char **argv)
 	if (cfg.timeout)
 		alarm(cfg.timeout);
 
+	uint64_t *kills = mmap(NULL, sizeof(*kills), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	g_assert(kills != MAP_FAILED);
+	*kills = 0;
+	pid_t killer = cfg.kill_ms && m ? start_killer(&cfg, m->pid, kills) : 0;
+
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid_t *pids = g_new0(pid_t, cfg.procs);
@@ -814,6 +873,14 @@ int main(int argc, char **argv)
 	for (unsigned p = 0; p < cfg.procs; p++)
 		ok = ok && res[p].status == 0;
 	alarm(0);
+	if (killer > 0) {
+		kill(killer, SIGKILL);
+		waitpid(killer, NULL, 0);
+		printf("exerciser: the daemon's worker was killed %llu times "
+		       "(--kill-daemon %u)\n",
+		       U(*kills), cfg.kill_ms);
+	}
+	munmap(kills, sizeof(*kills));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) +
 		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

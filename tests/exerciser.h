@@ -66,6 +66,7 @@ struct ex_config {
 	unsigned check_every; /* full check every N operations (0: never) */
 	unsigned timeout;     /* parent: kill everything after N s (0: no) */
 	unsigned stall;	      /* ... or when no operation ends for N s */
+	unsigned kill_ms;     /* -o restart, its worker killed every ~N ms */
 	GPtrArray *daemon_args;
 	char *cmdline_ops; /* --ops as given, for the reproducer line */
 };

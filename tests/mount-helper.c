@@ -140,6 +140,24 @@ static void check_sanitizer_reports(struct rfs_test_mount *m)
 	g_free(text);
 }
 
+/* Kills the children of pid (the workers of an -o restart supervisor,
+ * which serve on if the supervisor dies). */
+static void kill_children(pid_t pid)
+{
+	char *path =
+	    g_strdup_printf("/proc/%d/task/%d/children", (int)pid, (int)pid);
+	char *text = NULL;
+	if (g_file_get_contents(path, &text, NULL, NULL)) {
+		char **pids = g_strsplit(g_strstrip(text), " ", -1);
+		for (char **p = pids; *p; p++)
+			if (atoi(*p) > 0)
+				kill((pid_t)atoi(*p), SIGKILL);
+		g_strfreev(pids);
+	}
+	g_free(text);
+	g_free(path);
+}
+
 void rfs_test_stop(struct rfs_test_mount *m)
 {
 	if (mounted(m->mnt) && fusermount(m, "-u") != 0) {
@@ -158,6 +176,7 @@ void rfs_test_stop(struct rfs_test_mount *m)
 				goto reaped;
 			g_usleep(10000);
 		}
+		kill_children(m->pid); /* -o restart: its workers */
 		kill(m->pid, SIGKILL);
 		waitpid(m->pid, &status, 0);
 	reaped:
