@@ -355,7 +355,10 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep)
 				  (int)pid);
 		bool served = __atomic_load_n(&page->ready, __ATOMIC_ACQUIRE) ==
 			      page->workers;
-		fails = served ? 0 : fails + 1;
+		/* SIGKILL comes from outside (an operator, the OOM killer):
+		 * not the worker's failure to start, whenever it came. */
+		bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+		fails = served || killed ? 0 : fails + 1;
 		if (fails >= RFS_SUPERVISE_FAILS) {
 			g_critical("restart: %d workers in a row died before "
 				   "they served; answering every request with "

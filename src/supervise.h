@@ -10,7 +10,7 @@
  * (SIGTERM, SIGINT, SIGHUP) go to the worker, whose orderly stop
  * (stop.h) ends it.
  *
- * A worker that dies again and again before it serves (a bad state, a
+ * A worker that fails again and again before it serves (a bad state, a
  * bad binary) is not started for ever: after RFS_SUPERVISE_FAILS such
  * deaths, with growing pauses between, the supervisor answers every
  * request with EIO until the mount ends, leaving SOURCE and the state
@@ -19,8 +19,9 @@
 #include "fuseio.h"
 #include <stdint.h>
 
-/* Workers in a row that die before they serve (rfs_super_ready) that
- * make the supervisor stop starting them. */
+/* Workers in a row that fail before they serve (rfs_super_ready: exit
+ * with RFS_WORKER_START_FAILED, or a signal other than SIGKILL) that make
+ * the supervisor stop starting them. */
 #define RFS_SUPERVISE_FAILS 5
 /* Deaths of serving workers within RFS_SUPERVISE_BURST_MS after which
  * the next start waits a second (a request that kills every worker it

@@ -61,8 +61,10 @@ run "seed 3, 2 processes on slices of one backing file, every operation" \
 	--seed 3 --procs 2
 run "seed 4, 4 processes on slices of one backing file, every operation" \
 	--seed 4 --procs 4
-run "seed 1, every operation, -o restart with the worker killed every 0.15-0.45 s" \
-	--seed 1 --kill-daemon 300
+# (remove: a virtual view removed while a program has it open does not
+# survive a restart; RESTART in remapfs(1))
+run "seed 1, all but remove, -o restart, the worker killed every 0.15-0.45 s" \
+	--seed 1 --ops all,-remove --kill-daemon 300
 # Under the TAP driver the "not ok" lines say it all; by hand, the status.
 if $tap; then
 	exit 0
