@@ -527,6 +527,12 @@ int main(int argc, char *argv[])
 		ret = 0;
 		goto out_args;
 	}
+	if (ctx.opts.restart && fopts.clone_fd) {
+		/* A dead worker's cloned descriptors would stay open in the
+		 * table it shared, one set per restart. */
+		fail("-o restart and -o clone_fd do not go together");
+		goto out_args;
+	}
 	if (!ctx.opts.source || !fopts.mountpoint) {
 		fail("usage: remapfs [options] SOURCE MOUNTPOINT "
 		     "(remapfs -h for help)");
