@@ -347,6 +347,90 @@ static void test_allow_other_keeps_others_to_the_modes(Fixture *f,
 	expect_as(USER, true, "test -e %s/v", m);
 }
 
+/* -o restart: kills the user's worker (as root) and waits until another
+ * one serves; the supervisor (f->pid: setpriv executes the daemon) stays. */
+static void kill_user_worker(Fixture *f)
+{
+	char *path = g_strdup_printf("/proc/%d/task/%d/children", (int)f->pid,
+				     (int)f->pid);
+	char *text = NULL;
+	pid_t old = -1, now = -1;
+	if (g_file_get_contents(path, &text, NULL, NULL))
+		old = (pid_t)atoi(text);
+	g_free(text);
+	if (old <= 0)
+		g_error("expected a worker under supervisor %d, saw none",
+			(int)f->pid);
+	g_assert_cmpint(kill(old, SIGKILL), ==, 0);
+	for (int i = 0; i < 500 && (now <= 0 || now == old); i++) {
+		g_usleep(10000);
+		text = NULL;
+		now = g_file_get_contents(path, &text, NULL, NULL)
+			  ? (pid_t)atoi(text)
+			  : -1;
+		g_free(text);
+	}
+	g_free(path);
+	if (now <= 0 || now == old)
+		g_error("expected a new worker after killing %d, saw %d",
+			(int)old, (int)now);
+}
+
+/* A user's -o restart daemon (with allow_other or not) after its worker
+ * was killed: the user's open file and the files go on, for that user as
+ * before, and others reach what they reached before, no more. */
+static void test_restarted_daemon_of_a_user_keeps_the_rules(Fixture *f,
+							    gconstpointer d)
+{
+	bool others = d && strstr(d, "allow_other");
+	const char *m = f->mnt;
+	expect_as(USER, true, "echo before > %s/r", m);
+	/* A program of the user holds the file open across the kill. */
+	char *flags = g_strdup_printf("%s/flags", f->base);
+	g_assert_cmpint(mkdir(flags, 0777), ==, 0);
+	g_assert_cmpint(chmod(flags, 0777), ==, 0);
+	char *held = g_strdup_printf("%s/held", flags);
+	char *cmd = g_strdup_printf("exec 3<>%s/r; echo ready > %s; "
+				    "while [ -e %s ]; do sleep 0.05; done; "
+				    "cat <&3 >/dev/null && echo after >&3",
+				    m, held, held);
+	pid_t prog = fork();
+	g_assert_cmpint(prog, >=, 0);
+	if (prog == 0) {
+		execlp("setpriv", "setpriv", "--reuid=65534", "--regid=65534",
+		       "--clear-groups", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && !g_file_test(held, G_FILE_TEST_EXISTS); i++)
+		g_usleep(10000);
+	kill_user_worker(f);
+	g_assert_cmpint(unlink(held), ==, 0);
+	int status;
+	g_assert_cmpint(waitpid(prog, &status, 0), ==, prog);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_error(
+		    "the user's program holding r across the kill: expected "
+		    "exit 0, saw status 0x%x",
+		    (unsigned)status);
+	expect_as(USER, true,
+		  "test \"$(cat %s/r)\" = \"$(printf 'before\\nafter')\" && "
+		  "test \"$(cat %s/mine)\" = secret && mkdir %s/d2 && "
+		  "echo x > %s/d2/y",
+		  m, m, m, m);
+	g_assert_cmpint(source_owner(f, "d2/y"), ==, USER);
+	if (others) {
+		expect_as(OTHER, true, "test \"$(cat %s/pub.txt)\" = open", m);
+		expect_as(OTHER, false, "cat %s/mine", m);
+		expect_as(OTHER, false, "touch %s/new", m);
+	} else {
+		expect_as(OTHER, false, "cat %s/pub.txt", m);
+		expect_as(OTHER, false, "ls %s", m);
+	}
+	g_free(cmd);
+	g_free(held);
+	g_free(flags);
+}
+
 static void skip_all(void)
 {
 	g_test_skip("needs root, setpriv and fusermount3");
@@ -375,5 +459,10 @@ int main(int argc, char **argv)
 	    test_others_reach_nothing_without_allow_other, NULL);
 	ADD("/user/allow-other-keeps-others-to-the-modes",
 	    test_allow_other_keeps_others_to_the_modes, "allow_other");
+	ADD("/user/restarted-daemon-of-a-user-keeps-the-rules",
+	    test_restarted_daemon_of_a_user_keeps_the_rules, "restart");
+	ADD("/user/restarted-daemon-with-allow-other-keeps-the-rules",
+	    test_restarted_daemon_of_a_user_keeps_the_rules,
+	    "restart,allow_other");
 	return g_test_run();
 }
