@@ -449,6 +449,7 @@ static int run_worker(struct rfs_ctx *ctx, struct fuse_args *wargs,
 	if (err)
 		g_warning("restart: cannot keep the node records: %s",
 			  g_strerror(err));
+	ctx->worker = page->workers;
 	ctx->done_ring = &page->done;
 	ctx->done_uniques = g_hash_table_new(NULL, NULL);
 	for (uint32_t i = 0; i < RFS_DONE_RING && i < page->done.next; i++)

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <unistd.h>
 
 static uint64_t load(const uint64_t *c)
 {
@@ -153,6 +154,9 @@ GString *rfs_stats_dump(struct rfs_ctx *ctx)
 	    quantile(s, 0.5), quantile(s, 0.99), load(&s->txn_us_max),
 	    sum.reads, sum.read_bytes, sum.writes, sum.write_bytes,
 	    sum.remapped_pages, sum.invalidations);
+	if (ctx->worker) /* -o restart */
+		g_string_append_printf(out, "supervisor_pid %d\nworker %u\n",
+				       (int)getppid(), ctx->worker);
 	g_string_append(out, "# view INODE RUNS READS READ_BYTES WRITES "
 			     "WRITE_BYTES REMAPPED_PAGES INVALIDATIONS PATH\n");
 	for (guint i = 0; i < es->len; i++) {

@@ -476,7 +476,7 @@ static void test_bash_completion_completes_commands(void)
 	}
 	g_free(s);
 	s = complete("remapctl re");
-	g_assert_cmpstr(s, ==, "remap reset resize remove");
+	g_assert_cmpstr(s, ==, "remap reset resize remove restart");
 	g_free(s);
 	s = complete("remapctl --he");
 	g_assert_cmpstr(s, ==, "--help");

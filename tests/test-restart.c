@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,69 @@ static void test_sigusr2_replaces_the_worker(void)
 	rfs_test_free(m);
 }
 
+/* A program working on the mount for the time of three remapctl restarts
+ * sees no error: pwrite, pread, fsync of an open file, open and read of
+ * another. */
+static void test_remapctl_restart_under_load_no_error(void)
+{
+	struct rfs_test_mount *m = mount_restart();
+	char *src = rfs_src(m, "g"), *mnt = rfs_mnt(m, "f"),
+	     *other = rfs_mnt(m, "g");
+	g_assert_true(g_file_set_contents(src, "other file", -1, NULL));
+	int stop[2];
+	g_assert_cmpint(pipe(stop), ==, 0);
+	pid_t prog = fork();
+	g_assert_cmpint(prog, >=, 0);
+	if (prog == 0) {
+		close(stop[1]);
+		int fd = open(mnt, O_RDWR | O_CREAT, 0644), errors = 0;
+		char buf[PS], back[PS];
+		for (unsigned i = 0; fd >= 0; i++) {
+			struct pollfd p = {.fd = stop[0], .events = POLLIN};
+			if (poll(&p, 1, 0) > 0)
+				break;
+			memset(buf, 'a' + i % 26, PS);
+			off_t off = (off_t)(i % 64) * PS;
+			if (pwrite(fd, buf, PS, off) != PS ||
+			    pread(fd, back, PS, off) != PS ||
+			    memcmp(buf, back, PS) || (i % 16 == 0 && fsync(fd)))
+				errors++;
+			char *text = slurp(other, NULL);
+			if (!text || strcmp(text, "other file") != 0)
+				errors++;
+			g_free(text);
+		}
+		_exit(fd < 0 || errors ? 1 : 0);
+	}
+	close(stop[0]);
+	for (int i = 0; i < 3; i++) {
+		g_usleep(200000);
+		char *out = NULL;
+		int status = -1;
+		char *argv[] = {ABS_BUILDDIR "/src/lib/remapctl", "restart",
+				m->mnt, NULL};
+		g_assert_true(g_spawn_sync(NULL, argv, NULL, 0, NULL, NULL, &out,
+					   NULL, &status, NULL));
+		if (status != 0 || !strstr(out, "replaced by worker"))
+			g_error("remapctl restart %d: expected exit 0 and 'replaced "
+				"by worker', saw status %d and '%s'",
+				i, status, out);
+		g_free(out);
+	}
+	g_usleep(200000);
+	close(stop[1]);
+	int status;
+	g_assert_cmpint(waitpid(prog, &status, 0), ==, prog);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_error("the program working through the restarts: expected exit "
+			"0 (no error), saw status 0x%x",
+			(unsigned)status);
+	g_free(src);
+	g_free(mnt);
+	g_free(other);
+	rfs_test_free(m);
+}
+
 static void test_sigterm_to_the_supervisor_writes_back_and_exits_0(void)
 {
 	struct rfs_test_mount *m = mount_restart();
@@ -440,6 +504,8 @@ int main(int argc, char **argv)
 			test_request_in_flight_is_answered_after_kill);
 	g_test_add_func("/restart/sigusr2-replaces-the-worker",
 			test_sigusr2_replaces_the_worker);
+	g_test_add_func("/restart/remapctl-restart-under-load-no-error",
+			test_remapctl_restart_under_load_no_error);
 	g_test_add_func(
 	    "/restart/sigterm-to-the-supervisor-writes-back-and-exits-0",
 	    test_sigterm_to_the_supervisor_writes_back_and_exits_0);

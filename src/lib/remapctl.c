@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ static const char usage_text[] =
     "                                   more than once (ALIASED); --summary:\n"
     "                                   only totals\n"
     "  show --svg FILE | --html FILE VIEW  draw the map into FILE\n"
+    "  restart PATH                     replace the daemon's worker of a mount\n"
+    "                                   of -o restart (remapfs(1), RESTART)\n"
     "  stats [--json] PATH [VIEW]       the mount's statistics: the daemon's,\n"
     "                                   and per view (or VIEW's) reads,\n"
     "                                   writes, remaps and invalidations\n"
@@ -412,6 +415,81 @@ static int cmd_stats(int n, char **a, const struct cmd_opts *o)
 	return rc;
 }
 
+/* The value of "key VALUE" in the statistics text, or -1. */
+static long long stats_value(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+	for (const char *l = text; *l;) {
+		if (strncmp(l, key, klen) == 0 && l[klen] == ' ')
+			return strtoll(l + klen + 1, NULL, 10);
+		const char *nl = strchr(l, '\n');
+		if (!nl)
+			break;
+		l = nl + 1;
+	}
+	return -1;
+}
+
+/* The supervisor's pid and the worker's number of the mount of fd (its
+ * statistics), or -1 in *sup when it runs without -o restart. */
+static int restart_info(int fd, long long *sup, long long *worker)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (remapfs_get_stats(fd, &text, &len) < 0)
+		return -1;
+	char *z = g_strndup(text, len);
+	*sup = stats_value(z, "supervisor_pid");
+	*worker = stats_value(z, "worker");
+	g_free(z);
+	free(text);
+	return 0;
+}
+
+/* restart PATH */
+static int cmd_restart(int n, char **a)
+{
+	int rc = EXIT_OK;
+	if (!operands("restart", n, 1, 1, &rc))
+		return rc;
+	int fd = open_path(a[0]);
+	if (fd < 0)
+		return EXIT_FAILED;
+	long long sup, worker, now = -1;
+	if (restart_info(fd, &sup, &worker) < 0) {
+		rc = failed(a[0]);
+	} else if (sup <= 0) {
+		fprintf(stderr,
+			"remapctl: %s: the mount runs without -o restart: "
+			"nothing to replace its daemon\n",
+			a[0]);
+		rc = EXIT_FAILED;
+	} else if (kill((pid_t)sup, SIGUSR2) < 0) {
+		rc = sys_failed(a[0]);
+	} else {
+		/* Done once the statistics come from the next worker. */
+		for (int i = 0; i < 1000; i++) {
+			long long s2;
+			if (restart_info(fd, &s2, &now) == 0 && now > worker)
+				break;
+			now = -1;
+			usleep(10000);
+		}
+		if (now > worker) {
+			printf("%s: worker %lld replaced by worker %lld\n",
+			       a[0], worker, now);
+		} else {
+			fprintf(stderr,
+				"remapctl: %s: the supervisor (pid %lld) did "
+				"not start a new worker within 10 s\n",
+				a[0], sup);
+			rc = EXIT_FAILED;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
 /* save PATH [FILE] */
 static int cmd_save(int n, char **a)
 {
@@ -557,5 +635,7 @@ int main(int argc, char **argv)
 		return cmd_stats(nargs, args, &o);
 	if (strcmp(cmd, "load") == 0)
 		return cmd_load(nargs, args, o.replace);
+	if (strcmp(cmd, "restart") == 0)
+		return cmd_restart(nargs, args);
 	return usage("unknown command '%s'", cmd);
 }
