@@ -642,7 +642,8 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	struct rfs_super_page *page = NULL;
-	ret = rfs_supervise(fuse_session_fd(ctx.se), &page);
+	bool stopped = false;
+	ret = rfs_supervise(fuse_session_fd(ctx.se), &page, &stopped);
 	if (ret == RFS_SUPERVISE_WORKER) {
 		ret = run_worker(&ctx, &wargs, source_fd,
 				 fuse_session_fd(ctx.se), page, &fopts);
@@ -651,6 +652,8 @@ int main(int argc, char *argv[])
 		fflush(NULL);
 		_exit(ret);
 	}
+	if (stopped) /* the worker detached the mount (stop.h) */
+		goto out_session;
 	/* After a stop signal's detach the kernel ended the connection, and
 	 * libfuse sees that and only closes it: the path, which may name
 	 * something else by now, is not unmounted again. */

@@ -296,8 +296,9 @@ static void pause_ms(int sigfd, int ms)
 			return;
 }
 
-int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep)
+int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
 {
+	*stopped = false;
 	sigset_t set;
 	super_set(&set);
 	signal(SIGUSR2, SIG_DFL); /* ignored ones never reach a signalfd */
@@ -341,6 +342,7 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep)
 		if (stop_sig)
 			kill(pid, stop_sig);
 		int status = wait_worker(sigfd, pid, &stop_sig);
+		*stopped = stop_sig != 0;
 		if (WIFEXITED(status) &&
 		    WEXITSTATUS(status) != RFS_WORKER_START_FAILED) {
 			munmap(page, sizeof(*page));

@@ -17,6 +17,7 @@
  * file as they are for the operator. */
 #pragma once
 #include "fuseio.h"
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Workers in a row that fail before they serve (rfs_super_ready: exit
@@ -62,5 +63,7 @@ unsigned rfs_super_close_leftovers(const struct rfs_super_page *page);
  * before any thread starts.  Returns RFS_SUPERVISE_WORKER in each worker
  * (*page set; the stop signals stay blocked), and in the supervisor, once
  * a worker exited by itself or the supervisor stopped answering, the
- * status to exit with (the caller then unmounts). */
-int rfs_supervise(int fuse_fd, struct rfs_super_page **page);
+ * status to exit with; *stopped then says whether a stop signal went to
+ * the worker (which detached the mount: the caller must not unmount the
+ * path again, only close the connection). */
+int rfs_supervise(int fuse_fd, struct rfs_super_page **page, bool *stopped);
