@@ -652,7 +652,12 @@ int main(int argc, char *argv[])
 		fflush(NULL);
 		_exit(ret);
 	}
-	if (stopped) /* the worker detached the mount (stop.h) */
+	/* A worker that stopped on a signal detached the mount (stop.h):
+	 * when it ended by itself the connection is over, which
+	 * fuse_session_unmount sees; when a second signal forced it out, the
+	 * connection may live on, and the path, which may name something
+	 * else by now, must not be unmounted: only closed. */
+	if (stopped && ret != 0)
 		goto out_session;
 	/* After a stop signal's detach the kernel ended the connection, and
 	 * libfuse sees that and only closes it: the path, which may name

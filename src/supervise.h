@@ -64,6 +64,5 @@ unsigned rfs_super_close_leftovers(const struct rfs_super_page *page);
  * (*page set; the stop signals stay blocked), and in the supervisor, once
  * a worker exited by itself or the supervisor stopped answering, the
  * status to exit with; *stopped then says whether a stop signal went to
- * the worker (which detached the mount: the caller must not unmount the
- * path again, only close the connection). */
+ * the worker (which detached the mount). */
 int rfs_supervise(int fuse_fd, struct rfs_super_page **page, bool *stopped);
