@@ -36,13 +36,13 @@ struct rfs_fuseio {
 	int fd;
 	struct rfs_fuseio_init *init; /* in the supervisor's shared page */
 	bool keep;		      /* the first worker: keep the INIT */
-	bool resent;		      /* the kernel took FUSE_NOTIFY_RESEND */
 	GMutex lock;		      /* protects state */
 	GCond opened;		      /* state became IO_OPEN */
 	gint state;		      /* enum io_state; read atomically */
 };
 
-bool rfs_fuseio_init_has_resend(const struct rfs_fuseio_init *init)
+/* Whether an INIT request (as kept) offers FUSE_NOTIFY_RESEND. */
+static bool init_has_resend(const struct rfs_fuseio_init *init)
 {
 	const size_t need =
 	    sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in);
@@ -60,28 +60,26 @@ static struct rfs_fuseio *io_of(void *userdata)
 	return ((struct rfs_ctx *)userdata)->fuseio;
 }
 
-/* Asks the kernel to send again what the dead worker had read. */
-static void send_resend(struct rfs_fuseio *io)
+int rfs_fuseio_send_resend(int fd)
 {
 	struct fuse_out_header out = {.len = sizeof(out),
 				      .error = RFS_NOTIFY_RESEND};
-	if (write(io->fd, &out, sizeof(out)) == (ssize_t)sizeof(out)) {
-		io->resent = true;
-		g_message("restart: the kernel sends again the requests the "
-			  "worker before this one did not answer");
-	} else {
-		g_warning("restart: the kernel did not take FUSE_NOTIFY_RESEND "
-			  "(%s): requests the worker before this one read and "
-			  "did not answer wait until the mount ends",
-			  g_strerror(errno));
-	}
+	return write(fd, &out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : errno;
 }
 
 /* Ends the replay: the INIT is answered, reads may go on. */
 static void replay_done(struct rfs_fuseio *io)
 {
-	if (rfs_fuseio_init_has_resend(io->init))
-		send_resend(io);
+	int err = 0;
+	if (init_has_resend(io->init) &&
+	    !(err = rfs_fuseio_send_resend(io->fd)))
+		g_message("restart: the kernel sends again the requests the "
+			  "worker before this one did not answer");
+	else if (err)
+		g_warning("restart: the kernel did not take FUSE_NOTIFY_RESEND "
+			  "(%s): requests the worker before this one read and "
+			  "did not answer wait until the mount ends",
+			  g_strerror(err));
 	else
 		g_warning("restart: this kernel cannot send requests again "
 			  "(no FUSE_NOTIFY_RESEND, Linux 6.9): those the "
@@ -111,14 +109,12 @@ static ssize_t replay_or_wait(struct rfs_fuseio *io, void *buf, size_t len)
 	return got;
 }
 
-/* Keeps the first INIT the kernel sends, for the workers after this. */
-static void keep_init(struct rfs_fuseio *io, const void *buf, ssize_t len)
+/* Keeps the kernel's INIT (header h, len bytes at buf), for the workers
+ * after this one. */
+static void keep_init(struct rfs_fuseio *io, const struct fuse_in_header *h,
+		      const void *buf, ssize_t len)
 {
-	struct fuse_in_header h;
-	if (len < (ssize_t)sizeof(h))
-		return;
-	memcpy(&h, buf, sizeof(h));
-	if (h.opcode != FUSE_INIT)
+	if (h->opcode != FUSE_INIT)
 		return;
 	io->keep = false;
 	if ((size_t)len > sizeof(io->init->request)) {
@@ -140,12 +136,12 @@ static ssize_t io_read(int fd, void *buf, size_t buf_len, void *userdata)
 			return got;
 	}
 	ssize_t res = read(fd, buf, buf_len);
-	if (res > 0 && io->keep)
-		keep_init(io, buf, res);
 	struct fuse_in_header h;
 	if (res >= (ssize_t)sizeof(h)) {
 		memcpy(&h, buf, sizeof(h));
 		thread_unique = h.unique;
+		if (io->keep)
+			keep_init(io, &h, buf, res);
 	}
 	return res;
 }
@@ -176,20 +172,6 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 	return writev(fd, iov, count);
 }
 
-static ssize_t io_splice_receive(int fdin, off_t *offin, int fdout,
-				 off_t *offout, size_t len, unsigned int flags,
-				 void *userdata)
-{
-	struct rfs_fuseio *io = io_of(userdata);
-	if (g_atomic_int_get(&io->state) != IO_OPEN) {
-		g_mutex_lock(&io->lock);
-		while (g_atomic_int_get(&io->state) != IO_OPEN)
-			g_cond_wait(&io->opened, &io->lock);
-		g_mutex_unlock(&io->lock);
-	}
-	return splice(fdin, offin, fdout, offout, len, flags);
-}
-
 static ssize_t io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout,
 			      size_t len, unsigned int flags, void *userdata)
 {
@@ -213,10 +195,11 @@ struct rfs_fuseio *rfs_fuseio_new(struct rfs_fuseio_init *init, int fd)
 
 int rfs_fuseio_attach(struct rfs_fuseio *io, struct fuse_session *se)
 {
+	/* No splice_receive: requests are read whole (fs.c op_init), so
+	 * that io_read sees every header. */
 	static const struct fuse_custom_io ops = {
 	    .read = io_read,
 	    .writev = io_writev,
-	    .splice_receive = io_splice_receive,
 	    .splice_send = io_splice_send,
 	};
 	int res = fuse_session_custom_io(se, &ops, io->fd);
@@ -243,9 +226,4 @@ void rfs_done_ring_add(struct rfs_done_ring *ring, uint64_t unique)
 	__atomic_store_n(&ring->unique[n % RFS_DONE_RING], unique,
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&ring->next, n + 1, __ATOMIC_RELEASE);
-}
-
-bool rfs_fuseio_resent(const struct rfs_fuseio *io)
-{
-	return io->resent;
 }

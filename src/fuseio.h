@@ -45,8 +45,10 @@ void rfs_done_ring_add(struct rfs_done_ring *ring, uint64_t unique);
  * (libfuse runs a request's handler on the thread that read it), or 0. */
 uint64_t rfs_fuseio_request_unique(void);
 
-/* Whether an INIT request (as kept) offers FUSE_NOTIFY_RESEND. */
-bool rfs_fuseio_init_has_resend(const struct rfs_fuseio_init *init);
+/* Asks the kernel to send again the requests read from the connection of
+ * fd and not answered (FUSE_NOTIFY_RESEND).  Returns 0 or an errno (EINVAL
+ * from a kernel without it). */
+int rfs_fuseio_send_resend(int fd);
 
 /* A channel over the /dev/fuse descriptor fd (taken over: libfuse closes
  * it with the session) that keeps the INIT in init, or replays it when
@@ -57,7 +59,3 @@ struct rfs_fuseio *rfs_fuseio_new(struct rfs_fuseio_init *init, int fd);
 int rfs_fuseio_attach(struct rfs_fuseio *io, struct fuse_session *se);
 /* Frees the channel (after the session). */
 void rfs_fuseio_free(struct rfs_fuseio *io);
-/* Requests the kernel resent to this channel's worker: 0 for a first
- * worker, or where the kernel cannot resend (then the dead worker's
- * unanswered requests wait until the connection ends). */
-bool rfs_fuseio_resent(const struct rfs_fuseio *io);

@@ -23,8 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RFS_NOTIFY_RESEND 7 /* fuseio.c */
-
 /* The signals the supervisor takes: the stop signals (blocked already,
  * stop.h), a worker's end, and the request to replace it. */
 static void super_set(sigset_t *set)
@@ -177,12 +175,11 @@ static void serve_eio(int fd, int sigfd)
 {
 	size_t size = (1u << 20) + 4096 * 4;
 	unsigned char *buf = g_malloc(size);
-	struct fuse_out_header resend = {.len = sizeof(resend),
-					 .error = RFS_NOTIFY_RESEND};
-	if (write(fd, &resend, sizeof(resend)) < 0)
+	int err = rfs_fuseio_send_resend(fd);
+	if (err)
 		g_warning("restart: the kernel cannot send again what the "
 			  "last worker read (%s): those requests wait",
-			  g_strerror(errno));
+			  g_strerror(err));
 	struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
 				{.fd = sigfd, .events = POLLIN}};
 	for (;;) {
@@ -359,7 +356,8 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
 			      page->workers;
 		/* SIGKILL comes from outside (an operator, the OOM killer):
 		 * not the worker's failure to start, whenever it came. */
-		bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+		bool killed =
+		    WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 		fails = served || killed ? 0 : fails + 1;
 		if (fails >= RFS_SUPERVISE_FAILS) {
 			g_critical("restart: %d workers in a row died before "
