@@ -98,8 +98,8 @@ void rfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (!n || n->kind != RFS_NODE_SOURCE) {
-		fuse_reply_err(req, n ? ENOTDIR : ESTALE);
+	if (n->kind != RFS_NODE_SOURCE) {
+		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
 	struct dir_handle *h = dir_handle_new();
@@ -120,7 +120,7 @@ void rfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct dir_handle *h = rfs_handles_get(ctx->handles, fi->fh);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (!h && n && rfs_handles_foreign(ctx->handles, fi->fh)) {
+	if (!h && rfs_handles_foreign(ctx->handles, fi->fh)) {
 		/* Opened before the worker that handed it out died: read
 		 * again (entries made or removed since may show or not). */
 		struct dir_handle *fresh = dir_handle_new();
@@ -133,8 +133,8 @@ void rfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		h = rfs_handles_adopt(ctx->handles, fi->fh, fresh,
 				      dir_handle_free);
 	}
-	if (!h || !n) {
-		fuse_reply_err(req, n ? EBADF : ESTALE);
+	if (!h) {
+		fuse_reply_err(req, EBADF);
 		return;
 	}
 	if (off == 0 && h->entries->len) {
@@ -174,10 +174,6 @@ void rfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
-	if (!n) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
 	int fd = openat(n->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int res = fd < 0 ? -1 : (datasync ? fdatasync(fd) : fsync(fd));
 	int err = res < 0 ? errno : 0;

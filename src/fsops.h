@@ -45,6 +45,10 @@ bool rfs_fs_caller_owns_state(struct rfs_ctx *ctx, fuse_req_t req);
 int rfs_fs_check_new_name(struct rfs_ctx *ctx, struct rfs_node *dir,
 			  const char *name);
 
+/* The operations of names.c and dirs.c run through fs.c's RFS_AS_CALLER,
+ * which answers ESTALE before them for a node ID no live node has: the
+ * nodes of their parameters are live (but releasedir's). */
+
 /* names.c */
 void rfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode, dev_t rdev);

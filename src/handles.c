@@ -44,13 +44,20 @@ void rfs_handles_free(struct rfs_handles *hs)
 	g_free(hs);
 }
 
+/* A new entry for h. */
+static struct handle *handle_new(void *h, GDestroyNotify free_fn)
+{
+	struct handle *e = g_new(struct handle, 1);
+	e->h = h;
+	e->free_fn = free_fn;
+	return e;
+}
+
 uint64_t rfs_handles_add(struct rfs_handles *hs, void *h,
 			 GDestroyNotify free_fn)
 {
 	G_STATIC_ASSERT(sizeof(gpointer) == sizeof(uint64_t));
-	struct handle *e = g_new(struct handle, 1);
-	e->h = h;
-	e->free_fn = free_fn;
+	struct handle *e = handle_new(h, free_fn);
 	g_mutex_lock(&hs->lock);
 	/* 2^40 opens before the serial wraps into the epoch's bits. */
 	uint64_t fh =
@@ -70,9 +77,7 @@ bool rfs_handles_foreign(struct rfs_handles *hs, uint64_t fh)
 void *rfs_handles_adopt(struct rfs_handles *hs, uint64_t fh, void *h,
 			GDestroyNotify free_fn)
 {
-	struct handle *e = g_new(struct handle, 1);
-	e->h = h;
-	e->free_fn = free_fn;
+	struct handle *e = handle_new(h, free_fn);
 	g_mutex_lock(&hs->lock);
 	struct handle *had =
 	    g_hash_table_lookup(hs->set, (gpointer)(uintptr_t)fh);

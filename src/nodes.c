@@ -37,14 +37,23 @@ static gboolean node_equal(gconstpointer a, gconstpointer b)
 	return x->dev == y->dev && x->ino == y->ino;
 }
 
+/* The record of the node with ID id, or NULL when records are not kept
+ * (or none covers it: the root).  Under the lock. */
+static struct rfs_node_record *record_of(struct rfs_nodes *nodes, uint64_t id)
+{
+	uint64_t slot = id - RFS_NODE_ID_BASE;
+	return nodes->records && id >= RFS_NODE_ID_BASE &&
+		       slot < nodes->records_cap
+		   ? &nodes->records[slot]
+		   : NULL;
+}
+
 /* Writes n's record, if records are kept.  Under the lock. */
 static void record_write_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 {
-	uint64_t slot = n->id - RFS_NODE_ID_BASE;
-	if (!nodes->records || n->id < RFS_NODE_ID_BASE ||
-	    slot >= nodes->records_cap)
+	struct rfs_node_record *r = record_of(nodes, n->id);
+	if (!r)
 		return;
-	struct rfs_node_record *r = &nodes->records[slot];
 	__atomic_store_n(&r->id, 0, __ATOMIC_RELEASE);
 	r->nlookup = n->nlookup;
 	r->dev = n->dev;
@@ -59,11 +68,9 @@ static void record_write_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 /* Updates n's recorded lookups.  Under the lock. */
 static void record_nlookup_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 {
-	uint64_t slot = n->id - RFS_NODE_ID_BASE;
-	if (nodes->records && n->id >= RFS_NODE_ID_BASE &&
-	    slot < nodes->records_cap)
-		__atomic_store_n(&nodes->records[slot].nlookup, n->nlookup,
-				 __ATOMIC_RELEASE);
+	struct rfs_node_record *r = record_of(nodes, n->id);
+	if (r)
+		__atomic_store_n(&r->nlookup, n->nlookup, __ATOMIC_RELEASE);
 }
 
 /* Makes the records cover slot (one chunk more at a time); a failure
@@ -134,16 +141,23 @@ static void slot_take_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 	record_write_locked(nodes, n);
 }
 
+/* Frees the slot of ID id (not the root's) for another node, and its
+ * record.  Under the lock. */
+static void slot_free_locked(struct rfs_nodes *nodes, uint64_t id)
+{
+	struct rfs_node_record *r = record_of(nodes, id);
+	if (r)
+		__atomic_store_n(&r->id, 0, __ATOMIC_RELEASE);
+	uint32_t slot = (uint32_t)(id - RFS_NODE_ID_BASE);
+	slot_set_locked(nodes, slot, NULL);
+	g_array_append_val(nodes->free_slots, slot);
+}
+
 /* Frees n's slot for another node.  Under the lock. */
 static void slot_give_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 {
-	if (n->id < RFS_NODE_ID_BASE)
-		return; /* the root */
-	uint32_t slot = (uint32_t)(n->id - RFS_NODE_ID_BASE);
-	if (nodes->records && slot < nodes->records_cap)
-		__atomic_store_n(&nodes->records[slot].id, 0, __ATOMIC_RELEASE);
-	slot_set_locked(nodes, slot, NULL);
-	g_array_append_val(nodes->free_slots, slot);
+	if (n->id >= RFS_NODE_ID_BASE) /* else the root */
+		slot_free_locked(nodes, n->id);
 }
 
 struct rfs_node *rfs_nodes_by_id(struct rfs_nodes *nodes, uint64_t id)
@@ -521,14 +535,10 @@ void rfs_nodes_claims_done(struct rfs_nodes *nodes)
 {
 	g_mutex_lock(&nodes->lock);
 	for (guint i = 0; i < nodes->unclaimed->len; i++) {
-		struct rfs_virtual_record *v = &g_array_index(
-		    nodes->unclaimed, struct rfs_virtual_record, i);
-		uint32_t slot = (uint32_t)(v->id - RFS_NODE_ID_BASE);
-		slot_set_locked(nodes, slot, NULL);
-		g_array_append_val(nodes->free_slots, slot);
-		if (nodes->records && slot < nodes->records_cap)
-			__atomic_store_n(&nodes->records[slot].id, 0,
-					 __ATOMIC_RELEASE);
+		slot_free_locked(nodes,
+				 g_array_index(nodes->unclaimed,
+					       struct rfs_virtual_record, i)
+				     .id);
 	}
 	g_array_set_size(nodes->unclaimed, 0);
 	g_mutex_unlock(&nodes->lock);
