@@ -246,24 +246,18 @@ static void run_job(struct rfs_control *ctl, struct job *j, struct group *g)
 		ctl->snapshot_due = ctl->journal != NULL;
 	if (!err && journaled) {
 		if (j->unique) { /* a comment to a replay; restore.c reads it */
-			GString *body = g_string_new(NULL);
-			g_string_printf(body,
-					"# unique %" G_GUINT64_FORMAT "\n",
-					j->unique);
-			if (canonical->len)
-				g_string_append_len(body, canonical->str,
-						    (gssize)canonical->len);
-			else
-				g_string_append_len(body, j->text,
+			char *tag = g_strdup_printf(
+			    "# unique %" G_GUINT64_FORMAT "\n", j->unique);
+			if (!canonical->len)
+				g_string_append_len(canonical, j->text,
 						    (gssize)j->len);
-			g_string_free(canonical, TRUE);
-			canonical = body;
+			g_string_prepend(canonical, tag);
+			g_free(tag);
 		}
-		if (canonical->len)
-			rfs_state_record(g->records, 'T', canonical->str,
-					 canonical->len);
-		else
-			rfs_state_record(g->records, 'T', j->text, j->len);
+		/* An empty canonical text: the text as written. */
+		rfs_state_record(g->records, 'T',
+				 canonical->len ? canonical->str : j->text,
+				 canonical->len ? canonical->len : j->len);
 		g_ptr_array_add(g->jobs, j);
 	} else {
 		finish_job(j, err, msg->str);

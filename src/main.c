@@ -385,11 +385,15 @@ static void claim_virtuals(struct rfs_ctx *ctx, GPtrArray *adopted)
  * every page of every adopted regular file (dirty ones are written back
  * through this worker first), as what the dead worker knew of what the
  * kernel caches (aliases' reads, invalidations it had queued) is gone;
- * remaps consider every page of them cached.  Drops adopted's references
- * and frees it. */
-static GArray *adopted_invals(struct rfs_ctx *ctx, GPtrArray *adopted,
-			      uint32_t worker)
+ * remaps consider every page of them cached; NULL when nothing was
+ * adopted (nothing for the kernel to write back either).  Drops adopted's
+ * references and frees it. */
+static GArray *adopted_invals(struct rfs_ctx *ctx, GPtrArray *adopted)
 {
+	if (!adopted->len) { /* a first worker, or nothing the kernel kept */
+		g_ptr_array_unref(adopted);
+		return NULL;
+	}
 	GArray *invals = rfs_invals_new();
 	guint files = 0;
 	for (guint i = 0; i < adopted->len; i++) {
@@ -401,10 +405,9 @@ static GArray *adopted_invals(struct rfs_ctx *ctx, GPtrArray *adopted,
 		}
 		rfs_node_unref(&ctx->nodes, n);
 	}
-	if (worker > 1)
-		g_message("restart: %u nodes the kernel knows taken over, the "
-			  "cached pages of %u files dropped",
-			  adopted->len, files);
+	g_message("restart: %u nodes the kernel knows taken over, the cached "
+		  "pages of %u files dropped",
+		  adopted->len, files);
 	g_ptr_array_unref(adopted);
 	return invals;
 }
@@ -466,9 +469,7 @@ static int run_worker(struct rfs_ctx *ctx, struct fuse_args *wargs,
 		return RFS_WORKER_START_FAILED;
 	}
 	claim_virtuals(ctx, adopted);
-	GArray *invals = page->workers > 1
-			     ? adopted_invals(ctx, adopted, page->workers)
-			     : (g_ptr_array_unref(adopted), NULL);
+	GArray *invals = adopted_invals(ctx, adopted);
 	ctx->fuseio = rfs_fuseio_new(&page->init, page->worker_fuse_fd);
 	ctx->se = fuse_session_new(wargs, &rfs_fs_ops, sizeof(rfs_fs_ops), ctx);
 	err = ctx->se ? rfs_fuseio_attach(ctx->fuseio, ctx->se) : EINVAL;
