@@ -715,22 +715,6 @@ static bool wait_children(const struct ex_config *cfg, pid_t *pids,
 	return ok;
 }
 
-/* The worker of the -o restart daemon sup (its one child), or -1. */
-static pid_t worker_of(pid_t sup)
-{
-	char path[64], buf[64];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)sup,
-		 (int)sup);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return (pid_t)atoi(buf);
-}
-
 /* --kill-daemon: a process that kills the worker of supervisor sup with
  * SIGKILL at random times MS/2 to 3MS/2 apart (seeded), counting in
  * *kills, until it is killed itself. */
@@ -748,7 +732,7 @@ static pid_t start_killer(const struct ex_config *cfg, pid_t sup,
 		uint64_t ms =
 		    cfg->kill_ms / 2 + ex_next(rng) % (cfg->kill_ms + 1);
 		usleep((useconds_t)(ms * 1000));
-		pid_t w = worker_of(sup);
+		pid_t w = rfs_test_worker(sup);
 		if (w > 0 && kill(w, SIGKILL) == 0)
 			__atomic_fetch_add(kills, 1, __ATOMIC_RELAXED);
 	}

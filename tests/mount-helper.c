@@ -140,22 +140,69 @@ static void check_sanitizer_reports(struct rfs_test_mount *m)
 	g_free(text);
 }
 
-/* Kills the children of pid (the workers of an -o restart supervisor,
- * which serve on if the supervisor dies). */
-static void kill_children(pid_t pid)
+/* The children of pid, from /proc (NULL-terminated; g_strfreev it). */
+static char **children_of(pid_t pid)
 {
 	char *path =
 	    g_strdup_printf("/proc/%d/task/%d/children", (int)pid, (int)pid);
 	char *text = NULL;
-	if (g_file_get_contents(path, &text, NULL, NULL)) {
-		char **pids = g_strsplit(g_strstrip(text), " ", -1);
-		for (char **p = pids; *p; p++)
-			if (atoi(*p) > 0)
-				kill((pid_t)atoi(*p), SIGKILL);
-		g_strfreev(pids);
-	}
+	char **pids = g_file_get_contents(path, &text, NULL, NULL)
+			  ? g_strsplit(g_strstrip(text), " ", -1)
+			  : g_new0(char *, 1);
 	g_free(text);
 	g_free(path);
+	return pids;
+}
+
+/* Kills the children of pid (the workers of an -o restart supervisor,
+ * which serve on if the supervisor dies). */
+static void kill_children(pid_t pid)
+{
+	char **pids = children_of(pid);
+	for (char **p = pids; *p; p++)
+		if (atoi(*p) > 0)
+			kill((pid_t)atoi(*p), SIGKILL);
+	g_strfreev(pids);
+}
+
+pid_t rfs_test_worker(pid_t sup)
+{
+	char **pids = children_of(sup);
+	pid_t pid = pids[0] && atoi(pids[0]) > 0 ? (pid_t)atoi(pids[0]) : -1;
+	g_strfreev(pids);
+	return pid;
+}
+
+pid_t rfs_test_kill_worker(pid_t sup)
+{
+	pid_t old = rfs_test_worker(sup), now = -1;
+	if (old <= 0 || kill(old, SIGKILL) < 0) {
+		g_printerr("expected a worker under supervisor %d, saw %d\n",
+			   (int)sup, (int)old);
+		return -1;
+	}
+	for (int i = 0; i < 500 && (now <= 0 || now == old); i++) {
+		g_usleep(10000);
+		now = rfs_test_worker(sup);
+	}
+	if (now > 0 && now != old)
+		return now;
+	g_printerr("expected a new worker after killing %d, saw %d\n", (int)old,
+		   (int)now);
+	return -1;
+}
+
+int rfs_test_wait_exit(struct rfs_test_mount *m, int ms)
+{
+	for (int i = 0; m->pid > 0 && i < ms / 10; i++) {
+		int status;
+		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
+			m->pid = -1;
+			return status;
+		}
+		g_usleep(10000);
+	}
+	return -1;
 }
 
 void rfs_test_stop(struct rfs_test_mount *m)

@@ -31,6 +31,16 @@ void rfs_test_free(struct rfs_test_mount *m);
 /* prepare + start with extra, asserting success. */
 struct rfs_test_mount *rfs_test_mount_new(const char *const *extra);
 
+/* -o restart: the worker of supervisor sup (its first child), or -1. */
+pid_t rfs_test_worker(pid_t sup);
+/* -o restart: kills the worker of supervisor sup with SIGKILL and waits
+ * up to 5 s until another one runs; returns it, or -1 after printing what
+ * it expected and saw. */
+pid_t rfs_test_kill_worker(pid_t sup);
+/* Waits up to ms for m's daemon to exit; returns its wait status (m->pid
+ * is then -1), or -1 when it still runs. */
+int rfs_test_wait_exit(struct rfs_test_mount *m, int ms);
+
 /* Kills every daemon this process started (for watchdogs). */
 void rfs_test_kill_all(void);
 /* Arms a watchdog: after seconds, kill the daemons and exit(1). */

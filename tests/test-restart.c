@@ -23,42 +23,26 @@
 #define PS 4096
 #define DIRTY 32768
 
-/* The supervisor's worker (its one child), or -1. */
-static pid_t worker_of(pid_t sup)
-{
-	char *path =
-	    g_strdup_printf("/proc/%d/task/%d/children", (int)sup, (int)sup);
-	char *text = NULL;
-	pid_t pid = -1;
-	if (g_file_get_contents(path, &text, NULL, NULL) && *text)
-		pid = (pid_t)atoi(text);
-	g_free(text);
-	g_free(path);
-	return pid;
-}
-
 /* Kills the worker with SIGKILL and waits up to 5 s until another one
  * serves (a stat of the mount answers).  Returns the new worker. */
 static pid_t kill_worker(struct rfs_test_mount *m)
 {
-	pid_t old = worker_of(m->pid);
-	if (old <= 0)
-		g_error("expected a worker under supervisor %d, saw none",
-			(int)m->pid);
-	g_assert_cmpint(kill(old, SIGKILL), ==, 0);
-	pid_t now = -1;
-	for (int i = 0; i < 500; i++) {
-		now = worker_of(m->pid);
-		if (now > 0 && now != old)
-			break;
-		g_usleep(10000);
-	}
-	if (now <= 0 || now == old)
-		g_error("expected a new worker after killing %d, saw %d",
-			(int)old, (int)now);
+	pid_t now = rfs_test_kill_worker(m->pid);
+	g_assert_cmpint(now, >, 0);
 	struct stat st;
 	g_assert_cmpint(stat(m->mnt, &st), ==, 0);
 	return now;
+}
+
+/* Waits up to ms for the supervisor to exit with status code. */
+static void expect_supervisor_exit(struct rfs_test_mount *m, int ms, int code,
+				   const char *when)
+{
+	int status = rfs_test_wait_exit(m, ms);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != code)
+		g_error("supervisor %s: expected exit status %d, saw %s %d",
+			when, code, status == -1 ? "no exit" : "status",
+			status == -1 ? 0 : WEXITSTATUS(status));
 }
 
 static struct rfs_test_mount *mount_restart(void)
@@ -280,11 +264,7 @@ static void test_request_in_flight_is_answered_after_kill(void)
 	}
 	/* Wait until the worker's thread waits for the inner daemon. */
 	g_usleep(300000);
-	pid_t w = worker_of(m->pid);
-	g_assert_cmpint(kill(w, SIGKILL), ==, 0);
-	for (int i = 0;
-	     i < 500 && (worker_of(m->pid) == w || worker_of(m->pid) <= 0); i++)
-		g_usleep(10000);
+	g_assert_cmpint(rfs_test_kill_worker(m->pid), >, 0);
 	g_usleep(200000);
 	g_assert_cmpint(kill(inner->pid, SIGCONT), ==, 0);
 	int status;
@@ -310,12 +290,12 @@ static void test_sigusr2_replaces_the_worker(void)
 	struct rfs_test_mount *m = mount_restart();
 	char *src = rfs_src(m, "f"), *mnt = rfs_mnt(m, "f");
 	g_assert_true(g_file_set_contents(src, "kept", -1, NULL));
-	pid_t old = worker_of(m->pid);
+	pid_t old = rfs_test_worker(m->pid);
 	g_assert_cmpint(kill(m->pid, SIGUSR2), ==, 0);
 	pid_t now = old;
 	for (int i = 0; i < 500 && (now == old || now <= 0); i++) {
 		g_usleep(10000);
-		now = worker_of(m->pid);
+		now = rfs_test_worker(m->pid);
 	}
 	g_assert_cmpint(now, >, 0);
 	g_assert_cmpint(now, !=, old);
@@ -368,10 +348,11 @@ static void test_remapctl_restart_under_load_no_error(void)
 		int status = -1;
 		char *argv[] = {ABS_BUILDDIR "/src/lib/remapctl", "restart",
 				m->mnt, NULL};
-		g_assert_true(g_spawn_sync(NULL, argv, NULL, 0, NULL, NULL, &out,
-					   NULL, &status, NULL));
+		g_assert_true(g_spawn_sync(NULL, argv, NULL, 0, NULL, NULL,
+					   &out, NULL, &status, NULL));
 		if (status != 0 || !strstr(out, "replaced by worker"))
-			g_error("remapctl restart %d: expected exit 0 and 'replaced "
+			g_error("remapctl restart %d: expected exit 0 and "
+				"'replaced "
 				"by worker', saw status %d and '%s'",
 				i, status, out);
 		g_free(out);
@@ -381,9 +362,10 @@ static void test_remapctl_restart_under_load_no_error(void)
 	int status;
 	g_assert_cmpint(waitpid(prog, &status, 0), ==, prog);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		g_error("the program working through the restarts: expected exit "
-			"0 (no error), saw status 0x%x",
-			(unsigned)status);
+		g_error(
+		    "the program working through the restarts: expected exit "
+		    "0 (no error), saw status 0x%x",
+		    (unsigned)status);
 	g_free(src);
 	g_free(mnt);
 	g_free(other);
@@ -409,18 +391,7 @@ static void test_sigterm_to_the_supervisor_writes_back_and_exits_0(void)
 	g_assert_cmpuint(have, ==, DIRTY);
 	munmap(map, DIRTY);
 	close(fd); /* the detached mount's last user */
-	int status = -1;
-	for (int i = 0; i < 1000; i++) {
-		if (waitpid(m->pid, &status, WNOHANG) == m->pid)
-			break;
-		status = -1;
-		g_usleep(10000);
-	}
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		g_error("supervisor: expected exit status 0, saw %s %d",
-			status == -1 ? "no exit" : "status",
-			status == -1 ? 0 : WEXITSTATUS(status));
-	m->pid = -1;
+	expect_supervisor_exit(m, 10000, 0, "after the stop");
 	g_free(src);
 	g_free(mnt);
 	rfs_test_free(m);
@@ -439,7 +410,7 @@ static void test_worker_that_cannot_start_gives_eio_and_keeps_state(void)
 	/* A state no worker can load from now on. */
 	const char *bad = "not a remapfs state\n";
 	g_assert_true(g_file_set_contents(state, bad, -1, NULL));
-	pid_t w = worker_of(m->pid);
+	pid_t w = rfs_test_worker(m->pid);
 	g_assert_cmpint(kill(w, SIGKILL), ==, 0);
 	/* Five failed starts with pauses of 0.2 to 1.6 s between. */
 	char *mnt = rfs_mnt(m, "f");
@@ -456,24 +427,12 @@ static void test_worker_that_cannot_start_gives_eio_and_keeps_state(void)
 	if (err != EIO)
 		g_error("expected EIO once workers cannot start, saw %s",
 			err ? g_strerror(err) : "success");
-	g_assert_cmpint(worker_of(m->pid), <=, 0);
+	g_assert_cmpint(rfs_test_worker(m->pid), <=, 0);
 	/* Its owner can still unmount it; the supervisor then exits 1. */
 	const char *fm = g_getenv("FUSERMOUNT");
 	g_assert_cmpint(
 	    rfs_sh("%s -u %s", fm && *fm ? fm : "fusermount3", m->mnt), ==, 0);
-	int status = -1;
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(m->pid, &status, WNOHANG) == m->pid)
-			break;
-		status = -1;
-		g_usleep(10000);
-	}
-	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 1)
-		g_error("supervisor after the unmount: expected exit status 1, "
-			"saw %s %d",
-			status == -1 ? "no exit" : "status",
-			status == -1 ? 0 : WEXITSTATUS(status));
-	m->pid = -1;
+	expect_supervisor_exit(m, 5000, 1, "after the unmount");
 	char *text = slurp(state, NULL);
 	g_assert_cmpstr(text, ==, bad);
 	g_free(text);

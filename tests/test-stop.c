@@ -175,20 +175,6 @@ static size_t count_in_source(Fixture *f, char c)
 	return n;
 }
 
-/* Waits up to ms for the daemon to exit; returns its status or -1. */
-static int wait_daemon(Fixture *f, int ms)
-{
-	for (int i = 0; i < ms / 10; i++) {
-		int status;
-		if (waitpid(f->m->pid, &status, WNOHANG) == f->m->pid) {
-			f->m->pid = -1;
-			return status;
-		}
-		g_usleep(10000);
-	}
-	return -1;
-}
-
 /* Whether the mount point still shows the mount. */
 static bool still_mounted(Fixture *f)
 {
@@ -217,7 +203,7 @@ static void detach_then_finish_program(Fixture *f)
 	for (int i = 0; i < 500 && still_mounted(f); i++)
 		g_usleep(10000);
 	g_assert_false(still_mounted(f));
-	g_assert_cmpint(wait_daemon(f, 200), ==, -1);
+	g_assert_cmpint(rfs_test_wait_exit(f->m, 200), ==, -1);
 	g_assert_cmpint(write(f->go, "g", 1), ==, 1);
 	close(f->go);
 	int status;
@@ -225,7 +211,7 @@ static void detach_then_finish_program(Fixture *f)
 	f->prog = -1;
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
-	status = wait_daemon(f, 10000);
+	status = rfs_test_wait_exit(f->m, 10000);
 	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		g_printerr("daemon: expected exit status 0, got %s %d\n",
 			   status == -1 ? "no exit" : "status",
@@ -274,7 +260,7 @@ static void test_idle_mount_stops_at_once_with_status_0(Fixture *f,
 {
 	g_assert_cmpint(rfs_ctl(f->m, "remap f 0 1\n"), ==, 0);
 	g_assert_true(signal_daemon(f, SIGTERM));
-	int status = wait_daemon(f, 5000);
+	int status = rfs_test_wait_exit(f->m, 5000);
 	g_assert_true(status != -1 && WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 	g_assert_false(still_mounted(f));
@@ -298,9 +284,9 @@ static void test_second_signal_forces_exit(Fixture *f, gconstpointer d)
 	g_assert_cmpuint(wait_for_bytes(f, 'D', DIRTY, 5000), ==, DIRTY);
 	for (int i = 0; i < 500 && still_mounted(f); i++)
 		g_usleep(10000);
-	g_assert_cmpint(wait_daemon(f, 100), ==, -1);
+	g_assert_cmpint(rfs_test_wait_exit(f->m, 100), ==, -1);
 	g_assert_true(signal_daemon(f, SIGTERM));
-	int status = wait_daemon(f, 5000);
+	int status = rfs_test_wait_exit(f->m, 5000);
 	g_assert_true(status != -1 && WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 1);
 }
@@ -326,7 +312,7 @@ static void test_unused_signals_are_ignored(Fixture *f, gconstpointer d)
 	g_assert_true(signal_daemon(f, SIGUSR2));
 	g_assert_true(signal_daemon(f, SIGPIPE));
 	g_usleep(100000);
-	g_assert_cmpint(wait_daemon(f, 100), ==, -1);
+	g_assert_cmpint(rfs_test_wait_exit(f->m, 100), ==, -1);
 	g_assert_true(still_mounted(f));
 	g_assert_cmpint(rfs_ctl(f->m, "remap f 0 1\n"), ==, 0);
 }

@@ -347,35 +347,6 @@ static void test_allow_other_keeps_others_to_the_modes(Fixture *f,
 	expect_as(USER, true, "test -e %s/v", m);
 }
 
-/* -o restart: kills the user's worker (as root) and waits until another
- * one serves; the supervisor (f->pid: setpriv executes the daemon) stays. */
-static void kill_user_worker(Fixture *f)
-{
-	char *path = g_strdup_printf("/proc/%d/task/%d/children", (int)f->pid,
-				     (int)f->pid);
-	char *text = NULL;
-	pid_t old = -1, now = -1;
-	if (g_file_get_contents(path, &text, NULL, NULL))
-		old = (pid_t)atoi(text);
-	g_free(text);
-	if (old <= 0)
-		g_error("expected a worker under supervisor %d, saw none",
-			(int)f->pid);
-	g_assert_cmpint(kill(old, SIGKILL), ==, 0);
-	for (int i = 0; i < 500 && (now <= 0 || now == old); i++) {
-		g_usleep(10000);
-		text = NULL;
-		now = g_file_get_contents(path, &text, NULL, NULL)
-			  ? (pid_t)atoi(text)
-			  : -1;
-		g_free(text);
-	}
-	g_free(path);
-	if (now <= 0 || now == old)
-		g_error("expected a new worker after killing %d, saw %d",
-			(int)old, (int)now);
-}
-
 /* A user's -o restart daemon (with allow_other or not) after its worker
  * was killed: the user's open file and the files go on, for that user as
  * before, and others reach what they reached before, no more. */
@@ -403,7 +374,8 @@ static void test_restarted_daemon_of_a_user_keeps_the_rules(Fixture *f,
 	}
 	for (int i = 0; i < 500 && !g_file_test(held, G_FILE_TEST_EXISTS); i++)
 		g_usleep(10000);
-	kill_user_worker(f);
+	/* The supervisor is f->pid: setpriv executes the daemon. */
+	g_assert_cmpint(rfs_test_kill_worker(f->pid), >, 0);
 	g_assert_cmpint(unlink(held), ==, 0);
 	int status;
 	g_assert_cmpint(waitpid(prog, &status, 0), ==, prog);
