@@ -7,7 +7,11 @@
  *
  * On this kind of machine /dev/fuse is 0600 and /etc/fuse.conf lacks
  * user_allow_other: each mount widens what it needs for the moment of the
- * mount and puts it back at once (also if the test program dies). */
+ * mount and puts it back at once (also if the test program dies).
+ *
+ * With -o restart, the same after the daemon's worker is killed, and on
+ * SIGTERM, while a program of the user holds a dirty mapping. */
+#define _GNU_SOURCE /* setresuid, setresgid */
 #include "mount-helper.h"
 
 #include <errno.h>
@@ -20,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -347,15 +353,98 @@ static void test_allow_other_keeps_others_to_the_modes(Fixture *f,
 	expect_as(USER, true, "test -e %s/v", m);
 }
 
+#define DIRTY 32768
+
+/* A program of the user (a forked child with USER's identity) that maps
+ * the mount's rel (DIRTY bytes, made by the user beforehand) and stores
+ * DIRTY bytes of c without msync; once a byte comes on the returned *go
+ * pipe it unmaps and exits 0 (1 when a call failed; a SIGBUS kills it). */
+static pid_t start_user_mapper(Fixture *f, const char *rel, char c, int *go)
+{
+	int p[2], ready[2];
+	g_assert_cmpint(pipe(p), ==, 0);
+	g_assert_cmpint(pipe(ready), ==, 0);
+	char *path = g_build_filename(f->mnt, rel, NULL);
+	pid_t pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setresgid(USER, USER, USER) ||
+		    setresuid(USER, USER, USER))
+			_exit(2);
+		int fd = open(path, O_RDWR);
+		char *map = fd < 0 ? MAP_FAILED
+				   : mmap(NULL, DIRTY, PROT_READ | PROT_WRITE,
+					  MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			_exit(2);
+		memset(map, c, DIRTY);
+		char b = 'r';
+		if (write(ready[1], &b, 1) != 1 || read(p[0], &b, 1) != 1)
+			_exit(3);
+		_exit(munmap(map, DIRTY) || close(fd) ? 1 : 0);
+	}
+	char b;
+	g_assert_cmpint(read(ready[0], &b, 1), ==, 1);
+	close(ready[0]);
+	close(ready[1]);
+	close(p[0]);
+	g_free(path);
+	*go = p[1];
+	return pid;
+}
+
+/* Waits up to 5 s until SOURCE's rel holds DIRTY bytes of c. */
+static void expect_in_source(Fixture *f, const char *rel, char c)
+{
+	char *p = g_build_filename(f->src, rel, NULL);
+	size_t n = 0;
+	for (int i = 0; i < 500 && n < DIRTY; i++) {
+		char *text = NULL;
+		gsize len = 0;
+		n = 0;
+		if (g_file_get_contents(p, &text, &len, NULL))
+			for (gsize k = 0; k < len; k++)
+				n += text[k] == c;
+		g_free(text);
+		if (n < DIRTY)
+			g_usleep(10000);
+	}
+	if (n != DIRTY)
+		g_printerr("SOURCE's %s: expected %d bytes of '%c' stored "
+			   "through a mapping, saw %zu\n",
+			   rel, DIRTY, c, n);
+	g_assert_cmpuint(n, ==, DIRTY);
+	g_free(p);
+}
+
+/* Lets the mapper finish and expects its exit status 0. */
+static void finish_user_mapper(pid_t pid, int go)
+{
+	int status;
+	g_assert_cmpint(write(go, "g", 1), ==, 1);
+	close(go);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_printerr("the user's program with a dirty mapping: expected "
+			   "exit 0, saw status 0x%x\n",
+			   (unsigned)status);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* A user's -o restart daemon (with allow_other or not) after its worker
- * was killed: the user's open file and the files go on, for that user as
- * before, and others reach what they reached before, no more. */
+ * was killed: the user's open file, its stores through a mapping (never
+ * msynced) and the files go on, for that user as before, and others reach
+ * what they reached before, no more. */
 static void test_restarted_daemon_of_a_user_keeps_the_rules(Fixture *f,
 							    gconstpointer d)
 {
 	bool others = d && strstr(d, "allow_other");
 	const char *m = f->mnt;
-	expect_as(USER, true, "echo before > %s/r", m);
+	expect_as(USER, true,
+		  "echo before > %s/r && head -c %d /dev/zero > %s/dm", m,
+		  DIRTY, m);
+	int go;
+	pid_t mapper = start_user_mapper(f, "dm", 'U', &go);
 	/* A program of the user holds the file open across the kill. */
 	char *flags = g_strdup_printf("%s/flags", f->base);
 	g_assert_cmpint(mkdir(flags, 0777), ==, 0);
@@ -376,6 +465,8 @@ static void test_restarted_daemon_of_a_user_keeps_the_rules(Fixture *f,
 		g_usleep(10000);
 	/* The supervisor is f->pid: setpriv executes the daemon. */
 	g_assert_cmpint(rfs_test_kill_worker(f->pid), >, 0);
+	expect_in_source(f, "dm", 'U'); /* written back by the next worker */
+	finish_user_mapper(mapper, go);
 	g_assert_cmpint(unlink(held), ==, 0);
 	int status;
 	g_assert_cmpint(waitpid(prog, &status, 0), ==, prog);
@@ -401,6 +492,35 @@ static void test_restarted_daemon_of_a_user_keeps_the_rules(Fixture *f,
 	g_free(cmd);
 	g_free(held);
 	g_free(flags);
+}
+
+/* SIGTERM to a user's -o restart supervisor while a program of the user
+ * holds a dirty mapping: written back, the program finishes, exit 0. */
+static void test_restarted_daemon_of_a_user_stops_on_sigterm(Fixture *f,
+							     gconstpointer d)
+{
+	(void)d;
+	expect_as(USER, true, "head -c %d /dev/zero > %s/dm", DIRTY, f->mnt);
+	int go;
+	pid_t mapper = start_user_mapper(f, "dm", 'S', &go);
+	g_assert_cmpint(kill(f->pid, SIGTERM), ==, 0);
+	expect_in_source(f, "dm", 'S');
+	finish_user_mapper(mapper, go);
+	int status = -1;
+	for (int i = 0; i < 1000 && status == -1; i++) {
+		if (waitpid(f->pid, &status, WNOHANG) != f->pid) {
+			status = -1;
+			g_usleep(10000);
+		}
+	}
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_printerr("the user's supervisor after SIGTERM: expected exit "
+			   "0, saw %s 0x%x\n",
+			   status == -1 ? "no exit" : "status",
+			   (unsigned)status);
+	g_assert_true(status != -1 && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0);
+	f->pid = -1;
 }
 
 static void skip_all(void)
@@ -435,6 +555,11 @@ int main(int argc, char **argv)
 	    test_restarted_daemon_of_a_user_keeps_the_rules, "restart");
 	ADD("/user/restarted-daemon-with-allow-other-keeps-the-rules",
 	    test_restarted_daemon_of_a_user_keeps_the_rules,
+	    "restart,allow_other");
+	ADD("/user/restarted-daemon-of-a-user-stops-on-sigterm",
+	    test_restarted_daemon_of_a_user_stops_on_sigterm, "restart");
+	ADD("/user/restarted-daemon-with-allow-other-stops-on-sigterm",
+	    test_restarted_daemon_of_a_user_stops_on_sigterm,
 	    "restart,allow_other");
 	return g_test_run();
 }
