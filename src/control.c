@@ -161,7 +161,7 @@ static void finish_job(struct job *j, int err, const char *msg)
  * positive errno (logged). */
 static int take_snapshot(struct rfs_control *ctl)
 {
-	GString *dump = rfs_dump_state(ctl->ctx);
+	GString *dump = rfs_dump_journal(ctl->ctx);
 	int err = rfs_journal_snapshot(ctl->journal, dump->str, dump->len);
 	g_string_free(dump, TRUE);
 	if (err)

@@ -26,8 +26,10 @@ static gint dump_cmp_or_null(gconstpointer a, gconstpointer b)
 	return strcmp(x->path, y->path);
 }
 
-/* Appends a view's remap lines, runs clipped to its size. */
-static void dump_runs(GString *out, const struct dump_entry *e)
+/* Appends a view's remap lines, runs clipped to its size, each behind
+ * prefix. */
+static void dump_runs(GString *out, const struct dump_entry *e,
+		      const char *prefix)
 {
 	rfs_run buf[256];
 	uint64_t from = 0;
@@ -41,6 +43,7 @@ static void dump_runs(GString *out, const struct dump_entry *e)
 			c.vpage = buf[i].vpage;
 			c.fpage = buf[i].fpage;
 			c.count = MIN(buf[i].count, e->pages - buf[i].vpage);
+			g_string_append(out, prefix);
 			rfs_cmd_format(out, &c);
 		}
 		from = buf[n - 1].vpage + buf[n - 1].count;
@@ -97,7 +100,7 @@ GString *rfs_dump_state(struct rfs_ctx *ctx)
 	for (guint i = 0; i < es->len; i++) {
 		struct dump_entry *e = &g_array_index(es, struct dump_entry, i);
 		if (e->path)
-			dump_runs(out, e);
+			dump_runs(out, e, "");
 	}
 	g_rw_lock_reader_unlock(&ctx->state_lock);
 
@@ -107,5 +110,41 @@ GString *rfs_dump_state(struct rfs_ctx *ctx)
 		rfs_node_unref(&ctx->nodes, e->view->node);
 	}
 	g_array_unref(es);
+	return out;
+}
+
+void rfs_dump_orphan(GString *out, const struct rfs_view *view)
+{
+	struct dump_entry e = {.view = (struct rfs_view *)view,
+			       .path = RFS_ORPHAN_NAME,
+			       .pages = view->pages};
+	rfs_cmd c = {.op = RFS_OP_CREATE,
+		     .view = e.path,
+		     .backing = view->backing_path,
+		     .pages = e.pages,
+		     .has = RFS_HAS_PAGES};
+	g_string_append_printf(out,
+			       RFS_ORPHAN_TAG "%" PRIu64 "\n" RFS_ORPHAN_LINE,
+			       view->node->id);
+	rfs_cmd_format(out, &c);
+	dump_runs(out, &e, RFS_ORPHAN_LINE);
+}
+
+GString *rfs_dump_journal(struct rfs_ctx *ctx)
+{
+	GString *out = rfs_dump_state(ctx);
+	if (!ctx->opts.restart)
+		return out;
+	GPtrArray *orphans = rfs_nodes_orphans(&ctx->nodes);
+	g_rw_lock_reader_lock(&ctx->state_lock);
+	for (guint i = 0; i < orphans->len; i++) {
+		struct rfs_node *n = orphans->pdata[i];
+		if (n->view && n->view->removed)
+			rfs_dump_orphan(out, n->view);
+	}
+	g_rw_lock_reader_unlock(&ctx->state_lock);
+	for (guint i = 0; i < orphans->len; i++)
+		rfs_node_unref(&ctx->nodes, orphans->pdata[i]);
+	g_ptr_array_unref(orphans);
 	return out;
 }

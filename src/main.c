@@ -361,7 +361,7 @@ static void private_state_remove(const char *dir)
 
 /* Once the state is loaded: gives the virtual views it made again the IDs
  * the kernel knows them by (nodes.h), appending their nodes to adopted
- * with a reference. */
+ * with a reference, and the orphans restore.c made too. */
 static void claim_virtuals(struct rfs_ctx *ctx, GPtrArray *adopted)
 {
 	GHashTableIter it;
@@ -378,6 +378,8 @@ static void claim_virtuals(struct rfs_ctx *ctx, GPtrArray *adopted)
 		}
 	}
 	g_rw_lock_reader_unlock(&ctx->state_lock);
+	g_ptr_array_extend_and_steal(adopted, ctx->orphans);
+	ctx->orphans = NULL;
 	rfs_nodes_claims_done(&ctx->nodes);
 }
 
@@ -459,9 +461,12 @@ static int run_worker(struct rfs_ctx *ctx, struct fuse_args *wargs,
 		g_hash_table_add(ctx->done_uniques,
 				 (gpointer)(uintptr_t)page->done.unique[i]);
 	ctx->restarting = page->workers > 1;
+	ctx->orphans = g_ptr_array_new();
 	bool loaded = !ctx->opts.state_file || (journal = load_state(ctx));
 	ctx->restarting = false;
 	if (!loaded) {
+		g_ptr_array_extend_and_steal(adopted, ctx->orphans);
+		ctx->orphans = NULL;
 		for (guint i = 0; i < adopted->len; i++)
 			rfs_node_unref(&ctx->nodes, adopted->pdata[i]);
 		g_ptr_array_unref(adopted);

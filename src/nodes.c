@@ -505,6 +505,22 @@ void rfs_node_record_name(struct rfs_nodes *nodes, struct rfs_node *n,
 	g_mutex_unlock(&nodes->lock);
 }
 
+/* Gives n the slot, ID, inode number and lookups of unclaimed record i.
+ * Under lock. */
+static void claim_locked(struct rfs_nodes *nodes, struct rfs_node *n, guint i)
+{
+	struct rfs_virtual_record *v =
+	    &g_array_index(nodes->unclaimed, struct rfs_virtual_record, i);
+	uint32_t slot = (uint32_t)(v->id - RFS_NODE_ID_BASE);
+	slot_give_locked(nodes, n); /* its slot of the restore */
+	n->id = v->id;
+	n->ino = (ino_t)v->ino;
+	n->nlookup += v->nlookup;
+	slot_set_locked(nodes, slot, n);
+	record_write_locked(nodes, n);
+	g_array_remove_index_fast(nodes->unclaimed, i);
+}
+
 bool rfs_nodes_claim_virtual(struct rfs_nodes *nodes, struct rfs_node *n,
 			     uint64_t parent_id, const char *name)
 {
@@ -514,21 +530,51 @@ bool rfs_nodes_claim_virtual(struct rfs_nodes *nodes, struct rfs_node *n,
 	for (guint i = 0; i < nodes->unclaimed->len; i++) {
 		struct rfs_virtual_record *v = &g_array_index(
 		    nodes->unclaimed, struct rfs_virtual_record, i);
-		if (v->parent != parent_id || v->name_hash != hash)
-			continue;
-		uint32_t slot = (uint32_t)(v->id - RFS_NODE_ID_BASE);
-		slot_give_locked(nodes, n); /* its slot of the restore */
-		n->id = v->id;
-		n->ino = (ino_t)v->ino;
-		n->nlookup += v->nlookup;
-		slot_set_locked(nodes, slot, n);
-		record_write_locked(nodes, n);
-		g_array_remove_index_fast(nodes->unclaimed, i);
-		claimed = true;
-		break;
+		if (v->parent == parent_id && v->name_hash == hash) {
+			claim_locked(nodes, n, i);
+			claimed = true;
+			break;
+		}
 	}
 	g_mutex_unlock(&nodes->lock);
 	return claimed;
+}
+
+bool rfs_nodes_claim_orphan(struct rfs_nodes *nodes, struct rfs_node *n,
+			    uint64_t id)
+{
+	bool claimed = false;
+	g_mutex_lock(&nodes->lock);
+	for (guint i = 0; i < nodes->unclaimed->len; i++) {
+		struct rfs_virtual_record *v = &g_array_index(
+		    nodes->unclaimed, struct rfs_virtual_record, i);
+		if (v->id == id && v->parent == 0) {
+			claim_locked(nodes, n, i);
+			claimed = true;
+			break;
+		}
+	}
+	g_mutex_unlock(&nodes->lock);
+	return claimed;
+}
+
+GPtrArray *rfs_nodes_orphans(struct rfs_nodes *nodes)
+{
+	GPtrArray *out = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer key;
+	g_mutex_lock(&nodes->lock);
+	g_hash_table_iter_init(&it, nodes->specials);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct rfs_node *n = key;
+		if (n->kind == RFS_NODE_VIRTUAL && n->nlookup &&
+		    n->rec_parent == 0) {
+			n->refs++;
+			g_ptr_array_add(out, n);
+		}
+	}
+	g_mutex_unlock(&nodes->lock);
+	return out;
 }
 
 void rfs_nodes_claims_done(struct rfs_nodes *nodes)

@@ -169,9 +169,15 @@ void rfs_node_record_name(struct rfs_nodes *nodes, struct rfs_node *n,
  * called name in parent_id, if there is one.  Returns whether it did. */
 bool rfs_nodes_claim_virtual(struct rfs_nodes *nodes, struct rfs_node *n,
 			     uint64_t parent_id, const char *name);
+/* The same for a virtual view removed while the kernel held it (an
+ * orphan: recorded with parent 0), by the ID it had. */
+bool rfs_nodes_claim_orphan(struct rfs_nodes *nodes, struct rfs_node *n,
+			    uint64_t id);
+/* The virtual view nodes the kernel holds that are out of the namespace
+ * (their record's parent is 0), each with a daemon reference. */
+GPtrArray *rfs_nodes_orphans(struct rfs_nodes *nodes);
 /* Frees the slots of the recorded virtual views nothing claimed (views the
- * state no longer has, or removed while open: the kernel's IDs of those
- * answer ESTALE). */
+ * state no longer has: the kernel's IDs of those answer ESTALE). */
 void rfs_nodes_claims_done(struct rfs_nodes *nodes);
 
 /* The live node with this kernel ID, or NULL (no lock, no reference: the

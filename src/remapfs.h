@@ -93,7 +93,10 @@ struct rfs_ctx {
 	 * and those a worker that died journaled (read-only once serving). */
 	struct rfs_done_ring *done_ring;
 	GHashTable *done_uniques;
-	uint32_t worker; /* -o restart: this worker's number (1: the first) */
+	/* -o restart: the orphans (dump.h) the state made again with the IDs
+	 * the kernel knows them by (refs), until the worker adopts them. */
+	GPtrArray *orphans;
+	uint32_t worker;   /* -o restart: this worker's number (1: the first) */
 	const char *zeros; /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;
 };

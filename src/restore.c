@@ -8,9 +8,11 @@
 #include "dump.h"
 #include "protocol.h"
 #include "state.h"
+#include "views.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -109,6 +111,100 @@ static void note_unique(struct rfs_ctx *ctx, const char *body, size_t len)
 		g_hash_table_add(ctx->done_uniques, (gpointer)(uintptr_t)u);
 }
 
+static void block_free(gpointer block)
+{
+	g_string_free(block, TRUE);
+}
+
+/* For a restart: keeps the orphan blocks (dump.h) of a record in orphans
+ * (ID -> the block's commands as text, naming RFS_ORPHAN_NAME), a later
+ * block of an ID replacing an earlier one. */
+static void note_orphans(GHashTable *orphans, const char *body, size_t len)
+{
+	char *text = g_strndup(body, len);
+	char **lines = g_strsplit(text, "\n", -1);
+	GString *block = NULL;
+	for (char **l = lines; *l; l++) {
+		if (g_str_has_prefix(*l, RFS_ORPHAN_TAG)) {
+			char *end;
+			uint64_t id = g_ascii_strtoull(
+			    *l + strlen(RFS_ORPHAN_TAG), &end, 10);
+			block = id && !*end ? g_string_new(NULL) : NULL;
+			if (block)
+				g_hash_table_replace(
+				    orphans, (gpointer)(uintptr_t)id, block);
+		} else if (block && g_str_has_prefix(*l, RFS_ORPHAN_LINE)) {
+			g_string_append_printf(block, "%s\n",
+					       *l + strlen(RFS_ORPHAN_LINE));
+		} else {
+			block = NULL;
+		}
+	}
+	g_strfreev(lines);
+	g_free(text);
+}
+
+/* Makes an orphan again under a free name at the root, takes it out of
+ * the namespace and gives it the kernel's ID; returns its node (ref) or
+ * NULL (the kernel forgot it, or its block no longer applies: logged). */
+static struct rfs_node *make_orphan(struct rfs_ctx *ctx, uint64_t id,
+				    const GString *block)
+{
+	GArray *cmds = g_array_new(FALSE, FALSE, sizeof(rfs_cmd));
+	GString *rejected = g_string_new(NULL), *msg = g_string_new(NULL);
+	GString *text = g_string_new(NULL);
+	struct rfs_node *node = NULL;
+	rfs_state_parse_commands(block->str, block->len, ctx->page_limit, cmds,
+				 rejected);
+	char *name = NULL;
+	for (unsigned attempt = 0; !node && cmds->len && attempt < 4;
+	     attempt++) {
+		g_free(name);
+		name = g_strdup_printf(".remapfs-orphan-%" PRIu64 "-%u", id,
+				       g_random_int());
+		g_string_truncate(text, 0);
+		for (guint i = 0; i < cmds->len; i++) {
+			rfs_cmd c = g_array_index(cmds, rfs_cmd, i);
+			c.view = name;
+			rfs_cmd_format(text, &c);
+		}
+		g_string_truncate(msg, 0);
+		if (rfs_control_apply_text(ctx, text->str, text->len, msg))
+			continue; /* its name taken in SOURCE? */
+		g_mutex_lock(&ctx->viewsets_lock);
+		g_rw_lock_writer_lock(&ctx->state_lock);
+		struct rfs_view *v =
+		    ctx->nodes.root->virtuals
+			? g_hash_table_lookup(ctx->nodes.root->virtuals, name)
+			: NULL;
+		if (v) {
+			node =
+			    v->node; /* the namespace's reference, now ours */
+			rfs_view_unlist(ctx, v);
+		}
+		g_rw_lock_writer_unlock(&ctx->state_lock);
+		g_mutex_unlock(&ctx->viewsets_lock);
+		if (!node)
+			break;
+	}
+	if (!node)
+		g_warning("restart: a view removed while open (node %" PRIu64
+			  ") cannot be made again: %s",
+			  id, cmds->len ? msg->str : rejected->str);
+	else if (!rfs_nodes_claim_orphan(&ctx->nodes, node, id)) {
+		rfs_node_unref(&ctx->nodes, node); /* forgotten since */
+		node = NULL;
+	}
+	g_free(name);
+	for (guint i = 0; i < cmds->len; i++)
+		rfs_cmd_clear(&g_array_index(cmds, rfs_cmd, i));
+	g_array_unref(cmds);
+	g_string_free(rejected, TRUE);
+	g_string_free(msg, TRUE);
+	g_string_free(text, TRUE);
+	return node;
+}
+
 /* Applies the entries that are not rejected as one transaction, rejecting
  * one entry at a time until the rest applies. */
 static void apply_entries(struct rfs_ctx *ctx, GArray *es, GString *rejected)
@@ -184,6 +280,8 @@ struct rfs_journal *rfs_restore_state(struct rfs_ctx *ctx, GString *msg)
 	    g_array_new(FALSE, FALSE, sizeof(struct rfs_state_record));
 	GString *why = g_string_new(NULL), *note = g_string_new(NULL);
 	GString *rejected = g_string_new(NULL);
+	GHashTable *orphans =
+	    g_hash_table_new_full(NULL, NULL, NULL, block_free);
 	struct rfs_journal *j = NULL;
 	int err = rfs_journal_read(path, ctx->pagesize, &text, recs, why, note);
 	if (err && err != ENOENT) {
@@ -199,16 +297,26 @@ struct rfs_journal *rfs_restore_state(struct rfs_ctx *ctx, GString *msg)
 		if (ctx->restarting) {
 			clip_mirrored(ctx, es);
 			note_unique(ctx, r->body, r->len);
+			note_orphans(orphans, r->body, r->len);
 		}
 		apply_entries(ctx, es, rejected);
 		for (guint k = 0; k < es->len; k++)
 			rfs_cmd_clear(&g_array_index(es, struct entry, k).cmd);
 		g_array_unref(es);
 	}
+	GHashTableIter it;
+	gpointer id, block;
+	g_hash_table_iter_init(&it, orphans);
+	while (ctx->orphans && g_hash_table_iter_next(&it, &id, &block)) {
+		struct rfs_node *n =
+		    make_orphan(ctx, (uint64_t)(uintptr_t)id, block);
+		if (n)
+			g_ptr_array_add(ctx->orphans, n);
+	}
 	if (rejected->len)
 		keep_rejected(path, rejected);
 	j = rfs_journal_new(path, ctx->pagesize);
-	GString *dump = rfs_dump_state(ctx);
+	GString *dump = rfs_dump_journal(ctx);
 	err = rfs_journal_snapshot(j, dump->str, dump->len);
 	g_string_free(dump, TRUE);
 	if (err) {
@@ -223,5 +331,6 @@ out:
 	g_string_free(why, TRUE);
 	g_string_free(note, TRUE);
 	g_string_free(rejected, TRUE);
+	g_hash_table_unref(orphans);
 	return j;
 }

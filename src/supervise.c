@@ -376,9 +376,9 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
 			if (ndeaths >= RFS_SUPERVISE_BURST &&
 			    now_ms() - first < RFS_SUPERVISE_BURST_MS) {
 				g_warning("restart: %d workers died within "
-					  "%d s; waiting a second",
+					  "%d ms; waiting a second",
 					  RFS_SUPERVISE_BURST,
-					  RFS_SUPERVISE_BURST_MS / 1000);
+					  RFS_SUPERVISE_BURST_MS);
 				pause_ms(sigfd, 1000);
 			}
 		}

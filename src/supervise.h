@@ -28,7 +28,7 @@
  * the next start waits a second (a request that kills every worker it
  * reaches, sent again each time, does not spin). */
 #define RFS_SUPERVISE_BURST 10
-#define RFS_SUPERVISE_BURST_MS 5000
+#define RFS_SUPERVISE_BURST_MS 1000
 /* The exit status of a worker that could not start (not a stop). */
 #define RFS_WORKER_START_FAILED 3
 /* rfs_supervise's result in a worker. */

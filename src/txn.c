@@ -6,6 +6,7 @@
 #endif
 #include "txn.h"
 #include "tview.h"
+#include "dump.h"
 #include "notify.h"
 #include "pageset.h"
 #include "protocol.h"
@@ -827,6 +828,34 @@ static void txn_free(struct txn *t)
 	g_free(t);
 }
 
+/* Fills the journal record of an applied transaction: its commands when a
+ * create got its page count from its backing file, and with -o restart
+ * the orphan blocks (dump.h) of the views it removed that the kernel
+ * holds, for a worker that replaces this one (the record of a transaction
+ * that needs neither stays empty: its text as written). */
+static void record_orphans(struct txn *t, GString *record)
+{
+	struct rfs_ctx *ctx = t->ctx;
+	GString *orphans = g_string_new(NULL);
+	if (record && ctx->opts.restart) {
+		g_rw_lock_reader_lock(&ctx->state_lock);
+		for (guint i = 0; i < t->dropped->len; i++) {
+			struct rfs_node *n = t->dropped->pdata[i];
+			if (n->view && n->view->removed &&
+			    rfs_node_known(&ctx->nodes, n))
+				rfs_dump_orphan(orphans, n->view);
+		}
+		g_rw_lock_reader_unlock(&ctx->state_lock);
+	}
+	for (guint i = 0;
+	     record && (t->filled_pages || orphans->len) && i < t->cmds->len;
+	     i++)
+		rfs_cmd_format(record, &g_array_index(t->cmds, rfs_cmd, i));
+	if (record)
+		g_string_append_len(record, orphans->str, (gssize)orphans->len);
+	g_string_free(orphans, TRUE);
+}
+
 /* Parses, checks and applies text as one transaction, sends the kernel
  * notifications and settles the route overlays.  Returns 0 or an errno,
  * with "line L: message" in msg. */
@@ -891,8 +920,7 @@ int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
 		g_ptr_array_extend_and_steal(resized, t->resized);
 		t->resized = g_ptr_array_new();
 	}
-	for (guint i = 0; record && t->filled_pages && i < t->cmds->len; i++)
-		rfs_cmd_format(record, &g_array_index(t->cmds, rfs_cmd, i));
+	record_orphans(t, record);
 out:
 	err = t->err;
 	if (err && msg) {

@@ -228,6 +228,66 @@ static void test_maps_and_virtual_views_survive_a_kill(void)
 	rfs_test_free(m);
 }
 
+/* A virtual view removed while a program holds it open and mapped, with
+ * a store it never msynced (by unlink, or by the remove command): through
+ * two kills the descriptor reads, writes and msyncs, and the bytes reach
+ * the backing pages the view showed. */
+static void removed_view_survives_kills(bool by_command)
+{
+	struct rfs_test_mount *m = mount_restart();
+	char *src = rfs_src(m, "f"), *v = rfs_mnt(m, "v");
+	rfs_write_tagged(src, 4, PS, 200);
+	g_assert_cmpint(rfs_ctl(m, "create v f 2\nremap v 0 2 2\n"), ==, 0);
+	int fd = open(v, O_RDWR);
+	g_assert_cmpint(fd, >=, 0);
+	char *map =
+	    mmap(NULL, 2 * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	g_assert_true(map != MAP_FAILED);
+	memset(map + PS, 'Q', PS);
+	if (by_command)
+		g_assert_cmpint(rfs_ctl(m, "remove v\n"), ==, 0);
+	else
+		g_assert_cmpint(unlink(v), ==, 0);
+	kill_worker(m);
+	kill_worker(m);
+	char buf[PS];
+	ssize_t n = pread(fd, buf, PS, 0);
+	if (n != PS)
+		g_error("pread of the removed view after the kills: expected "
+			"%d bytes, saw %zd (%s)",
+			PS, n, n < 0 ? g_strerror(errno) : "short");
+	g_assert_true(rfs_page_is(buf, PS, 202, "removed v page 0"));
+	memset(buf, 'W', PS);
+	g_assert_cmpint(pwrite(fd, buf, PS, 0), ==, PS);
+	g_assert_cmpint(msync(map, 2 * PS, MS_SYNC), ==, 0);
+	g_assert_cmpint(munmap(map, 2 * PS), ==, 0);
+	g_assert_cmpint(close(fd), ==, 0);
+	gsize len = 0;
+	char *text = slurp(src, &len);
+	g_assert_nonnull(text);
+	g_assert_cmpuint(len, ==, 4 * PS);
+	for (size_t i = 0; i < PS; i++)
+		if (text[2 * PS + i] != 'W' || text[3 * PS + i] != 'Q')
+			g_error("f pages 2 and 3 after the kills: expected the "
+				"'W' written and the 'Q' stored through the "
+				"removed view, saw %#x and %#x at byte %zu",
+				text[2 * PS + i], text[3 * PS + i], i);
+	g_free(text);
+	g_free(src);
+	g_free(v);
+	rfs_test_free(m);
+}
+
+static void test_view_unlinked_while_open_survives_kills(void)
+{
+	removed_view_survives_kills(false);
+}
+
+static void test_view_removed_by_command_while_open_survives_kills(void)
+{
+	removed_view_survives_kills(true);
+}
+
 /* A request the dead worker was serving: a read of a file of SOURCE/sub,
  * where a second remapfs is mounted whose daemon is stopped (SIGSTOP), so
  * the worker's read of the backing file waits.  Killed then, the worker
@@ -459,6 +519,11 @@ int main(int argc, char **argv)
 			test_dirty_mmap_stores_reach_source_after_kill);
 	g_test_add_func("/restart/maps-and-virtual-views-survive-a-kill",
 			test_maps_and_virtual_views_survive_a_kill);
+	g_test_add_func("/restart/view-unlinked-while-open-survives-kills",
+			test_view_unlinked_while_open_survives_kills);
+	g_test_add_func(
+	    "/restart/view-removed-by-command-while-open-survives-kills",
+	    test_view_removed_by_command_while_open_survives_kills);
 	g_test_add_func("/restart/request-in-flight-is-answered-after-kill",
 			test_request_in_flight_is_answered_after_kill);
 	g_test_add_func("/restart/sigusr2-replaces-the-worker",
