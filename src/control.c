@@ -12,6 +12,8 @@
 #include "state.h"
 #include "framing.h"
 #include "txn.h"
+#include "protocol.h"
+#include "tview.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -48,10 +50,11 @@ struct job {
 	bool *wait_done;
 	int *wait_err;
 	GString *wait_msg;
-	/* From .control: the views it resized, whose sizes the kernel is
-	 * told before the reply (push.h); and the result the reply gives. */
+	/* From .control: the names the kernel must forget and the views it
+	 * resized, told before the reply (push.h); and the result the reply
+	 * gives. */
 	struct rfs_ctx *ctx;
-	GPtrArray *resized;
+	struct rfs_push told;
 	int result;
 	char *result_msg;
 	/* -o restart: the request's unique ID for the journal (fuseio.h) */
@@ -124,10 +127,8 @@ static void reply_job(struct job *j, int err, const char *msg)
 /* Frees a job. */
 static void job_free(struct job *j)
 {
-	for (guint i = 0; j->resized && i < j->resized->len; i++)
-		rfs_node_unref(&j->ctx->nodes, j->resized->pdata[i]);
-	if (j->resized)
-		g_ptr_array_unref(j->resized);
+	if (j->ctx)
+		rfs_push_clear(j->ctx, &j->told);
 	g_free(j->result_msg);
 	g_free(j->text);
 	g_free(j);
@@ -142,19 +143,20 @@ static void pushed(void *data)
 }
 
 /* Replies to a transaction job with err and msg, and frees it; once the
- * kernel knows the sizes of the views it resized, if any. */
+ * kernel forgot the names it changed and knows the sizes of the views
+ * it resized, if any. */
 static void finish_job(struct job *j, int err, const char *msg)
 {
-	if (!j->resized || !j->resized->len) {
+	if (!j->told.entries) {
 		reply_job(j, err, msg);
 		job_free(j);
 		return;
 	}
 	j->result = err;
 	j->result_msg = g_strdup(msg);
-	GPtrArray *nodes = j->resized;
-	j->resized = NULL;
-	rfs_push_sizes(j->ctx, nodes, pushed, j);
+	struct rfs_push told = j->told;
+	j->told = (struct rfs_push){NULL, NULL};
+	rfs_push_send(j->ctx, &told, pushed, j);
 }
 
 /* Writes a snapshot of the whole state to the journal.  Returns 0 or a
@@ -232,13 +234,14 @@ static void run_job(struct rfs_control *ctl, struct job *j, struct group *g)
 	 * the mount, a load) must not wait for the mount itself. */
 	if (j->reply != REPLY_WAIT && j->reply != REPLY_NONE) {
 		j->ctx = ctl->ctx;
-		j->resized = g_ptr_array_new();
+		rfs_push_init(&j->told);
 	}
 	GString *canonical = g_string_new(NULL);
 	if (!err) {
 		gint64 t0 = g_get_monotonic_time();
 		err = rfs_txn_run(ctl->ctx, j->text, j->len, j->first_line, msg,
-				  j->resized, journaled ? canonical : NULL);
+				  j->told.entries ? &j->told : NULL,
+				  journaled ? canonical : NULL);
 		rfs_stats_txn(&ctl->ctx->stats,
 			      (uint64_t)(g_get_monotonic_time() - t0));
 	}
@@ -505,6 +508,61 @@ static void act_on_frame(struct rfs_ctx *ctx, fuse_req_t req,
 	rfs_frame_clear(fr);
 }
 
+/* A write sent again whose transaction the dead worker journaled. */
+struct resent {
+	fuse_req_t req;
+	size_t size;
+};
+
+static void resent_told(void *data)
+{
+	struct resent *r = data;
+	fuse_reply_write(r->req, r->size);
+	g_free(r);
+}
+
+/* Answers a write sent again whose transaction the worker that died
+ * journaled but did not answer: done already, but what that worker was
+ * to tell the kernel before its answer may not have been sent, so the
+ * names its lines create or remove are forgotten and the sizes of the
+ * views they resize pushed (push.h) before the answer. */
+static void answer_resent(struct rfs_ctx *ctx, fuse_req_t req, const char *buf,
+			  size_t size)
+{
+	rfs_parse_limits limits = {.page_limit = ctx->page_limit};
+	GArray *cmds = rfs_cmds_new();
+	GString *msg = g_string_new(NULL);
+	unsigned line = 0;
+	struct rfs_push told;
+	rfs_push_init(&told);
+	if (rfs_parse(buf, size, 1, &limits, cmds, &line, msg) == 0)
+		for (guint i = 0; i < cmds->len; i++) {
+			rfs_cmd *c = &g_array_index(cmds, rfs_cmd, i);
+			struct tview *tv;
+			if (c->op == RFS_OP_CREATE || c->op == RFS_OP_REMOVE) {
+				struct rfs_node *dir;
+				const char *last;
+				if (rfs_walk_parent(ctx, c->view, &dir,
+						    &last) == 0) {
+					rfs_push_entry(ctx, &told, dir, last);
+					rfs_node_unref(&ctx->nodes, dir);
+				}
+			} else if (c->op == RFS_OP_RESIZE &&
+				   (tv = rfs_tview_resolve(ctx, c->view))) {
+				if (tv->kind == TV_VIEW && tv->is_virtual) {
+					rfs_node_ref(&ctx->nodes, tv->node);
+					g_ptr_array_add(told.resized, tv->node);
+				}
+				rfs_tview_free(ctx, tv);
+			}
+		}
+	g_array_unref(cmds);
+	g_string_free(msg, TRUE);
+	struct resent *r = g_new(struct resent, 1);
+	*r = (struct resent){req, size};
+	rfs_push_send(ctx, &told, resent_told, r);
+}
+
 void rfs_control_write(struct rfs_ctx *ctx, fuse_req_t req,
 		       struct rfs_control_handle *h, const char *buf,
 		       size_t size)
@@ -515,9 +573,7 @@ void rfs_control_write(struct rfs_ctx *ctx, fuse_req_t req,
 	    g_hash_table_contains(
 		ctx->done_uniques,
 		(gpointer)(uintptr_t)(unique & ~RFS_UNIQUE_RESEND))) {
-		/* Sent again after the worker that journaled it died before
-		 * its answer reached the kernel: done already. */
-		fuse_reply_write(req, size);
+		answer_resent(ctx, req, buf, size);
 		return;
 	}
 	g_mutex_lock(&h->lock);

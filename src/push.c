@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@
 #define RFS_FUSE_SUPER_MAGIC 0x65735546
 
 struct push_job {
-	GPtrArray *nodes; /* NULL: stop */
+	struct rfs_push push; /* entries NULL: stop */
 	void (*done)(void *data);
 	void *data;
 };
@@ -95,26 +96,25 @@ static gpointer pusher_thread(gpointer data)
 	g_atomic_int_set(&p->tid, (gint)gettid());
 	for (;;) {
 		struct push_job *j = g_async_queue_pop(p->queue);
-		if (!j->nodes) {
+		if (!j->push.entries) {
 			g_free(j);
 			break;
 		}
+		rfs_push_entries_now(p->ctx, &j->push);
 		int root_fd = -1;
-		for (guint i = 0; i < j->nodes->len; i++) {
-			push_one(p, &root_fd, j->nodes->pdata[i]);
-			rfs_node_unref(&p->ctx->nodes, j->nodes->pdata[i]);
-		}
+		GPtrArray *nodes = j->push.resized;
+		for (guint i = 0; i < nodes->len; i++)
+			push_one(p, &root_fd, nodes->pdata[i]);
 		if (root_fd >= 0)
 			close(root_fd);
-		g_ptr_array_unref(j->nodes);
+		rfs_push_clear(p->ctx, &j->push);
 		j->done(j->data);
 		g_free(j);
 	}
 	return NULL;
 }
 
-struct rfs_pusher *rfs_pusher_start(struct rfs_ctx *ctx,
-				    const char *mountpoint)
+struct rfs_pusher *rfs_pusher_start(struct rfs_ctx *ctx, const char *mountpoint)
 {
 	struct rfs_pusher *p = g_new0(struct rfs_pusher, 1);
 	p->ctx = ctx;
@@ -145,19 +145,67 @@ bool rfs_pusher_sent(struct rfs_ctx *ctx, fuse_req_t req)
 	return fuse_req_ctx(req)->pid == (pid_t)g_atomic_int_get(&p->tid);
 }
 
-void rfs_push_sizes(struct rfs_ctx *ctx, GPtrArray *nodes,
-		    void (*done)(void *data), void *data)
+void rfs_push_init(struct rfs_push *push)
 {
-	if (!ctx->pusher || !nodes || !nodes->len) {
-		for (guint i = 0; nodes && i < nodes->len; i++)
-			rfs_node_unref(&ctx->nodes, nodes->pdata[i]);
-		if (nodes)
-			g_ptr_array_unref(nodes);
+	push->entries = g_array_new(FALSE, FALSE, sizeof(struct rfs_entry));
+	push->resized = g_ptr_array_new();
+}
+
+void rfs_push_clear(struct rfs_ctx *ctx, struct rfs_push *push)
+{
+	for (guint i = 0; push->entries && i < push->entries->len; i++) {
+		struct rfs_entry *e =
+		    &g_array_index(push->entries, struct rfs_entry, i);
+		rfs_node_unref(&ctx->nodes, e->dir);
+		g_free(e->name);
+	}
+	for (guint i = 0; push->resized && i < push->resized->len; i++)
+		rfs_node_unref(&ctx->nodes, push->resized->pdata[i]);
+	if (push->entries)
+		g_array_unref(push->entries);
+	if (push->resized)
+		g_ptr_array_unref(push->resized);
+	push->entries = NULL;
+	push->resized = NULL;
+}
+
+void rfs_push_entry(struct rfs_ctx *ctx, struct rfs_push *push,
+		    struct rfs_node *dir, const char *name)
+{
+	struct rfs_entry e = {.dir = dir, .name = g_strdup(name)};
+	rfs_node_ref(&ctx->nodes, dir);
+	g_array_append_val(push->entries, e);
+}
+
+void rfs_push_entries_now(struct rfs_ctx *ctx, struct rfs_push *push)
+{
+	for (guint i = 0; i < push->entries->len; i++) {
+		struct rfs_entry *e =
+		    &g_array_index(push->entries, struct rfs_entry, i);
+		if (ctx->se && (e->dir == ctx->nodes.root ||
+				rfs_node_known(&ctx->nodes, e->dir)))
+			fuse_lowlevel_notify_inval_entry(
+			    ctx->se, rfs_ino_of(ctx, e->dir), e->name,
+			    strlen(e->name));
+		rfs_node_unref(&ctx->nodes, e->dir);
+		g_free(e->name);
+	}
+	g_array_set_size(push->entries, 0);
+}
+
+void rfs_push_send(struct rfs_ctx *ctx, struct rfs_push *push,
+		   void (*done)(void *data), void *data)
+{
+	if (!ctx->pusher || (!push->entries->len && !push->resized->len)) {
+		rfs_push_entries_now(ctx, push);
+		rfs_push_clear(ctx, push);
 		done(data);
 		return;
 	}
 	struct push_job *j = g_new0(struct push_job, 1);
-	j->nodes = nodes;
+	j->push = *push;
+	push->entries = NULL;
+	push->resized = NULL;
 	j->done = done;
 	j->data = data;
 	g_async_queue_push(ctx->pusher->queue, j);

@@ -30,9 +30,34 @@ void rfs_pusher_stop(struct rfs_pusher *p);
  * nothing). */
 bool rfs_pusher_sent(struct rfs_ctx *ctx, fuse_req_t req);
 
-/* Tells the kernel the sizes of the virtual view nodes (GPtrArray of
- * struct rfs_node *, each with a daemon reference; taken over) on the
- * pusher thread, then calls done(data) there.  Without a pusher, calls
- * done(data) at once. */
-void rfs_push_sizes(struct rfs_ctx *ctx, GPtrArray *nodes,
-		    void (*done)(void *data), void *data);
+/* A name the kernel must forget (a virtual view made or removed). */
+struct rfs_entry {
+	struct rfs_node *dir; /* daemon reference */
+	char *name;
+};
+
+/* What the kernel must be told before a transaction is acknowledged: the
+ * names it must forget (struct rfs_entry) and the virtual view nodes whose
+ * sizes changed (each with a daemon reference).  Not sent on the control
+ * thread: a request handler may wait for that thread (a snapshot) while
+ * the kernel holds the directory lock a name's invalidation takes. */
+struct rfs_push {
+	GArray *entries;
+	GPtrArray *resized;
+};
+
+/* An empty push. */
+void rfs_push_init(struct rfs_push *push);
+/* Drops what push holds, sending nothing, and frees it (NULL fields are
+ * ignored). */
+void rfs_push_clear(struct rfs_ctx *ctx, struct rfs_push *push);
+/* Adds a name to forget (a reference on dir taken). */
+void rfs_push_entry(struct rfs_ctx *ctx, struct rfs_push *push,
+		    struct rfs_node *dir, const char *name);
+/* Sends the entries' invalidations now, in this thread, and empties them. */
+void rfs_push_entries_now(struct rfs_ctx *ctx, struct rfs_push *push);
+/* Tells the kernel what push holds (taken over: its fields NULL) on the pusher
+ * thread, names first, then calls done(data) there.  Without a pusher,
+ * sends the names here and calls done(data) at once. */
+void rfs_push_send(struct rfs_ctx *ctx, struct rfs_push *push,
+		   void (*done)(void *data), void *data);

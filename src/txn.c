@@ -10,6 +10,7 @@
 #include "notify.h"
 #include "pageset.h"
 #include "protocol.h"
+#include "push.h"
 #include "stats.h"
 #include "views.h"
 #include "viewsets.h"
@@ -22,12 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A directory entry the kernel may cache and must forget. */
-struct entry_inval {
-	struct rfs_node *dir; /* ref */
-	char *name;
-};
-
 struct txn {
 	struct rfs_ctx *ctx;
 	GArray *cmds;
@@ -36,10 +31,9 @@ struct txn {
 	GPtrArray *tv_of_cmd; /* per command: its struct tview * */
 	GPtrArray *backing_of; /* per command: backing node (ref) or NULL */
 	GArray *invals;	       /* struct rfs_inval */
-	GArray *entries;       /* struct entry_inval */
+	struct rfs_push told;  /* names to forget, views resized */
 	GPtrArray *touched;    /* views whose route/pin must be settled */
 	GPtrArray *dropped;    /* nodes whose namespace ref ends */
-	GPtrArray *resized;    /* virtual view nodes resized (refs) */
 	/* A large transaction is applied to copies of the maps it changes,
 	 * without the state lock, and the copies take the maps' places in
 	 * one short hold of it (see swap_in). */
@@ -401,9 +395,7 @@ static void apply_remap(struct txn *t, struct rfs_view *v, struct rfs_view *w,
 static void add_entry_inval(struct txn *t, struct rfs_node *dir,
 			    const char *name)
 {
-	struct entry_inval e = {.dir = dir, .name = g_strdup(name)};
-	rfs_node_ref(&t->ctx->nodes, dir);
-	g_array_append_val(t->entries, e);
+	rfs_push_entry(t->ctx, &t->told, dir, name);
 }
 
 /* The view a tview names now, during apply. */
@@ -560,7 +552,7 @@ static int apply_all(struct txn *t)
 				    ->resized = true;
 			add_inval(t, v->node, -1, 0);
 			rfs_node_ref(&ctx->nodes, v->node);
-			g_ptr_array_add(t->resized, v->node);
+			g_ptr_array_add(t->told.resized, v->node);
 			break;
 		case RFS_OP_REMOVE:
 			apply_remove(t, v);
@@ -755,20 +747,10 @@ static void apply(struct txn *t)
 		swapped_out(t);
 }
 
-/* Sends the transaction's invalidations and forgotten entries. */
+/* Sends the transaction's page invalidations. */
 static void send_invals(struct txn *t)
 {
-	struct rfs_ctx *ctx = t->ctx;
-	rfs_invals_send_wide(ctx, t->invals);
-	for (guint i = 0; i < t->entries->len; i++) {
-		struct entry_inval *e =
-		    &g_array_index(t->entries, struct entry_inval, i);
-		if (ctx->se && (e->dir == ctx->nodes.root ||
-				rfs_node_known(&ctx->nodes, e->dir)))
-			fuse_lowlevel_notify_inval_entry(
-			    ctx->se, rfs_ino_of(ctx, e->dir), e->name,
-			    strlen(e->name));
-	}
+	rfs_invals_send_wide(t->ctx, t->invals);
 }
 
 /* Frees a transaction and every reference it holds. */
@@ -785,20 +767,12 @@ static void txn_free(struct txn *t)
 		if (t->backing_of->pdata[i])
 			rfs_node_unref(nodes, t->backing_of->pdata[i]);
 	rfs_invals_free(t->ctx, t->invals);
-	for (guint i = 0; i < t->entries->len; i++) {
-		struct entry_inval *e =
-		    &g_array_index(t->entries, struct entry_inval, i);
-		rfs_node_unref(nodes, e->dir);
-		g_free(e->name);
-	}
+	rfs_push_clear(t->ctx, &t->told);
 	for (guint i = 0; i < t->touched->len; i++)
 		rfs_node_unref(nodes,
 			       ((struct rfs_view *)t->touched->pdata[i])->node);
 	for (guint i = 0; i < t->dropped->len; i++)
 		rfs_node_unref(nodes, t->dropped->pdata[i]);
-	for (guint i = 0; i < t->resized->len; i++)
-		rfs_node_unref(nodes, t->resized->pdata[i]);
-	g_ptr_array_unref(t->resized);
 	g_ptr_array_unref(t->tv_of_cmd);
 	g_ptr_array_unref(t->backing_of);
 	g_ptr_array_unref(t->touched);
@@ -822,7 +796,6 @@ static void txn_free(struct txn *t)
 	}
 	if (t->removed)
 		g_ptr_array_unref(t->removed);
-	g_array_unref(t->entries);
 	g_array_unref(t->cmds);
 	g_string_free(t->msg, TRUE);
 	g_free(t);
@@ -860,7 +833,7 @@ static void record_orphans(struct txn *t, GString *record)
  * notifications and settles the route overlays.  Returns 0 or an errno,
  * with "line L: message" in msg. */
 int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
-		unsigned first_line, GString *msg, GPtrArray *resized,
+		unsigned first_line, GString *msg, struct rfs_push *told,
 		GString *record)
 {
 	struct txn *t = g_new0(struct txn, 1);
@@ -873,10 +846,9 @@ int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
 	t->tv_of_cmd = g_ptr_array_new();
 	t->backing_of = g_ptr_array_new();
 	t->invals = rfs_invals_new();
-	t->entries = g_array_new(FALSE, FALSE, sizeof(struct entry_inval));
+	rfs_push_init(&t->told);
 	t->touched = g_ptr_array_new();
 	t->dropped = g_ptr_array_new();
-	t->resized = g_ptr_array_new();
 	t->msg = g_string_new(NULL);
 
 	err = rfs_parse(text, len, first_line, &limits, t->cmds, &t->err_line,
@@ -916,9 +888,14 @@ int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
 	g_rw_lock_writer_unlock(&ctx->state_lock);
 	g_mutex_unlock(&ctx->viewsets_lock);
 	g_ptr_array_unref(old_routes);
-	if (resized) { /* the caller's references now */
-		g_ptr_array_extend_and_steal(resized, t->resized);
-		t->resized = g_ptr_array_new();
+	if (told) { /* the caller's references now */
+		g_array_append_vals(told->entries, t->told.entries->data,
+				    t->told.entries->len);
+		g_array_set_size(t->told.entries, 0);
+		g_ptr_array_extend_and_steal(told->resized, t->told.resized);
+		t->told.resized = g_ptr_array_new();
+	} else {
+		rfs_push_entries_now(ctx, &t->told);
 	}
 	record_orphans(t, record);
 out:

@@ -11,13 +11,15 @@
 
 /* Applies len bytes of text as one transaction; its lines are numbered
  * from first_line.  Returns 0, or a positive errno with "line L: message"
- * (or a message without a line) in msg.  On success, appends to resized
- * (unless NULL) the virtual view nodes it resized, each with a daemon
- * reference: the kernel must be told their sizes (push.h).  When a create
+ * (or a message without a line) in msg.  On success, appends to told
+ * (unless NULL) the names the kernel must forget and the virtual view
+ * nodes it resized, for the caller to send (push.h) before the
+ * acknowledgement; without told the names are sent at once.  When a create
  * without a page count ran, also appends to record (unless NULL) the
  * transaction as the journal must keep it: every create with the pages it
  * got (its backing file may have another size when the journal is read);
  * record stays empty otherwise (text is what to keep). */
+struct rfs_push;
 int rfs_txn_run(struct rfs_ctx *ctx, const char *text, size_t len,
-		unsigned first_line, GString *msg, GPtrArray *resized,
+		unsigned first_line, GString *msg, struct rfs_push *told,
 		GString *record);
