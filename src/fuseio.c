@@ -127,6 +127,22 @@ static void keep_init(struct rfs_fuseio *io, const struct fuse_in_header *h,
 	__atomic_store_n(&io->init->len, (uint32_t)len, __ATOMIC_RELEASE);
 }
 
+/* The buffer this thread read into last, its pages known present. */
+static __thread void *faulted_in;
+
+/* Touches every page of a read buffer the first time this thread uses it.
+ * The kernel copies a request into the reader's memory; when a page of it
+ * must be faulted in while the worker is being killed, the copy fails and
+ * the kernel ends the request with EIO (a writeback lost) instead of
+ * keeping it for the next worker.  Present pages copy without a fault. */
+static void prefault(void *buf, size_t len)
+{
+	if (faulted_in == buf)
+		return;
+	memset(buf, 0, len);
+	faulted_in = buf;
+}
+
 static ssize_t io_read(int fd, void *buf, size_t buf_len, void *userdata)
 {
 	struct rfs_fuseio *io = io_of(userdata);
@@ -135,6 +151,7 @@ static ssize_t io_read(int fd, void *buf, size_t buf_len, void *userdata)
 		if (got)
 			return got;
 	}
+	prefault(buf, buf_len);
 	ssize_t res = read(fd, buf, buf_len);
 	struct fuse_in_header h;
 	if (res >= (ssize_t)sizeof(h)) {

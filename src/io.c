@@ -15,6 +15,7 @@
 #include "views.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -435,6 +436,19 @@ static struct fuse_bufvec *segs_bufvec(GArray *segs, int fd)
 	return dst;
 }
 
+/* Fails a write; a writeback's failure loses the bytes of a mapping, so
+ * it is logged. */
+static void write_err(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
+		      off_t off, size_t size, bool writeback, int err)
+{
+	if (writeback)
+		g_warning("writeback of %zu bytes at %jd of node %" PRIu64
+			  " failed: %s",
+			  size, (intmax_t)off, rfs_ino_of(ctx, n),
+			  g_strerror(err));
+	fuse_reply_err(req, err);
+}
+
 void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		  int fd, struct fuse_bufvec *in, off_t off, bool writeback)
 {
@@ -446,7 +460,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	 * to the old inode would land where nobody can read them. */
 	if (n->kind == RFS_NODE_VIRTUAL && fstat(fd, &fst) == 0 &&
 	    fst.st_nlink == 0) {
-		fuse_reply_err(req, ESTALE);
+		write_err(ctx, req, n, off, size, writeback, ESTALE);
 		return;
 	}
 	GArray *segs =
@@ -458,7 +472,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	if (covered == 0) {
 		g_array_unref(segs);
 		if (size)
-			fuse_reply_err(req, EFBIG);
+			write_err(ctx, req, n, off, size, writeback, EFBIG);
 		else
 			fuse_reply_write(req, 0);
 		return;
@@ -503,7 +517,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			rfs_invals_free(ctx, invals);
 			rfs_invals_free(ctx, own);
 			rfs_wflight_cancel(ctx, wf);
-			fuse_reply_err(req, EIO);
+			write_err(ctx, req, n, off, size, writeback, EIO);
 			return;
 		}
 		rfs_notify_write(ctx, req, n, off, size, wf, fd, mem, segs,
@@ -535,7 +549,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		if (wf)
 			rfs_wflight_cancel(ctx, wf);
 		rfs_invals_free(ctx, invals);
-		fuse_reply_err(req, (int)-res);
+		write_err(ctx, req, n, off, size, writeback, (int)-res);
 		return;
 	}
 	GArray *relock = NULL;

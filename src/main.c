@@ -20,6 +20,7 @@
 #include "views.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <fuse_lowlevel.h>
@@ -213,17 +214,19 @@ struct after_restart {
 
 /* Has the kernel write back the dirty pages it kept for the dead worker
  * (through this one, which serves meanwhile), then drops the cached pages
- * of the files the dead worker served (adopted_invals).  The write back
- * waits in a child process: a thread of the worker waiting for its own
- * mount's writeback cannot die until that ends, nor the worker with it,
- * and no other worker could start to end it. */
+ * of the files the dead worker served (adopted_invals), ahead of the
+ * fsyncs held meanwhile (notify.h).  The write back waits in a child
+ * process: a thread of the worker waiting for its own mount's writeback
+ * cannot die until that ends, nor the worker with it, and no other worker
+ * could start to end it.  (Dropping first, while the kernel sends again
+ * what the dead worker did not answer, left stale copies of aliases.) */
 static gpointer after_restart_thread(gpointer data)
 {
 	struct after_restart *a = data;
+	const char *mountpoint = a->mountpoint;
 	pid_t pid = fork();
 	if (pid == 0) {
-		int fd =
-		    open(a->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		_exit(fd >= 0 && syncfs(fd) == 0 ? 0 : 1);
 	}
 	int status = 0;
@@ -232,7 +235,7 @@ static gpointer after_restart_thread(gpointer data)
 	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		g_warning("restart: cannot write back the dirty pages the "
 			  "kernel kept; they go at the next writeback");
-	rfs_notify_invals(a->ctx, a->invals);
+	rfs_notify_release(a->ctx, a->invals);
 	g_free(a);
 	return NULL;
 }
@@ -257,6 +260,9 @@ static int serve(struct rfs_ctx *ctx, struct rfs_journal *journal,
 	ctx->notifier = rfs_notifier_start(ctx);
 	GThread *after = NULL;
 	if (invals) {
+		/* An fsync or msync returns only once the pages are dropped
+		 * whose invalidations the dead worker may have owed. */
+		rfs_notify_hold(ctx);
 		struct after_restart *a = g_new(struct after_restart, 1);
 		*a = (struct after_restart){ctx, fopts->mountpoint, invals};
 		after =
@@ -378,9 +384,15 @@ static void claim_virtuals(struct rfs_ctx *ctx, GPtrArray *adopted)
 		}
 	}
 	g_rw_lock_reader_unlock(&ctx->state_lock);
+	guint orphans = ctx->orphans->len;
 	g_ptr_array_extend_and_steal(adopted, ctx->orphans);
 	ctx->orphans = NULL;
-	rfs_nodes_claims_done(&ctx->nodes);
+	guint lost = rfs_nodes_claims_done(&ctx->nodes);
+	if (orphans || lost)
+		g_message("restart: %u views removed while open made again; "
+			  "%u views the kernel knows not in the state (they "
+			  "answer ESTALE)",
+			  orphans, lost);
 }
 
 /* The invalidations a worker that replaces one that died sends first:
@@ -416,13 +428,29 @@ static GArray *adopted_invals(struct rfs_ctx *ctx, GPtrArray *adopted)
 
 /* A worker of -o restart (supervise.h): sets up the context, loads the
  * state, and serves the connection on a duplicate of the supervisor's
- * descriptor fuse_fd through a channel that replays the INIT after the
+ * descriptor through a channel that replays the INIT after the
  * first worker (fuseio.h).  Returns the exit status. */
+/* At the end of a supervisor that ran the program again (it has no
+ * libfuse session): detaches the mount unless the connection is over (as
+ * fuse_session_unmount does), and closes it. */
+static void unmount_resumed(int fuse_fd, const char *mountpoint)
+{
+	struct pollfd pfd = {.fd = fuse_fd, .events = 0};
+	if (poll(&pfd, 1, 0) == 0 || !(pfd.revents & POLLERR)) {
+		int err = rfs_stop_detach(mountpoint);
+		if (err)
+			g_warning("cannot unmount %s: %s", mountpoint,
+				  g_strerror(err));
+	}
+	close(fuse_fd);
+}
+
 static int run_worker(struct rfs_ctx *ctx, struct fuse_args *wargs,
-		      int source_fd, int fuse_fd, struct rfs_super_page *page,
+		      struct rfs_super_page *page,
 		      const struct fuse_cmdline_opts *fopts)
 {
 	struct rfs_journal *journal = NULL;
+	int fuse_fd = page->fuse_fd, source_fd = page->source_fd;
 	/* The descriptor the worker before read on is its own: closing it
 	 * leaves the connection to the supervisor's. */
 	if (page->worker_fuse_fd >= 0)
@@ -503,6 +531,10 @@ int main(int argc, char *argv[])
 	struct rfs_journal *journal = NULL; /* -o state, until the control
 					       thread takes it */
 	struct fuse_args wargs = FUSE_ARGS_INIT(0, NULL); /* -o restart's */
+	/* -o restart: the supervisor's page; one handed over when this is a
+	 * supervisor that ran the installed program again (SIGUSR2) */
+	struct rfs_super_page *page = NULL;
+	bool resumed = getenv(RFS_SUPER_ENV) != NULL, stopped = false;
 	char *state_dir = NULL; /* -o restart without -o state */
 	bool have_ctx = false;
 	int source_fd = -1;
@@ -558,11 +590,26 @@ int main(int argc, char *argv[])
 		fail("pagesize=%" PRIu64 ": %s", ctx.opts.pagesize, why);
 		goto out_args;
 	}
-	source_fd = open_source(ctx.opts.source);
-	if (source_fd < 0)
-		goto out_args;
+	if (resumed && ctx.opts.restart) {
+		/* Everything but the options is in the page, and the mount
+		 * point is served by nothing until the next worker. */
+		bool bad = false;
+		page = rfs_super_resume(argv, &bad);
+		if (bad)
+			goto out_args;
+		source_fd = page->source_fd;
+		if (*page->state_dir) {
+			state_dir = g_strdup(page->state_dir);
+			ctx.opts.state_file =
+			    g_build_filename(state_dir, "state", NULL);
+		}
+	} else {
+		source_fd = open_source(ctx.opts.source);
+		if (source_fd < 0)
+			goto out_args;
+	}
 	int given_fd = mountpoint_fd(fopts.mountpoint);
-	if (given_fd < 0 && check_mountpoint(fopts.mountpoint)) {
+	if (!page && given_fd < 0 && check_mountpoint(fopts.mountpoint)) {
 		close(source_fd);
 		goto out_args;
 	}
@@ -586,7 +633,7 @@ int main(int argc, char *argv[])
 	/* Modes of what callers create are theirs: the kernel applied their
 	 * umask already, and the daemon's own must not apply again. */
 	umask(0);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; !page && i < 2; i++) {
 		const char *own = i ? RFS_STATS_NAME : RFS_CONTROL_NAME;
 		if (faccessat(source_fd, own, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			g_warning("SOURCE has an entry named %s; the daemon's "
@@ -600,13 +647,24 @@ int main(int argc, char *argv[])
 		if (ctx.opts.state_file && !(journal = load_state(&ctx)))
 			goto out_ctx;
 	} else {
-		if (ctx.opts.state_file && check_state(&ctx, source_fd))
+		if (!page && ctx.opts.state_file &&
+		    check_state(&ctx, source_fd))
 			goto out_ctx;
-		if (!ctx.opts.state_file && !(state_dir = private_state(&ctx)))
+		if (!page && !ctx.opts.state_file &&
+		    !(state_dir = private_state(&ctx)))
 			goto out_ctx;
 		/* The workers' sessions parse the same options. */
 		for (int i = 0; i < args.argc; i++)
 			fuse_opt_add_arg(&wargs, args.argv[i]);
+		if (page) { /* run again: mounted, daemonized */
+			if (!fopts.foreground) {
+				rfs_log_background(&ctx.log);
+				if (chdir("/") < 0)
+					g_warning("cannot go to /: %s",
+						  g_strerror(errno));
+			}
+			goto supervise;
+		}
 	}
 
 	ctx.se = fuse_session_new(&args, &rfs_fs_ops, sizeof(rfs_fs_ops), &ctx);
@@ -638,6 +696,12 @@ int main(int argc, char *argv[])
 		g_warning("there is no syslog (/dev/log): the messages of the "
 			  "daemon in the background are lost; -o log=FILE "
 			  "keeps them");
+	/* Before fuse_daemonize leaves the directory relative arguments
+	 * name (the supervisor runs the program again from it). */
+	if (ctx.opts.restart &&
+	    !(page = rfs_super_page_new(fuse_session_fd(ctx.se), source_fd,
+					state_dir)))
+		goto out_unmount;
 	if (fuse_daemonize(fopts.foreground) != 0)
 		goto out_unmount;
 	if (!fopts.foreground)
@@ -647,12 +711,10 @@ int main(int argc, char *argv[])
 		journal = NULL; /* serve's */
 		goto out_unmount;
 	}
-	struct rfs_super_page *page = NULL;
-	bool stopped = false;
-	ret = rfs_supervise(fuse_session_fd(ctx.se), &page, &stopped);
+supervise:
+	ret = rfs_supervise(page, argv, &stopped);
 	if (ret == RFS_SUPERVISE_WORKER) {
-		ret = run_worker(&ctx, &wargs, source_fd,
-				 fuse_session_fd(ctx.se), page, &fopts);
+		ret = run_worker(&ctx, &wargs, page, &fopts);
 		/* The supervisor unmounts, removes the private state and
 		 * closes the descriptors: this table is its too. */
 		fflush(NULL);
@@ -665,13 +727,20 @@ int main(int argc, char *argv[])
 	 * else by now, must not be unmounted: only closed. */
 	if (stopped && ret != 0)
 		goto out_session;
+	if (!ctx.se) { /* a supervisor run again: no session of its own */
+		unmount_resumed(page->fuse_fd, fopts.mountpoint);
+		goto out_ctx;
+	}
 	/* After a stop signal's detach the kernel ended the connection, and
 	 * libfuse sees that and only closes it: the path, which may name
 	 * something else by now, is not unmounted again. */
 out_unmount:
 	fuse_session_unmount(ctx.se);
 out_session:
-	fuse_session_destroy(ctx.se);
+	if (ctx.se)
+		fuse_session_destroy(ctx.se);
+	else if (page)
+		close(page->fuse_fd);
 out_ctx:
 	rfs_journal_free(journal);
 	if (have_ctx)

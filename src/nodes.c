@@ -9,6 +9,7 @@
 #include "fmap.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -412,10 +413,16 @@ static struct rfs_node *adopt_one_locked(struct rfs_nodes *nodes,
 					 uint32_t slot)
 {
 	struct stat st;
-	if (r->kind != RFS_NODE_SOURCE || !r->nlookup ||
-	    slot_get(nodes, slot) || fstat(r->fd, &st) < 0 ||
-	    (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino)
+	if (r->kind != RFS_NODE_SOURCE || !r->nlookup || slot_get(nodes, slot))
 		return NULL;
+	if (fstat(r->fd, &st) < 0 || (uint64_t)st.st_dev != r->dev ||
+	    (uint64_t)st.st_ino != r->ino) {
+		g_message("restart: node %" PRIu64 " (%" PRIu64 " lookups): "
+			  "descriptor %d no longer shows it (%s)",
+			  r->id, r->nlookup, r->fd,
+			  errno ? g_strerror(errno) : "another file");
+		return NULL;
+	}
 	struct rfs_node key = {.dev = st.st_dev, .ino = st.st_ino};
 	if (g_hash_table_lookup(nodes->table, &key))
 		return NULL;
@@ -577,9 +584,10 @@ GPtrArray *rfs_nodes_orphans(struct rfs_nodes *nodes)
 	return out;
 }
 
-void rfs_nodes_claims_done(struct rfs_nodes *nodes)
+guint rfs_nodes_claims_done(struct rfs_nodes *nodes)
 {
 	g_mutex_lock(&nodes->lock);
+	guint left = nodes->unclaimed->len;
 	for (guint i = 0; i < nodes->unclaimed->len; i++) {
 		slot_free_locked(nodes,
 				 g_array_index(nodes->unclaimed,
@@ -588,4 +596,5 @@ void rfs_nodes_claims_done(struct rfs_nodes *nodes)
 	}
 	g_array_set_size(nodes->unclaimed, 0);
 	g_mutex_unlock(&nodes->lock);
+	return left;
 }

@@ -177,8 +177,9 @@ bool rfs_nodes_claim_orphan(struct rfs_nodes *nodes, struct rfs_node *n,
  * (their record's parent is 0), each with a daemon reference. */
 GPtrArray *rfs_nodes_orphans(struct rfs_nodes *nodes);
 /* Frees the slots of the recorded virtual views nothing claimed (views the
- * state no longer has: the kernel's IDs of those answer ESTALE). */
-void rfs_nodes_claims_done(struct rfs_nodes *nodes);
+ * state no longer has: the kernel's IDs of those answer ESTALE); returns
+ * how many. */
+guint rfs_nodes_claims_done(struct rfs_nodes *nodes);
 
 /* The live node with this kernel ID, or NULL (no lock, no reference: the
  * kernel only names nodes it holds lookups on). */

@@ -63,6 +63,9 @@ struct rfs_notifier {
 	GThreadPool *writers;
 	GMutex pending_lock; /* protects pending and every job's after */
 	GPtrArray *pending;  /* NF_WRITE jobs with a lock page, not replied */
+	GMutex held_lock;    /* protects held and held_barriers */
+	bool held;	     /* barriers wait for rfs_notify_release */
+	GPtrArray *held_barriers; /* their NF_BARRIER jobs */
 };
 
 GArray *rfs_invals_new(void)
@@ -515,6 +518,8 @@ struct rfs_notifier *rfs_notifier_start(struct rfs_ctx *ctx)
 	nf->queue = g_async_queue_new();
 	g_mutex_init(&nf->pending_lock);
 	nf->pending = g_ptr_array_new();
+	g_mutex_init(&nf->held_lock);
+	nf->held_barriers = g_ptr_array_new();
 	nf->writers = g_thread_pool_new(pool_run, nf, -1, FALSE, NULL);
 	nf->thread = g_thread_new("remapfs-notify", notifier_thread, nf);
 	return nf;
@@ -538,6 +543,8 @@ void rfs_notifier_stop(struct rfs_notifier *nf)
 	g_async_queue_unref(nf->queue);
 	g_ptr_array_unref(nf->pending);
 	g_mutex_clear(&nf->pending_lock);
+	g_ptr_array_unref(nf->held_barriers);
+	g_mutex_clear(&nf->held_lock);
 	g_free(nf);
 }
 
@@ -610,8 +617,34 @@ void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,
 
 void rfs_notify_barrier(struct rfs_ctx *ctx, fuse_req_t req)
 {
+	struct rfs_notifier *nf = ctx->notifier;
 	struct nf_job *j = g_new0(struct nf_job, 1);
 	j->kind = NF_BARRIER;
 	j->req = req;
-	push(ctx, j);
+	g_mutex_lock(&nf->held_lock);
+	if (nf->held)
+		g_ptr_array_add(nf->held_barriers, j);
+	else
+		push(ctx, j);
+	g_mutex_unlock(&nf->held_lock);
+}
+
+void rfs_notify_hold(struct rfs_ctx *ctx)
+{
+	g_mutex_lock(&ctx->notifier->held_lock);
+	ctx->notifier->held = true;
+	g_mutex_unlock(&ctx->notifier->held_lock);
+}
+
+void rfs_notify_release(struct rfs_ctx *ctx, GArray *invals)
+{
+	struct rfs_notifier *nf = ctx->notifier;
+	g_mutex_lock(&nf->held_lock);
+	if (invals)
+		rfs_notify_invals(ctx, invals);
+	for (guint i = 0; i < nf->held_barriers->len; i++)
+		push(ctx, nf->held_barriers->pdata[i]);
+	g_ptr_array_set_size(nf->held_barriers, 0);
+	nf->held = false;
+	g_mutex_unlock(&nf->held_lock);
 }

@@ -79,5 +79,12 @@ void rfs_notify_written(struct rfs_ctx *ctx, fuse_req_t req,
  * thread (which replies to whatever request waits). */
 void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,
 		     void (*done)(void *data), void *data);
-/* Replies 0 to req (an fsync) once everything queued before is done. */
+/* Replies 0 to req (an fsync) once everything queued before is done, and
+ * not before rfs_notify_release when the barriers are held. */
 void rfs_notify_barrier(struct rfs_ctx *ctx, fuse_req_t req);
+/* -o restart: holds the barriers of fsyncs until rfs_notify_release, which
+ * queues invals (taken over; may be NULL) ahead of them: an fsync or
+ * msync answered by a worker that replaced one that died returns only
+ * once the invalidations that worker owed are done. */
+void rfs_notify_hold(struct rfs_ctx *ctx);
+void rfs_notify_release(struct rfs_ctx *ctx, GArray *invals);

@@ -79,12 +79,10 @@ static void write_back(struct rfs_stopper *s)
 			  s->mountpoint, code == 2 ? " (cannot open it)" : "");
 }
 
-/* Detaches the mount from the namespace: no new opens, open files go on.
- * Returns 0 or a positive errno. */
-static int detach(struct rfs_stopper *s)
+int rfs_stop_detach(const char *mountpoint)
 {
 	if (geteuid() == 0)
-		return umount2(s->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0
+		return umount2(mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) < 0
 			   ? errno
 			   : 0;
 	pid_t pid = fork();
@@ -92,7 +90,7 @@ static int detach(struct rfs_stopper *s)
 		return errno;
 	if (pid == 0) {
 		execlp(FUSERMOUNT, FUSERMOUNT, "-u", "-z", "-q", "--",
-		       s->mountpoint, (char *)NULL);
+		       mountpoint, (char *)NULL);
 		_exit(127);
 	}
 	int status;
@@ -109,7 +107,7 @@ static gpointer stopping_thread(gpointer data)
 	int err = rfs_control_save_now(s->ctx);
 	if (err)
 		g_warning("stop: saving the state failed: %s", g_strerror(err));
-	err = detach(s);
+	err = rfs_stop_detach(s->mountpoint);
 	if (err) {
 		g_warning("stop: cannot detach %s (%s); unmount it to stop",
 			  s->mountpoint, g_strerror(err));

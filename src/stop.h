@@ -18,6 +18,11 @@ struct rfs_stopper;
  * the mask.  Returns 0 or a positive errno. */
 int rfs_stop_signals_block(void);
 
+/* Detaches the mount at mountpoint from the namespace (umount2 with
+ * MNT_DETACH as root, else fusermount3 -u -z): no new opens, open files
+ * go on.  Returns 0 or a positive errno. */
+int rfs_stop_detach(const char *mountpoint);
+
 /* Starts taking the stop signals for the mount at mountpoint (absolute).
  * Returns NULL with errno set on failure. */
 struct rfs_stopper *rfs_stopper_start(struct rfs_ctx *ctx,

@@ -6,6 +6,8 @@
 #include "supervise.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <errno.h>
 #include <glib.h>
 #include <stdlib.h>
@@ -58,17 +60,189 @@ static void each_fd(void (*fn)(int fd, void *data), void *data)
 	g_array_unref(fds);
 }
 
+static bool bit_get(const uint64_t *map, int fd)
+{
+	return fd < (int)RFS_SUPER_FDS_MAX &&
+	       (map[fd / 64] & (UINT64_C(1) << (fd % 64)));
+}
+
+static void bit_set(uint64_t *map, int fd, bool on)
+{
+	if (fd >= (int)RFS_SUPER_FDS_MAX)
+		return;
+	if (on)
+		map[fd / 64] |= UINT64_C(1) << (fd % 64);
+	else
+		map[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
+}
+
 static void note_own(int fd, void *data)
 {
 	struct rfs_super_page *page = data;
-	if (fd < RFS_SUPER_FDS_MAX)
-		page->own_fds[fd / 64] |= UINT64_C(1) << (fd % 64);
+	bit_set(page->own_fds, fd, true);
 }
 
 /* Records the descriptors open now as the supervisor's. */
 static void note_own_fds(struct rfs_super_page *page)
 {
 	each_fd(note_own, page);
+}
+
+/* The descriptors open in a program the supervisor ran again: those open
+ * across the exec are what they were, the others this program's own. */
+struct resumed {
+	struct rfs_super_page *page;
+	uint64_t *own; /* the new bitmap */
+};
+
+static void note_resumed(int fd, void *data)
+{
+	struct resumed *r = data;
+	bool kept = bit_get(r->page->kept_fds, fd);
+	bit_set(r->own, fd, kept ? bit_get(r->page->own_fds, fd) : true);
+	fcntl(fd, F_SETFD, FD_CLOEXEC); /* as they were opened */
+}
+
+/* Before the supervisor runs the program again: the descriptors that must
+ * outlive the exec (workers' and the connection's, SOURCE's and the two
+ * memfds) lose FD_CLOEXEC and are noted in kept_fds; the supervisor's
+ * others (its signalfd, its log) keep it and close. */
+static void keep_across_exec(int fd, void *data)
+{
+	struct rfs_super_page *page = data;
+	bool keep = !bit_get(page->own_fds, fd) || fd == page->fuse_fd ||
+		    fd == page->source_fd || fd == page->nodes_fd ||
+		    fd == page->page_fd || fd == page->exe_fd;
+	fcntl(fd, F_SETFD, keep ? 0 : FD_CLOEXEC);
+	bit_set(page->kept_fds, fd, keep);
+}
+
+/* Whether the program at exe runs at all ("exe --version" exits 0). */
+static bool runs(const char *exe)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(exe, exe, "--version", (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Runs the program again (SIGUSR2: an upgrade takes effect), handing over
+ * the page; returns only when that fails (logged). */
+static void exec_again(struct rfs_super_page *page, char *const *argv)
+{
+	if (!runs(page->exe)) {
+		g_warning("restart: %s --version fails; the next worker runs "
+			  "the code this supervisor started with",
+			  page->exe);
+		return;
+	}
+	char env[64];
+	memset(page->kept_fds, 0, sizeof(page->kept_fds));
+	each_fd(keep_across_exec, page);
+	snprintf(env, sizeof(env), "%d,%d,%d", (int)page->page_fd,
+		 (int)page->exe_fd, RFS_SUPER_VERSION);
+	setenv(RFS_SUPER_ENV, env, 1);
+	page->execs++;
+	page->resuming = true;
+	fflush(NULL);
+	if (*page->cwd && chdir(page->cwd) < 0)
+		g_warning("restart: cannot go back to %s: %s", page->cwd,
+			  g_strerror(errno));
+	execv(page->exe, argv);
+	int err = errno;
+	page->execs--;
+	page->resuming = false;
+	unsetenv(RFS_SUPER_ENV);
+	each_fd(note_resumed, &(struct resumed){page, page->own_fds});
+	g_warning("restart: cannot run %s again (%s); the next worker runs "
+		  "the code this supervisor started with",
+		  page->exe, g_strerror(err));
+}
+
+struct rfs_super_page *rfs_super_page_new(int fuse_fd, int source_fd,
+					  const char *state_dir)
+{
+	int fd = memfd_create("remapfs-supervisor", MFD_CLOEXEC);
+	struct rfs_super_page *page = MAP_FAILED;
+	if (fd >= 0 && ftruncate(fd, sizeof(*page)) == 0)
+		page = mmap(NULL, sizeof(*page), PROT_READ | PROT_WRITE,
+			    MAP_SHARED, fd, 0);
+	if (page == MAP_FAILED) {
+		g_warning("restart: cannot set up the supervisor: %s",
+			  g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	page->version = RFS_SUPER_VERSION;
+	page->page_fd = fd;
+	page->exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	page->fuse_fd = fuse_fd;
+	page->source_fd = source_fd;
+	page->worker_fuse_fd = -1;
+	g_strlcpy(page->state_dir, state_dir ? state_dir : "",
+		  sizeof(page->state_dir));
+	ssize_t n =
+	    readlink("/proc/self/exe", page->exe, sizeof(page->exe) - 1);
+	page->exe[n > 0 ? n : 0] = '\0';
+	if (!getcwd(page->cwd, sizeof(page->cwd)))
+		page->cwd[0] = '\0';
+	page->nodes_fd = memfd_create("remapfs-nodes", MFD_CLOEXEC);
+	if (page->nodes_fd < 0)
+		g_warning("restart: no memory for the node records (%s): a "
+			  "new worker will not know the files open before",
+			  g_strerror(errno));
+	return page;
+}
+
+struct rfs_super_page *rfs_super_resume(char *const *argv, bool *err)
+{
+	const char *env = getenv(RFS_SUPER_ENV);
+	*err = false;
+	if (!env)
+		return NULL;
+	int fd = -1, exe_fd = -1, version = -1, used = 0;
+	struct stat st;
+	struct rfs_super_page *page = MAP_FAILED;
+	if (sscanf(env, "%d,%d,%d%n", &fd, &exe_fd, &version, &used) == 3 &&
+	    !env[used] && version == RFS_SUPER_VERSION && fd > 2 &&
+	    fstat(fd, &st) == 0 && st.st_size == (off_t)sizeof(*page))
+		page = mmap(NULL, sizeof(*page), PROT_READ | PROT_WRITE,
+			    MAP_SHARED, fd, 0);
+	if (page != MAP_FAILED && page->version == RFS_SUPER_VERSION &&
+	    page->page_fd == fd) {
+		unsetenv(RFS_SUPER_ENV);
+		g_message("restart: the supervisor runs %s again (%u times "
+			  "now)",
+			  page->exe, page->execs);
+		return page;
+	}
+	if (page != MAP_FAILED)
+		munmap(page, sizeof(*page));
+	struct stat self, before;
+	if (version != RFS_SUPER_VERSION && exe_fd > 2 &&
+	    stat("/proc/self/exe", &self) == 0 && fstat(exe_fd, &before) == 0 &&
+	    (self.st_dev != before.st_dev || self.st_ino != before.st_ino)) {
+		g_warning("restart: the supervisor hands over version %d, this "
+			  "program takes version %d: running the program it "
+			  "ran again (the upgrade takes effect at the next "
+			  "mount)",
+			  version, RFS_SUPER_VERSION);
+		fexecve(exe_fd, argv, environ);
+	}
+	g_critical("restart: %s=%s does not name a supervisor's page, and "
+		   "the program before cannot run again (%s): the mount ends",
+		   RFS_SUPER_ENV, env, g_strerror(errno));
+	*err = true;
+	return NULL;
 }
 
 struct leftovers {
@@ -79,8 +253,7 @@ struct leftovers {
 static void close_leftover(int fd, void *data)
 {
 	struct leftovers *l = data;
-	if (fd < RFS_SUPER_FDS_MAX &&
-	    (l->page->own_fds[fd / 64] & (UINT64_C(1) << (fd % 64))))
+	if (bit_get(l->page->own_fds, fd))
 		return;
 	if (fd == l->page->worker_fuse_fd || fd == l->page->nodes_fd)
 		return;
@@ -241,10 +414,10 @@ static bool leader_exited(pid_t pid)
 }
 
 /* Waits until worker pid ends, forwarding stop signals (the last one in
- * *stop_sig) and replacing it on SIGUSR2.  Returns its wait status; a
- * worker whose main thread exited for two ticks in a row counts as
+ * *stop_sig) and replacing it on SIGUSR2 (*again set).  Returns its wait
+ * status; a worker whose main thread exited for two ticks in a row counts as
  * killed (it is reaped later). */
-static int wait_worker(int sigfd, pid_t pid, int *stop_sig)
+static int wait_worker(int sigfd, pid_t pid, int *stop_sig, bool *again)
 {
 	int status = 0, exited_ticks = 0;
 	struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
@@ -275,6 +448,7 @@ static int wait_worker(int sigfd, pid_t pid, int *stop_sig)
 		} else if (sig == SIGUSR2) {
 			g_message("restart: SIGUSR2: replacing worker %d",
 				  (int)pid);
+			*again = true;
 			kill(pid, SIGKILL);
 		} else {
 			*stop_sig = sig;
@@ -293,7 +467,7 @@ static void pause_ms(int sigfd, int ms)
 			return;
 }
 
-int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
+int rfs_supervise(struct rfs_super_page *page, char *const *argv, bool *stopped)
 {
 	*stopped = false;
 	sigset_t set;
@@ -302,21 +476,23 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return 1;
 	int sigfd = signalfd(-1, &set, SFD_CLOEXEC);
-	struct rfs_super_page *page =
-	    mmap(NULL, sizeof(*page), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sigfd < 0 || page == MAP_FAILED) {
+	if (sigfd < 0) {
 		g_warning("restart: cannot set up the supervisor: %s",
 			  g_strerror(errno));
 		return 1;
 	}
-	page->worker_fuse_fd = -1;
-	page->nodes_fd = memfd_create("remapfs-nodes", MFD_CLOEXEC);
-	if (page->nodes_fd < 0)
-		g_warning("restart: no memory for the node records (%s): a "
-			  "new worker will not know the files open before",
-			  g_strerror(errno));
-	note_own_fds(page);
+	/* What is open now that no worker left is the supervisor's: all of
+	 * it before the first worker, what this program opened after its
+	 * supervisor ran it again (rfs_super_resume). */
+	if (page->resuming) {
+		uint64_t *own = g_malloc0(sizeof(page->own_fds));
+		each_fd(note_resumed, &(struct resumed){page, own});
+		memcpy(page->own_fds, own, sizeof(page->own_fds));
+		g_free(own);
+		page->resuming = false;
+	} else {
+		note_own_fds(page);
+	}
 	int fails = 0, stop_sig = 0;
 	int64_t deaths[RFS_SUPERVISE_BURST] = {0}; /* when serving ones died */
 	unsigned ndeaths = 0;
@@ -325,7 +501,6 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
 		if (pid == 0) {
 			/* sigfd stays: closing it here would close it for
 			 * the supervisor, whose table this is. */
-			*pagep = page;
 			return RFS_SUPERVISE_WORKER;
 		}
 		if (pid < 0) {
@@ -338,13 +513,17 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
 				  page->workers, (int)pid);
 		if (stop_sig)
 			kill(pid, stop_sig);
-		int status = wait_worker(sigfd, pid, &stop_sig);
+		bool again = false;
+		int status = wait_worker(sigfd, pid, &stop_sig, &again);
 		*stopped = stop_sig != 0;
 		if (WIFEXITED(status) &&
 		    WEXITSTATUS(status) != RFS_WORKER_START_FAILED) {
-			munmap(page, sizeof(*page));
 			close(sigfd);
 			return WEXITSTATUS(status);
+		}
+		if (again && !stop_sig) {
+			exec_again(page, argv); /* returns when it fails */
+			continue;
 		}
 		if (WIFSIGNALED(status))
 			g_warning("restart: worker %d died of %s", (int)pid,
@@ -365,7 +544,7 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
 				   "EIO until the mount ends (SOURCE and the "
 				   "state are left as they are)",
 				   fails);
-			serve_eio(fuse_fd, sigfd);
+			serve_eio(page->fuse_fd, sigfd);
 			break;
 		}
 		if (fails) {
@@ -383,7 +562,6 @@ int rfs_supervise(int fuse_fd, struct rfs_super_page **pagep, bool *stopped)
 			}
 		}
 	}
-	munmap(page, sizeof(*page));
 	close(sigfd);
 	return 1;
 }

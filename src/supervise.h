@@ -34,19 +34,44 @@
 /* rfs_supervise's result in a worker. */
 #define RFS_SUPERVISE_WORKER (-1)
 
-/* Descriptors below this that were open before the first worker are
- * the supervisor's (rfs_super_fd_is_own). */
-#define RFS_SUPER_FDS_MAX 4096
+/* Descriptors below this that the supervisor opened itself are known
+ * (own_fds); those above are taken for workers'. */
+#define RFS_SUPER_FDS_MAX (1u << 20)
 
-/* The memory the supervisor and its workers share (MAP_SHARED). */
+/* How a supervisor that runs the installed program again (SIGUSR2) hands
+ * over to it: this environment variable holds "PAGE,EXE,VERSION", the
+ * numbers of its page's memfd and of a descriptor of the program it ran,
+ * and RFS_SUPER_VERSION.  A program of another version runs that old
+ * program again instead of taking over. */
+#define RFS_SUPER_ENV "REMAPFS_SUPERVISOR"
+/* The version of what a supervisor hands over and a worker takes over:
+ * this page, the node records (nodes.h), the journal's comments (dump.h)
+ * and the INIT replay (fuseio.h).  Bump it when one of them changes. */
+#define RFS_SUPER_VERSION 1
+
+/* The memory the supervisor and its workers share (MAP_SHARED, a memfd
+ * that outlives the supervisor's exec). */
 struct rfs_super_page {
 	uint32_t workers;	/* workers started, this one included */
 	uint32_t ready;		/* the last worker set up to serve */
 	int32_t worker_fuse_fd; /* the descriptor the last worker read, or -1 */
 	int32_t nodes_fd;	/* memfd of the node records (nodes.h) */
+	uint32_t version;	/* RFS_SUPER_VERSION */
+	int32_t page_fd;	/* this page's memfd */
+	int32_t exe_fd;	      /* the program this supervisor runs (O_RDONLY) */
+	int32_t fuse_fd;      /* the connection */
+	int32_t source_fd;    /* SOURCE's directory */
+	uint32_t execs;	      /* times the supervisor ran the program again */
+	bool resuming;	      /* ran again, its own descriptors not noted */
+	char exe[4096];	      /* the program, as the first supervisor ran */
+	char cwd[4096];	      /* where it ran (relative arguments) */
+	char state_dir[4096]; /* the private state's directory, or "" */
 	struct rfs_fuseio_init init; /* the kernel's INIT (fuseio.h) */
 	struct rfs_done_ring done;   /* fuseio.h */
-	uint64_t own_fds[RFS_SUPER_FDS_MAX / 64]; /* bitmap, see above */
+	/* Bitmaps: the supervisor's own descriptors (the others are
+	 * workers'), and those open across the last exec. */
+	uint64_t own_fds[RFS_SUPER_FDS_MAX / 64];
+	uint64_t kept_fds[RFS_SUPER_FDS_MAX / 64];
 };
 
 /* Tells the supervisor that this worker is set up and serves from now on
@@ -59,10 +84,25 @@ void rfs_super_ready(struct rfs_super_page *page);
  * be; the supervisor's own stay.  Returns how many it closed. */
 unsigned rfs_super_close_leftovers(const struct rfs_super_page *page);
 
-/* Becomes the supervisor of the connection on fuse_fd.  Must be called
- * before any thread starts.  Returns RFS_SUPERVISE_WORKER in each worker
- * (*page set; the stop signals stay blocked), and in the supervisor, once
- * a worker exited by itself or the supervisor stopped answering, the
- * status to exit with; *stopped then says whether a stop signal went to
- * the worker (which detached the mount). */
-int rfs_supervise(int fuse_fd, struct rfs_super_page **page, bool *stopped);
+/* A new page for the supervisor of the connection on fuse_fd over SOURCE
+ * source_fd (both kept open across its execs), with state_dir ("" or the
+ * private state's directory); NULL (logged) on failure. */
+struct rfs_super_page *rfs_super_page_new(int fuse_fd, int source_fd,
+					  const char *state_dir);
+/* In a program run again by its supervisor (RFS_SUPER_ENV set): the page
+ * it handed over (rfs_supervise notes the descriptors this program opened
+ * since as the supervisor's); NULL when the variable is not set, or on
+ * failure with *err set (logged).  A page of another version runs the
+ * program that handed it over again, with argv. */
+struct rfs_super_page *rfs_super_resume(char *const *argv, bool *err);
+
+/* Becomes the supervisor of page's connection (a new page, or one that
+ * rfs_super_resume handed over).  Must be called before any thread
+ * starts.  Returns RFS_SUPERVISE_WORKER in each worker (the stop signals
+ * stay blocked), and in the supervisor, once a worker exited by itself or
+ * the supervisor stopped answering, the status to exit with; *stopped
+ * then says whether a stop signal went to the worker (which detached the
+ * mount).  SIGUSR2 runs page->exe again with argv (the same options),
+ * which resumes the supervision, then starts the new worker. */
+int rfs_supervise(struct rfs_super_page *page, char *const *argv,
+		  bool *stopped);

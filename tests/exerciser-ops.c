@@ -1548,8 +1548,10 @@ static bool op_remove(struct ex *ex)
 		ssize_t n = pread(v->fd, ex->buf, len, (off_t)off);
 		if (n != (ssize_t)len)
 			ex_fail(ex,
-				"pread of removed '%s' [%#llx, +%#llx): %zd",
-				v->name, U(off), U(len), n);
+				"pread of removed '%s' [%#llx, +%#llx): %zd "
+				"(%s)",
+				v->name, U(off), U(len), n,
+				n < 0 ? strerror(errno) : "short");
 		check_bytes(ex, v, "read of a removed view", off, ex->buf, len);
 	}
 	struct stat st;

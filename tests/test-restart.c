@@ -259,7 +259,10 @@ static void removed_view_survives_kills(bool by_command)
 	g_assert_true(rfs_page_is(buf, PS, 202, "removed v page 0"));
 	memset(buf, 'W', PS);
 	g_assert_cmpint(pwrite(fd, buf, PS, 0), ==, PS);
-	g_assert_cmpint(msync(map, 2 * PS, MS_SYNC), ==, 0);
+	if (msync(map, 2 * PS, MS_SYNC) != 0)
+		g_error("msync of the removed view after the kills: expected "
+			"0, saw %s",
+			g_strerror(errno));
 	g_assert_cmpint(munmap(map, 2 * PS), ==, 0);
 	g_assert_cmpint(close(fd), ==, 0);
 	gsize len = 0;
@@ -367,12 +370,51 @@ static void test_sigusr2_replaces_the_worker(void)
 	rfs_test_free(m);
 }
 
-/* A program working on the mount for the time of three remapctl restarts
- * sees no error: pwrite, pread, fsync of an open file, open and read of
- * another. */
-static void test_remapctl_restart_under_load_no_error(void)
+/* Installs a fresh copy of the daemon at path, as make install or a
+ * package upgrade does (written beside it, renamed over it: a new inode);
+ * returns its inode number. */
+static ino_t install_daemon(const char *path)
 {
-	struct rfs_test_mount *m = mount_restart();
+	const char *prog = g_getenv("REMAPFS");
+	char *tmp = g_strconcat(path, ".new", NULL);
+	g_assert_cmpint(rfs_sh("cp '%s' '%s' && mv '%s' '%s'",
+			       prog ? prog : ABS_BUILDDIR "/src/remapfs", tmp,
+			       tmp, path),
+			==, 0);
+	g_free(tmp);
+	struct stat st;
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	return st.st_ino;
+}
+
+/* The inode number of the program process pid runs. */
+static ino_t exe_of(pid_t pid)
+{
+	char *link = g_strdup_printf("/proc/%d/exe", (int)pid);
+	struct stat st;
+	int res = stat(link, &st);
+	g_free(link);
+	return res == 0 ? st.st_ino : 0;
+}
+
+/* A program working on the mount for the time of three remapctl restarts
+ * sees no error (pwrite, pread, fsync of an open file, open and read of
+ * another), while a new binary is installed before each: the supervisor
+ * and the new worker run it. */
+static void test_remapctl_restart_under_load_runs_the_new_binary(void)
+{
+	struct rfs_test_mount *pre = rfs_test_prepare();
+	char *bin = g_build_filename(pre->base, "remapfs", NULL);
+	install_daemon(bin);
+	char *saved = g_strdup(g_getenv("REMAPFS"));
+	g_setenv("REMAPFS", bin, TRUE);
+	static const char *const opts[] = {"-o", "restart", NULL};
+	g_assert_true(rfs_test_start(pre, opts));
+	if (saved)
+		g_setenv("REMAPFS", saved, TRUE);
+	else
+		g_unsetenv("REMAPFS");
+	struct rfs_test_mount *m = pre;
 	char *src = rfs_src(m, "g"), *mnt = rfs_mnt(m, "f"),
 	     *other = rfs_mnt(m, "g");
 	g_assert_true(g_file_set_contents(src, "other file", -1, NULL));
@@ -404,6 +446,7 @@ static void test_remapctl_restart_under_load_no_error(void)
 	close(stop[0]);
 	for (int i = 0; i < 3; i++) {
 		g_usleep(200000);
+		ino_t installed = install_daemon(bin);
 		char *out = NULL;
 		int status = -1;
 		char *argv[] = {ABS_BUILDDIR "/src/lib/remapctl", "restart",
@@ -416,6 +459,15 @@ static void test_remapctl_restart_under_load_no_error(void)
 				"by worker', saw status %d and '%s'",
 				i, status, out);
 		g_free(out);
+		pid_t worker = rfs_test_worker(m->pid);
+		if (exe_of(m->pid) != installed || exe_of(worker) != installed)
+			g_error(
+			    "remapctl restart %d: expected the supervisor "
+			    "and its worker %d to run the binary installed "
+			    "just before (inode %ju), saw inodes %ju and %ju",
+			    i, (int)worker, (uintmax_t)installed,
+			    (uintmax_t)exe_of(m->pid),
+			    (uintmax_t)exe_of(worker));
 	}
 	g_usleep(200000);
 	close(stop[1]);
@@ -430,6 +482,8 @@ static void test_remapctl_restart_under_load_no_error(void)
 	g_free(mnt);
 	g_free(other);
 	rfs_test_free(m);
+	g_free(bin);
+	g_free(saved);
 }
 
 static void test_sigterm_to_the_supervisor_writes_back_and_exits_0(void)
@@ -528,8 +582,9 @@ int main(int argc, char **argv)
 			test_request_in_flight_is_answered_after_kill);
 	g_test_add_func("/restart/sigusr2-replaces-the-worker",
 			test_sigusr2_replaces_the_worker);
-	g_test_add_func("/restart/remapctl-restart-under-load-no-error",
-			test_remapctl_restart_under_load_no_error);
+	g_test_add_func(
+	    "/restart/remapctl-restart-under-load-runs-the-new-binary",
+	    test_remapctl_restart_under_load_runs_the_new_binary);
 	g_test_add_func(
 	    "/restart/sigterm-to-the-supervisor-writes-back-and-exits-0",
 	    test_sigterm_to_the_supervisor_writes_back_and_exits_0);
