@@ -63,6 +63,7 @@ static void record_write_locked(struct rfs_nodes *nodes, struct rfs_node *n)
 	r->kind = n->kind;
 	r->parent = n->rec_parent;
 	r->name_hash = n->rec_name_hash;
+	r->removed = n->rec_removed;
 	__atomic_store_n(&r->id, n->id, __ATOMIC_RELEASE);
 }
 
@@ -461,8 +462,9 @@ int rfs_nodes_adopt(struct rfs_nodes *nodes, int memfd, GPtrArray *adopted)
 			continue;
 		if (r.kind == RFS_NODE_VIRTUAL && r.nlookup &&
 		    !slot_get(nodes, i)) {
-			struct rfs_virtual_record v = {r.id, r.nlookup, r.ino,
-						       r.parent, r.name_hash};
+			struct rfs_virtual_record v = {
+			    r.id,     r.nlookup,   r.ino,
+			    r.parent, r.name_hash, r.removed != 0};
 			g_array_append_val(nodes->unclaimed, v);
 			slot_set_locked(nodes, (uint32_t)i, &held_slot);
 			if (i >= nodes->slots_used)
@@ -508,6 +510,15 @@ void rfs_node_record_name(struct rfs_nodes *nodes, struct rfs_node *n,
 	g_mutex_lock(&nodes->lock);
 	n->rec_parent = parent_id;
 	n->rec_name_hash = rfs_name_hash(name);
+	n->rec_removed = false;
+	record_write_locked(nodes, n);
+	g_mutex_unlock(&nodes->lock);
+}
+
+void rfs_node_record_removed(struct rfs_nodes *nodes, struct rfs_node *n)
+{
+	g_mutex_lock(&nodes->lock);
+	n->rec_removed = true;
 	record_write_locked(nodes, n);
 	g_mutex_unlock(&nodes->lock);
 }
@@ -534,15 +545,17 @@ bool rfs_nodes_claim_virtual(struct rfs_nodes *nodes, struct rfs_node *n,
 	uint64_t hash = rfs_name_hash(name);
 	bool claimed = false;
 	g_mutex_lock(&nodes->lock);
-	for (guint i = 0; i < nodes->unclaimed->len; i++) {
-		struct rfs_virtual_record *v = &g_array_index(
-		    nodes->unclaimed, struct rfs_virtual_record, i);
-		if (v->parent == parent_id && v->name_hash == hash) {
-			claim_locked(nodes, n, i);
-			claimed = true;
-			break;
+	for (int removed = 0; !claimed && removed < 2; removed++)
+		for (guint i = 0; i < nodes->unclaimed->len; i++) {
+			struct rfs_virtual_record *v = &g_array_index(
+			    nodes->unclaimed, struct rfs_virtual_record, i);
+			if (v->parent == parent_id && v->name_hash == hash &&
+			    v->removed == removed) {
+				claim_locked(nodes, n, i);
+				claimed = true;
+				break;
+			}
 		}
-	}
 	g_mutex_unlock(&nodes->lock);
 	return claimed;
 }
@@ -555,7 +568,7 @@ bool rfs_nodes_claim_orphan(struct rfs_nodes *nodes, struct rfs_node *n,
 	for (guint i = 0; i < nodes->unclaimed->len; i++) {
 		struct rfs_virtual_record *v = &g_array_index(
 		    nodes->unclaimed, struct rfs_virtual_record, i);
-		if (v->id == id && v->parent == 0) {
+		if (v->id == id && v->removed) {
 			claim_locked(nodes, n, i);
 			claimed = true;
 			break;
@@ -575,7 +588,7 @@ GPtrArray *rfs_nodes_orphans(struct rfs_nodes *nodes)
 	while (g_hash_table_iter_next(&it, &key, NULL)) {
 		struct rfs_node *n = key;
 		if (n->kind == RFS_NODE_VIRTUAL && n->nlookup &&
-		    n->rec_parent == 0) {
+		    n->rec_removed) {
 			n->refs++;
 			g_ptr_array_add(out, n);
 		}

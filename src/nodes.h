@@ -70,9 +70,11 @@ struct rfs_node {
 	/* When an invalidation of its pages was last recorded (inflight.h;
 	 * monotonic us, relaxed atomic). */
 	gint64 inval_us;
-	/* Virtual views: where its record says it is (rfs_node_record_name);
-	 * under rfs_nodes.lock. */
+	/* Virtual views: where its record says it is (rfs_node_record_name)
+	 * and whether it was taken out of the namespace since
+	 * (rfs_node_record_removed); under rfs_nodes.lock. */
 	uint64_t rec_parent, rec_name_hash;
+	bool rec_removed;
 	struct rfs_node_counters counters;
 };
 
@@ -93,14 +95,17 @@ struct rfs_node_record {
 	int32_t fd;	   /* the O_PATH descriptor, in the shared table */
 	uint32_t kind;
 	/* Virtual views: the directory's node ID and the name's hash
-	 * (rfs_name_hash), as rfs_node_record_name last set them. */
+	 * (rfs_name_hash), as rfs_node_record_name last set them, and
+	 * whether the view was removed since (1) or not (0). */
 	uint64_t parent, name_hash;
+	uint32_t removed, unused;
 };
 
 /* A virtual view's record kept by rfs_nodes_adopt for the view the state
  * makes again (rfs_nodes_claim_virtual). */
 struct rfs_virtual_record {
 	uint64_t id, nlookup, ino, parent, name_hash;
+	bool removed;
 };
 
 struct rfs_nodes {
@@ -164,17 +169,22 @@ uint64_t rfs_name_hash(const char *name);
  * parent_id (at its creation and renames). */
 void rfs_node_record_name(struct rfs_nodes *nodes, struct rfs_node *n,
 			  uint64_t parent_id, const char *name);
+/* Records that virtual view node n left the namespace (its name stays in
+ * the record: the state may not say so yet when the worker dies). */
+void rfs_node_record_removed(struct rfs_nodes *nodes, struct rfs_node *n);
 /* After the state is loaded: gives virtual view node n (its daemon
  * reference the only one) the ID and lookups of the recorded virtual view
- * called name in parent_id, if there is one.  Returns whether it did. */
+ * called name in parent_id, if there is one: one not removed first, else
+ * one whose removal the state did not keep (no orphan block claimed it).
+ * Returns whether it did. */
 bool rfs_nodes_claim_virtual(struct rfs_nodes *nodes, struct rfs_node *n,
 			     uint64_t parent_id, const char *name);
 /* The same for a virtual view removed while the kernel held it (an
- * orphan: recorded with parent 0), by the ID it had. */
+ * orphan: recorded as removed), by the ID it had. */
 bool rfs_nodes_claim_orphan(struct rfs_nodes *nodes, struct rfs_node *n,
 			    uint64_t id);
 /* The virtual view nodes the kernel holds that are out of the namespace
- * (their record's parent is 0), each with a daemon reference. */
+ * (recorded as removed), each with a daemon reference. */
 GPtrArray *rfs_nodes_orphans(struct rfs_nodes *nodes);
 /* Frees the slots of the recorded virtual views nothing claimed (views the
  * state no longer has: the kernel's IDs of those answer ESTALE); returns

@@ -58,8 +58,9 @@ void rfs_viewers_remove(struct rfs_ctx *ctx, struct rfs_view *v)
 void rfs_view_unlist(struct rfs_ctx *ctx, struct rfs_view *v)
 {
 	v->removed = true;
-	/* A view made later under its name must not take its ID. */
-	rfs_node_record_name(&ctx->nodes, v->node, 0, "");
+	/* A view made later under its name must not take its ID, unless
+	 * the state says this one is still there (nodes.h). */
+	rfs_node_record_removed(&ctx->nodes, v->node);
 	g_hash_table_remove(v->parent->virtuals, v->name);
 	rfs_viewers_remove(ctx, v);
 	g_hash_table_remove(ctx->views, v);
