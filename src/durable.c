@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -70,4 +73,33 @@ int rfs_write_file_durably(const char *path, const char *data, size_t len,
 		err = sync_parent_dir(path);
 	g_free(tmp);
 	return err;
+}
+
+unsigned rfs_durable_remove_leftovers(const char *path)
+{
+	char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
+	char *prefix = g_strconcat(base, ".new.", NULL);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	unsigned removed = 0;
+	while (d && (name = g_dir_read_name(d))) {
+		char *end;
+		if (!g_str_has_prefix(name, prefix))
+			continue;
+		const char *num = name + strlen(prefix);
+		long pid = strtol(num, &end, 10);
+		if (!g_ascii_isdigit(*num) || *end || pid <= 0 ||
+		    pid > INT_MAX || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* not one of ours, or its writer may run */
+		char *file = g_build_filename(dir, name, NULL);
+		if (unlink(file) == 0)
+			removed++;
+		g_free(file);
+	}
+	if (d)
+		g_dir_close(d);
+	g_free(prefix);
+	g_free(base);
+	g_free(dir);
+	return removed;
 }

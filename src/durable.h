@@ -10,3 +10,8 @@
  * synced.  Returns 0 or a positive errno (path is then as before). */
 int rfs_write_file_durably(const char *path, const char *data, size_t len,
 			   mode_t mode);
+
+/* Removes the new files (PATH.new.PID) that writers of path which no
+ * longer run left beside it (killed before their rename).  Returns how
+ * many. */
+unsigned rfs_durable_remove_leftovers(const char *path);

@@ -6,6 +6,7 @@
 #include "restore.h"
 #include "control.h"
 #include "dump.h"
+#include "durable.h"
 #include "protocol.h"
 #include "state.h"
 #include "views.h"
@@ -315,6 +316,11 @@ struct rfs_journal *rfs_restore_state(struct rfs_ctx *ctx, GString *msg)
 	}
 	if (rejected->len)
 		keep_rejected(path, rejected);
+	unsigned left = rfs_durable_remove_leftovers(path);
+	if (left)
+		g_message("state: removed %u unfinished snapshot%s of %s that "
+			  "killed daemons left",
+			  left, left == 1 ? "" : "s", path);
 	j = rfs_journal_new(path, ctx->pagesize);
 	GString *dump = rfs_dump_journal(ctx);
 	err = rfs_journal_snapshot(j, dump->str, dump->len);

@@ -306,6 +306,34 @@ static void test_failed_save_is_not_acknowledged(Fixture *f, gconstpointer d)
 	g_free(dir);
 }
 
+/* A snapshot a killed daemon left unfinished (STATE.new.PID of a process
+ * that is gone) is removed at the next mount; one whose writer runs (this
+ * test's PID) is left alone. */
+static void
+test_unfinished_snapshot_of_a_dead_daemon_is_removed(Fixture *f,
+						     gconstpointer d)
+{
+	pid_t gone = fork();
+	if (gone == 0)
+		_exit(0);
+	g_assert_cmpint(waitpid(gone, NULL, 0), ==, gone);
+	char *dead = g_strdup_printf("%s.new.%d", f->state, (int)gone);
+	char *alive = g_strdup_printf("%s.new.%d", f->state, (int)getpid());
+	g_assert_true(g_file_set_contents(dead, "cut", -1, NULL));
+	g_assert_true(g_file_set_contents(alive, "being written", -1, NULL));
+	g_assert_true(mount_state(f, NULL));
+	if (access(dead, F_OK) == 0)
+		g_error("expected %s (its writer %d is gone) removed at the "
+			"mount, saw it still there",
+			dead, (int)gone);
+	if (access(alive, F_OK) != 0)
+		g_error("expected %s (its writer runs) kept, saw it gone",
+			alive);
+	unlink(alive);
+	g_free(dead);
+	g_free(alive);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -322,5 +350,7 @@ int main(int argc, char **argv)
 	    test_namespace_changes_are_saved);
 	ADD("/state/failed-save-is-not-acknowledged",
 	    test_failed_save_is_not_acknowledged);
+	ADD("/state/unfinished-snapshot-of-a-dead-daemon-is-removed",
+	    test_unfinished_snapshot_of_a_dead_daemon_is_removed);
 	return g_test_run();
 }
