@@ -289,6 +289,7 @@ int rfs_options_parse(struct fuse_args *args, struct rfs_options *opts,
 	opts->max_transaction = RFS_DEFAULT_MAX_TRANSACTION;
 	opts->entry_timeout = 1.0;
 	opts->log_level = RFS_LOG_INFO;
+	opts->restart = true;
 	if (fuse_opt_parse(args, &ps, rfs_opt_table, opt_proc) < 0) {
 		g_free(ps.err);
 		*err = g_strdup("invalid command line");
@@ -361,9 +362,10 @@ void rfs_options_usage(const char *progname)
 	    "keep it\n"
 	    "    -o restart             a supervisor keeps the mount and "
 	    "starts the\n"
-	    "                           worker again when it dies (see "
-	    "RESTART)\n"
-	    "    -o norestart           one process (the default)\n"
+	    "                           worker again when it dies (the "
+	    "default;\n"
+	    "                           see RESTART)\n"
+	    "    -o norestart           one process\n"
 	    "    -o log=FILE            messages go to FILE (not stderr or "
 	    "syslog)\n"
 	    "    -o loglevel=LEVEL      error, warning, info (default) or "

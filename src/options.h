@@ -32,7 +32,8 @@ struct rfs_options {
 	uint64_t max_transaction; /* -o max_transaction=SIZE (bytes) */
 	enum rfs_backing_cache backing_cache; /* -o backing_cache= */
 	bool watch;	  /* -o watch: notice outside changes to SOURCE */
-	bool restart;	  /* -o restart: a supervisor restarts the worker */
+	bool restart;	  /* -o restart (the default): a supervisor restarts the
+			     worker */
 	bool read_only;	  /* -o ro: views refuse changes; .control works */
 	bool allow_other; /* -o allow_other (also passed to libfuse) */
 	bool default_permissions; /* -o default_permissions (also libfuse's) */

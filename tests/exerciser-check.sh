@@ -8,7 +8,7 @@
 # Environment: EXERCISER (the program; default tests/exerciser next to the
 # build), EXERCISER_SECONDS (per run, default 5), EXERCISER_ARGS (added to
 # every run), and REMAPFS, RFS_TEST_BASE as for the other mount tests.
-# Twelve runs of 5 s: about 65 s in all; a hang in the file system fails its
+# Thirteen runs of 5 s: about 70 s in all; a hang in the file system fails its
 # run after 15 s without progress (--stall).
 
 ex=${EXERCISER:-}
@@ -44,7 +44,7 @@ run() {
 	fi
 }
 
-echo "1..12"
+echo "1..13"
 run "seed 4, reads, writes, remaps, virtual views and truncation" \
 	--seed 4 --ops read,write,remap,reset,create,remove,invalidate,truncate,resize
 run "seed 3, reads and stores through mappings, remaps" \
@@ -61,6 +61,8 @@ run "seed 3, 2 processes on slices of one backing file, every operation" \
 	--seed 3 --procs 2
 run "seed 4, 4 processes on slices of one backing file, every operation" \
 	--seed 4 --procs 4
+run "seed 2, -o norestart (one process, spliced writes), every operation" \
+	--seed 2 --daemon-arg -o --daemon-arg norestart
 run "seed 1, -o restart, the worker killed every 500 ms, every operation" \
 	--seed 1 --kill-daemon 500
 run "seed 3, -o restart, 2 processes, the worker killed every 500 ms" \

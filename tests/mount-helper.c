@@ -66,6 +66,13 @@ bool rfs_test_start(struct rfs_test_mount *m, const char *const *extra)
 	GPtrArray *argv = g_ptr_array_new();
 	g_ptr_array_add(argv, (char *)(prog ? prog : "remapfs"));
 	g_ptr_array_add(argv, "-f");
+	/* RFS_TEST_DAEMON_ARGS: words every daemon of the test gets (the
+	 * *-norestart.sh runs: "-o norestart"). */
+	char **more =
+	    g_strsplit(g_getenv("RFS_TEST_DAEMON_ARGS") ?: "", " ", -1);
+	for (char **w = more; *w; w++)
+		if (**w)
+			g_ptr_array_add(argv, *w);
 	for (const char *const *e = extra; e && *e; e++)
 		g_ptr_array_add(argv, (char *)*e);
 	g_ptr_array_add(argv, m->src);
@@ -84,6 +91,7 @@ bool rfs_test_start(struct rfs_test_mount *m, const char *const *extra)
 		_exit(127);
 	}
 	g_ptr_array_unref(argv);
+	g_strfreev(more);
 	m->pid = pid;
 	g_mutex_lock(&live_lock);
 	if (!live_mounts)

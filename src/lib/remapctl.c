@@ -47,8 +47,9 @@ static const char usage_text[] =
     "                                   more than once (ALIASED); --summary:\n"
     "                                   only totals\n"
     "  show --svg FILE | --html FILE VIEW  draw the map into FILE\n"
-    "  restart PATH                     replace the daemon's worker of a mount\n"
-    "                                   of -o restart (remapfs(1), RESTART)\n"
+    "  restart PATH                     replace the daemon's worker of a "
+    "mount\n"
+    "                                   (remapfs(1), RESTART)\n"
     "  stats [--json] PATH [VIEW]       the mount's statistics: the daemon's,\n"
     "                                   and per view (or VIEW's) reads,\n"
     "                                   writes, remaps and invalidations\n"
@@ -460,7 +461,7 @@ static int cmd_restart(int n, char **a)
 		rc = failed(a[0]);
 	} else if (sup <= 0) {
 		fprintf(stderr,
-			"remapctl: %s: the mount runs without -o restart: "
+			"remapctl: %s: the mount runs with -o norestart: "
 			"nothing to replace its daemon\n",
 			a[0]);
 		rc = EXIT_FAILED;
