@@ -5,6 +5,7 @@
 #include "config.h"
 #endif
 #include "dropcache.h"
+#include "privfd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +82,7 @@ struct block {
 
 struct rfs_dropset {
 	int fd;		    /* the backing file (a duplicate), or -1 */
+	uint64_t *privfds;  /* where fd is marked (privfd.h), or NULL */
 	gint stuck;	    /* blocks that stayed cached in a row */
 	gint refs;	    /* the node's, and each read's in flight */
 	GMutex lock;	    /* protects the rest */
@@ -95,7 +97,8 @@ struct rfs_dropset {
 	GArray *retry; /* struct rfs_drop: blocks that stayed cached */
 };
 
-struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
+struct rfs_dropset *rfs_dropset_new(int fd, uint64_t *privfds,
+				    unsigned page_shift, off_t w,
 				    size_t max_blocks, off_t max_pending)
 {
 	struct rfs_dropset *s = g_new0(struct rfs_dropset, 1);
@@ -106,6 +109,8 @@ struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
 		      (sf.f_type == 0x01021994 /* TMPFS_MAGIC */ ||
 		       sf.f_type == (typeof(sf.f_type))0x858458f6 /* RAMFS */);
 	s->fd = fd >= 0 && !memory ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	s->privfds = privfds;
+	rfs_privfd_mark(privfds, s->fd);
 	s->refs = 1;
 	g_mutex_init(&s->lock);
 	s->blocks =
@@ -130,8 +135,10 @@ void rfs_dropset_unref(struct rfs_dropset *s)
 {
 	if (!s || !g_atomic_int_dec_and_test(&s->refs))
 		return;
-	if (s->fd >= 0)
+	if (s->fd >= 0) {
+		rfs_privfd_unmark(s->privfds, s->fd);
 		close(s->fd);
+	}
 	g_hash_table_destroy(s->blocks);
 	g_array_unref(s->pending);
 	g_array_unref(s->retry);

@@ -6,6 +6,7 @@
  * ever a hint to the kernel: pages that are dirty, under writeback,
  * mapped by a program or held by a pipe stay, so no byte can be lost. */
 #pragma once
+#include <stdint.h>
 #include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,11 +41,13 @@ bool rfs_drop_range(int fd, const struct rfs_range *r);
 struct rfs_dropset;
 
 /* A set for the file fd (duplicated: the set drops through its own
- * descriptor; -1, or a file of tmpfs or ramfs, whose pages are the data:
- * it drops nothing, and only tells what it would), pages of
- * (1 << page_shift) bytes and blocks of w, letting up to max_pending bytes
- * wait for reads in flight (rfs_dropset_read_end). */
-struct rfs_dropset *rfs_dropset_new(int fd, unsigned page_shift, off_t w,
+ * descriptor, marked in privfds (privfd.h; may be NULL); -1, or a file of
+ * tmpfs or ramfs, whose pages are the data: it drops nothing, and only
+ * tells what it would), pages of (1 << page_shift) bytes and blocks of w,
+ * letting up to max_pending bytes wait for reads in flight
+ * (rfs_dropset_read_end). */
+struct rfs_dropset *rfs_dropset_new(int fd, uint64_t *privfds,
+				    unsigned page_shift, off_t w,
 				    size_t max_blocks, off_t max_pending);
 /* Whether the set drops anything (its file's pages can be dropped). */
 bool rfs_dropset_drops(const struct rfs_dropset *s);

@@ -296,8 +296,9 @@ static struct rfs_dropset *drop_begin(struct rfs_ctx *ctx, struct rfs_node *n,
 	struct rfs_node *b = rfs_view_backing(n);
 	struct rfs_dropset *set = g_atomic_pointer_get(&b->dropped);
 	if (!set) {
-		set = rfs_dropset_new(fd, ctx->sys_page_shift, ctx->folio_max,
-				      RFS_DROPSET_MAX, RFS_DROPSET_PENDING);
+		set = rfs_dropset_new(fd, ctx->privfds, ctx->sys_page_shift,
+				      ctx->folio_max, RFS_DROPSET_MAX,
+				      RFS_DROPSET_PENDING);
 		if (!g_atomic_pointer_compare_and_exchange(&b->dropped, NULL,
 							   set)) {
 			rfs_dropset_unref(set);

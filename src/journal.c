@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 #include "journal.h"
+#include "privfd.h"
 #include "durable.h"
 #include "state.h"
 
@@ -24,23 +25,35 @@ struct rfs_journal {
 	int fd;		     /* the file, open for appending; -1 before */
 	off_t size;	     /* bytes in it, all synced */
 	off_t snapshot_size; /* of which the header and snapshot */
+	uint64_t *privfds;   /* where fd is marked (privfd.h), or NULL */
 };
 
-struct rfs_journal *rfs_journal_new(const char *path, uint64_t pagesize)
+struct rfs_journal *rfs_journal_new(const char *path, uint64_t pagesize,
+				    uint64_t *privfds)
 {
 	struct rfs_journal *j = g_new0(struct rfs_journal, 1);
 	j->path = g_strdup(path);
 	j->pagesize = pagesize;
 	j->fd = -1;
+	j->privfds = privfds;
 	return j;
+}
+
+/* Closes the descriptor, unmarked first (privfd.h). */
+static void journal_close(struct rfs_journal *j)
+{
+	if (j->fd < 0)
+		return;
+	rfs_privfd_unmark(j->privfds, j->fd);
+	close(j->fd);
+	j->fd = -1;
 }
 
 void rfs_journal_free(struct rfs_journal *j)
 {
 	if (!j)
 		return;
-	if (j->fd >= 0)
-		close(j->fd);
+	journal_close(j);
 	g_free(j->path);
 	g_free(j);
 }
@@ -61,9 +74,9 @@ int rfs_journal_snapshot(struct rfs_journal *j, const char *dump, size_t len)
 		if (fd < 0) {
 			err = errno;
 		} else {
-			if (j->fd >= 0)
-				close(j->fd);
+			journal_close(j);
 			j->fd = fd;
+			rfs_privfd_mark(j->privfds, fd);
 			j->size = j->snapshot_size = (off_t)file->len;
 		}
 	}

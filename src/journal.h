@@ -18,7 +18,8 @@ struct rfs_journal;
 
 /* A journal for path and a mount of this page size.  Nothing is written
  * until rfs_journal_snapshot. */
-struct rfs_journal *rfs_journal_new(const char *path, uint64_t pagesize);
+struct rfs_journal *rfs_journal_new(const char *path, uint64_t pagesize,
+				    uint64_t *privfds);
 /* Closes and frees it (NULL allowed). */
 void rfs_journal_free(struct rfs_journal *j);
 

@@ -482,7 +482,23 @@ static int run_worker(struct rfs_ctx *ctx, struct fuse_args *wargs,
 	if (err)
 		g_warning("restart: cannot keep the node records: %s",
 			  g_strerror(err));
+	if (page->workers > 1 && !err) {
+		GHashTable *keep = g_hash_table_new(NULL, NULL);
+		g_hash_table_add(keep, GINT_TO_POINTER(ctx->nodes.root->fd));
+		for (guint i = 0; i < adopted->len; i++)
+			g_hash_table_add(
+			    keep,
+			    GINT_TO_POINTER(
+				((struct rfs_node *)adopted->pdata[i])->fd));
+		unsigned n = rfs_super_close_paths(page, keep);
+		g_hash_table_unref(keep);
+		if (n)
+			g_message("restart: closed %u path descriptors the "
+				  "worker before this one left",
+				  n);
+	}
 	ctx->worker = page->workers;
+	ctx->privfds = page->private_fds;
 	ctx->done_ring = &page->done;
 	ctx->done_uniques = g_hash_table_new(NULL, NULL);
 	for (uint32_t i = 0; i < RFS_DONE_RING && i < page->done.next; i++)

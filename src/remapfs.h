@@ -96,6 +96,9 @@ struct rfs_ctx {
 	/* -o restart: the orphans (dump.h) the state made again with the IDs
 	 * the kernel knows them by (refs), until the worker adopts them. */
 	GPtrArray *orphans;
+	/* -o restart: where the worker marks its own descriptors (privfd.h;
+	 * the supervisor's page), or NULL. */
+	uint64_t *privfds;
 	uint32_t worker;   /* -o restart: this worker's number (1: the first) */
 	const char *zeros; /* read-only zero bytes, zeros_len long */
 	size_t zeros_len;

@@ -321,7 +321,7 @@ struct rfs_journal *rfs_restore_state(struct rfs_ctx *ctx, GString *msg)
 		g_message("state: removed %u unfinished snapshot%s of %s that "
 			  "killed daemons left",
 			  left, left == 1 ? "" : "s", path);
-	j = rfs_journal_new(path, ctx->pagesize);
+	j = rfs_journal_new(path, ctx->pagesize, ctx->privfds);
 	GString *dump = rfs_dump_journal(ctx);
 	err = rfs_journal_snapshot(j, dump->str, dump->len);
 	g_string_free(dump, TRUE);

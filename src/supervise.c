@@ -263,7 +263,8 @@ static void close_leftover(int fd, void *data)
 	if (len <= 0)
 		return;
 	target[len] = '\0';
-	if (g_str_has_prefix(target, "pipe:") ||
+	if (bit_get(l->page->private_fds, fd) ||
+	    g_str_has_prefix(target, "pipe:") ||
 	    g_str_has_prefix(target, "socket:") ||
 	    g_str_has_prefix(target, "anon_inode:")) {
 		close(fd);
@@ -271,15 +272,44 @@ static void close_leftover(int fd, void *data)
 	}
 }
 
+struct paths {
+	const struct rfs_super_page *page;
+	GHashTable *keep;
+	unsigned closed;
+};
+
+static void close_path(int fd, void *data)
+{
+	struct paths *p = data;
+	if (bit_get(p->page->own_fds, fd) || fd == p->page->worker_fuse_fd ||
+	    fd == p->page->nodes_fd ||
+	    g_hash_table_contains(p->keep, GINT_TO_POINTER(fd)))
+		return;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && (fl & O_PATH)) {
+		close(fd);
+		p->closed++;
+	}
+}
+
+unsigned rfs_super_close_paths(const struct rfs_super_page *page,
+			       GHashTable *keep)
+{
+	struct paths p = {.page = page, .keep = keep};
+	each_fd(close_path, &p);
+	return p.closed;
+}
+
 void rfs_super_ready(struct rfs_super_page *page)
 {
 	__atomic_store_n(&page->ready, page->workers, __ATOMIC_RELEASE);
 }
 
-unsigned rfs_super_close_leftovers(const struct rfs_super_page *page)
+unsigned rfs_super_close_leftovers(struct rfs_super_page *page)
 {
 	struct leftovers l = {.page = page};
 	each_fd(close_leftover, &l);
+	memset(page->private_fds, 0, sizeof(page->private_fds));
 	return l.closed;
 }
 

@@ -17,6 +17,8 @@
  * file as they are for the operator. */
 #pragma once
 #include "fuseio.h"
+#include "privfd.h"
+#include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,7 +38,7 @@
 
 /* Descriptors below this that the supervisor opened itself are known
  * (own_fds); those above are taken for workers'. */
-#define RFS_SUPER_FDS_MAX (1u << 20)
+#define RFS_SUPER_FDS_MAX RFS_PRIVFD_MAX
 
 /* How a supervisor that runs the installed program again (SIGUSR2) hands
  * over to it: this environment variable holds "PAGE,EXE,VERSION", the
@@ -72,6 +74,7 @@ struct rfs_super_page {
 	 * workers'), and those open across the last exec. */
 	uint64_t own_fds[RFS_SUPER_FDS_MAX / 64];
 	uint64_t kept_fds[RFS_SUPER_FDS_MAX / 64];
+	uint64_t private_fds[RFS_PRIVFD_MAX / 64]; /* the worker's (privfd.h) */
 };
 
 /* Tells the supervisor that this worker is set up and serves from now on
@@ -81,8 +84,16 @@ void rfs_super_ready(struct rfs_super_page *page);
 /* In a worker that replaces one that died: closes the descriptors the
  * dead one left that are pipes, sockets or anonymous inodes (eventfds,
  * signalfds, epoll, fanotify), which no file handle the kernel holds can
- * be; the supervisor's own stay.  Returns how many it closed. */
-unsigned rfs_super_close_leftovers(const struct rfs_super_page *page);
+ * be, and those it marked as its own (privfd.h); the supervisor's stay.
+ * Returns how many it closed. */
+unsigned rfs_super_close_leftovers(struct rfs_super_page *page);
+/* Then, once the node records are taken over: closes the O_PATH
+ * descriptors the dead one left that are not in keep (a set of
+ * GINT_TO_POINTER(fd): the adopted nodes' and this worker's), such as its
+ * root's and the duplicates its page dropping held; no handle the kernel
+ * holds is an O_PATH descriptor.  Returns how many it closed. */
+unsigned rfs_super_close_paths(const struct rfs_super_page *page,
+			       GHashTable *keep);
 
 /* A new page for the supervisor of the connection on fuse_fd over SOURCE
  * source_fd (both kept open across its execs), with state_dir ("" or the

@@ -4,8 +4,10 @@
  * file in $TMPDIR, that a file read in pieces of a FUSE request's size
  * leaves nothing in the page cache while dirty pages stay.  No mount. */
 #include "dropcache.h"
+#include "privfd.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -34,7 +36,7 @@ static void test_dropset_returns_the_whole_blocks_views_read(void)
 {
 	const off_t w = 16 * PS; /* folios of up to 16 pages */
 	const off_t eof = 40 * PS;
-	struct rfs_dropset *s = rfs_dropset_new(-1, 12, w, 100, 0);
+	struct rfs_dropset *s = rfs_dropset_new(-1, NULL, 12, w, 100, 0);
 	/* Pages 0-5 read: no block of 16 pages is whole yet. */
 	struct rfs_range d =
 	    rfs_dropset_add(s, (struct rfs_range){0, 6 * PS}, eof);
@@ -61,7 +63,7 @@ static void test_dropset_returns_the_whole_blocks_views_read(void)
 static void test_dropped_block_is_dropped_again_only_once_read_again(void)
 {
 	const off_t w = 16 * PS, eof = 64 * PS;
-	struct rfs_dropset *s = rfs_dropset_new(-1, 12, w, 100, 0);
+	struct rfs_dropset *s = rfs_dropset_new(-1, NULL, 12, w, 100, 0);
 	struct rfs_range d =
 	    rfs_dropset_add(s, (struct rfs_range){0, 16 * PS}, eof);
 	g_assert_cmpint(d.len, ==, 16 * PS);
@@ -84,7 +86,7 @@ static void test_dropped_block_is_dropped_again_only_once_read_again(void)
 static void test_blocks_wait_for_the_reads_in_flight(void)
 {
 	const off_t w = 4 * PS, eof = 64 * PS;
-	struct rfs_dropset *s = rfs_dropset_new(-1, 12, w, 100, 8 * PS);
+	struct rfs_dropset *s = rfs_dropset_new(-1, NULL, 12, w, 100, 8 * PS);
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	/* Two reads in flight; the first ends having made block 0-3 whole:
 	 * the other read may hold its pages, so it waits. */
@@ -118,7 +120,7 @@ static void test_blocks_wait_for_the_reads_in_flight(void)
 static void test_block_that_stayed_cached_is_tried_again_a_few_times(void)
 {
 	const off_t w = 4 * PS, eof = 64 * PS;
-	struct rfs_dropset *s = rfs_dropset_new(-1, 12, w, 100, 64 * PS);
+	struct rfs_dropset *s = rfs_dropset_new(-1, NULL, 12, w, 100, 64 * PS);
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct rfs_drop));
 	struct rfs_range a = {0, w};
 	rfs_dropset_read_begin(s);
@@ -147,7 +149,7 @@ static void test_block_that_stayed_cached_is_tried_again_a_few_times(void)
 
 static void test_dropset_full_starts_again_empty(void)
 {
-	struct rfs_dropset *s = rfs_dropset_new(-1, 12, 2 * PS, 2, 0);
+	struct rfs_dropset *s = rfs_dropset_new(-1, NULL, 12, 2 * PS, 2, 0);
 	const off_t eof = 64 * PS;
 	(void)rfs_dropset_add(s, (struct rfs_range){0, PS}, eof);
 	(void)rfs_dropset_add(s, (struct rfs_range){4 * PS, PS}, eof);
@@ -216,7 +218,7 @@ static void test_file_read_in_request_sized_pieces_leaves_no_cached_page(void)
 	}
 	g_assert_cmpuint(resident_pages(fd, size), >, 0);
 	const off_t pmd = (off_t)PS * (PS / 8);
-	struct rfs_dropset *s = rfs_dropset_new(-1, 12, pmd, 64, 0);
+	struct rfs_dropset *s = rfs_dropset_new(-1, NULL, 12, pmd, 64, 0);
 	for (size_t off = 0; off < size; off += piece) {
 		struct rfs_range r = {(off_t)off,
 				      (off_t)MIN(piece, size - off)};
@@ -245,7 +247,7 @@ static void test_set_drops_through_its_own_descriptor_once_fd_closed(void)
 		return;
 	}
 	const off_t pmd = (off_t)PS * (PS / 8);
-	struct rfs_dropset *s = rfs_dropset_new(fd, 12, pmd, 64, 0);
+	struct rfs_dropset *s = rfs_dropset_new(fd, NULL, 12, pmd, 64, 0);
 	int keep = open(path, O_RDONLY); /* for resident_pages */
 	rfs_dropset_read_begin(s);
 	/* The program closes the file once its read was answered, before
@@ -288,6 +290,42 @@ static void test_dirty_page_stays_with_its_bytes(void)
 	g_free(path);
 }
 
+/* The set's own descriptor is marked in the bitmap it is given while it
+ * lives (privfd.h: a worker after a dead one closes it) and unmarked
+ * before it is closed. */
+static void test_set_marks_its_descriptor_while_it_lives(void)
+{
+	const char *dir = g_getenv("TMPDIR") ? g_getenv("TMPDIR") : "/tmp";
+	char *path = g_build_filename(dir, "test-dropcache-XXXXXX", NULL);
+	int fd = g_mkstemp(path);
+	g_assert_cmpint(fd, >=, 0);
+	uint64_t *map = g_malloc0(RFS_PRIVFD_MAX / 8);
+	struct rfs_dropset *s = rfs_dropset_new(fd, map, 12, 2 * PS, 2, 0);
+	int marked = -1, count = 0;
+	for (int i = 0; i < (int)RFS_PRIVFD_MAX; i++)
+		if (map[i / 64] & (UINT64_C(1) << (i % 64))) {
+			marked = i;
+			count++;
+		}
+	bool drops = rfs_dropset_drops(s);
+	if (drops && (count != 1 || marked == fd))
+		g_error("expected one descriptor marked, the set's own (not "
+			"%d), saw %d marked (the last %d)",
+			fd, count, marked);
+	if (!drops && count != 0) /* tmpfs: the set holds no descriptor */
+		g_error("expected nothing marked, saw %d", count);
+	rfs_dropset_unref(s);
+	for (int i = 0; i < (int)(RFS_PRIVFD_MAX / 64); i++)
+		if (map[i])
+			g_error("expected nothing marked after the set's end, "
+				"saw word %d = %#" PRIx64,
+				i, map[i]);
+	g_free(map);
+	close(fd);
+	unlink(path);
+	g_free(path);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -316,5 +354,7 @@ int main(int argc, char **argv)
 	    test_set_drops_through_its_own_descriptor_once_fd_closed);
 	g_test_add_func("/dropcache/dirty-page-stays-with-its-bytes",
 			test_dirty_page_stays_with_its_bytes);
+	g_test_add_func("/dropcache/set-marks-its-descriptor-while-it-lives",
+			test_set_marks_its_descriptor_while_it_lives);
 	return g_test_run();
 }
