@@ -11,7 +11,7 @@ bench_remapfs_bench_LDADD = src/lib/libremapfs-pure.la src/librfscore.la \
 	$(GLIB_LIBS) -lm
 bench_remapfs_bench_LDFLAGS = -pthread
 dist_man_MANS += man/remapfs-bench.1
-EXTRA_DIST += bench/txn-stall.py
+EXTRA_DIST += bench/txn-stall.py bench/restart-latency.py
 
 BENCH_FLAGS =
 bench: bench/remapfs-bench$(EXEEXT) src/remapfs$(EXEEXT)
