@@ -471,9 +471,9 @@ static void setattr_as_caller(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct rfs_ctx *ctx = rfs_req_ctx(req);
 	struct rfs_node *n = rfs_node_of(ctx, ino);
 	GArray *invals = NULL;
-	/* The pusher tells the kernel a virtual view's size: the answer is
-	 * all it wants. */
-	int err = n->kind == RFS_NODE_VIRTUAL && rfs_pusher_sent(ctx, req)
+	/* The pusher tells the kernel a view's size: the answer is all it
+	 * wants. */
+	int err = rfs_pusher_sent(ctx, req)
 		      ? 0
 		      : do_setattr(ctx, req, n, attr, valid, fi, &invals);
 	if (err) {

@@ -212,8 +212,31 @@ struct after_restart {
 	GArray *invals;
 };
 
-/* Has the kernel write back the dirty pages it kept for the dead worker
- * (through this one, which serves meanwhile), then drops the cached pages
+static void pushed(void *data)
+{
+	(void)data;
+}
+
+/* Tells the kernel the sizes of the files in invals (their true sizes,
+ * which the dead worker may have changed without telling it) through a
+ * setattr's answer, which no invalidation racing with it can drop
+ * (push.h), on the pusher thread. */
+static void push_sizes(struct rfs_ctx *ctx, GArray *invals)
+{
+	struct rfs_push told;
+	rfs_push_init(&told);
+	for (guint i = 0; i < invals->len; i++) {
+		struct rfs_node *n =
+		    g_array_index(invals, struct rfs_inval, i).node;
+		rfs_node_ref(&ctx->nodes, n);
+		g_ptr_array_add(told.resized, n);
+	}
+	rfs_push_send(ctx, &told, pushed, NULL);
+}
+
+/* Tells the kernel the files' sizes (push_sizes), has it write back
+ * the dirty pages it kept for the dead worker (through this one, which
+ * serves meanwhile), then drops the cached pages
  * of the files the dead worker served (adopted_invals), ahead of the
  * fsyncs held meanwhile (notify.h).  The write back waits in a child
  * process: a thread of the worker waiting for its own mount's writeback
@@ -224,6 +247,7 @@ static gpointer after_restart_thread(gpointer data)
 {
 	struct after_restart *a = data;
 	const char *mountpoint = a->mountpoint;
+	push_sizes(a->ctx, a->invals);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

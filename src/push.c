@@ -53,7 +53,29 @@ static int open_root(struct rfs_pusher *p)
 	return fd;
 }
 
-/* Truncates virtual view node to its size through the mount (root_fd,
+/* A path from the root for regular file node of SOURCE: the name a
+ * transaction named its view by, else the backing path of a virtual view
+ * over it (a file without either changes size only through itself, which
+ * the kernel sees), or NULL.  state_lock held. */
+static char *source_path_locked(struct rfs_node *node)
+{
+	if (node->view && node->view->parent)
+		return rfs_view_path(node->view);
+	GHashTableIter it;
+	gpointer key;
+	if (!node->viewers)
+		return NULL;
+	g_hash_table_iter_init(&it, node->viewers);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		const struct rfs_view *v = key;
+		if (v->backing_path)
+			return g_strdup(v->backing_path);
+	}
+	return NULL;
+}
+
+/* Truncates view node (virtual, or a regular file of SOURCE) to its size
+ * through the mount (root_fd,
  * or -1 to open it now), so that the kernel takes the size from the
  * setattr's answer. */
 static void push_one(struct rfs_pusher *p, int *root_fd, struct rfs_node *node)
@@ -61,11 +83,25 @@ static void push_one(struct rfs_pusher *p, int *root_fd, struct rfs_node *node)
 	struct rfs_ctx *ctx = p->ctx;
 	if (!rfs_node_known(&ctx->nodes, node))
 		return; /* no inode: the next lookup brings the size */
+	char *path = NULL;
+	off_t size = 0;
+	struct stat st;
+	bool source = node->kind == RFS_NODE_SOURCE && S_ISREG(node->type);
 	g_rw_lock_reader_lock(&ctx->state_lock);
 	struct rfs_view *v = node->view;
-	char *path = v && !v->removed ? rfs_view_path(v) : NULL;
-	off_t size = v ? (off_t)(v->pages << ctx->page_shift) : 0;
+	if (node->kind == RFS_NODE_VIRTUAL) {
+		path = v && !v->removed ? rfs_view_path(v) : NULL;
+		size = v ? (off_t)(v->pages << ctx->page_shift) : 0;
+	} else if (source) {
+		path = source_path_locked(node);
+	}
 	g_rw_lock_reader_unlock(&ctx->state_lock);
+	if (source && path)
+		size = fstat(node->fd, &st) == 0 ? st.st_size : -1;
+	if (size < 0) {
+		g_free(path);
+		return;
+	}
 	if (path && *root_fd < 0)
 		*root_fd = open_root(p);
 	if (!path || *root_fd < 0) {
@@ -73,7 +109,6 @@ static void push_one(struct rfs_pusher *p, int *root_fd, struct rfs_node *node)
 		return;
 	}
 	int fd = openat(*root_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
 	char proc[64];
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    st.st_ino != node->ino) {

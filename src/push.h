@@ -10,7 +10,11 @@
  * A setattr's answer is never dropped, so the pusher, a thread of its own,
  * truncates the view through the mount to the size it has, and the
  * setattr handler answers that thread with the view's current attributes,
- * changing nothing.  The transaction is acknowledged after that. */
+ * changing nothing.  The transaction is acknowledged after that.  A
+ * worker that replaces one that died pushes the sizes of the regular
+ * files of SOURCE the kernel knows too (the dead worker may have grown
+ * one through a virtual view, and the invalidations it sends race with
+ * programs' attribute fetches), through a path of a view of them. */
 #pragma once
 #include "remapfs.h"
 #include <fuse_lowlevel.h>
