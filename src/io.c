@@ -522,7 +522,7 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			return;
 		}
 		rfs_notify_write(ctx, req, n, off, size, wf, fd, mem, segs,
-				 invals, own);
+				 invals, own, grows);
 		return;
 	}
 	if (own) { /* a writeback: its own stale pages go with its aliases */

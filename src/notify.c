@@ -36,6 +36,9 @@ struct nf_job {
 	struct rfs_wflight *wf;
 	bool landed;
 	ssize_t res;
+	/* NF_WRITE: the write grew its backing file where the kernel does
+	 * not see it (its answer waits for rfs_notify_release) */
+	bool grows;
 	/* NF_WRITE, landed: the written page the kernel may hold locked, to
 	 * drop again without waiting past a bound (rfs_wflight_end), or NULL */
 	GArray *relock;
@@ -64,7 +67,9 @@ struct rfs_notifier {
 	GMutex pending_lock; /* protects pending and every job's after */
 	GPtrArray *pending;  /* NF_WRITE jobs with a lock page, not replied */
 	GMutex held_lock;    /* protects held and held_barriers */
-	bool held;	     /* barriers wait for rfs_notify_release */
+	GCond released;	     /* held became false */
+	bool held;	     /* barriers (and growing writes) wait for
+				rfs_notify_release */
 	GPtrArray *held_barriers; /* their NF_BARRIER jobs */
 };
 
@@ -416,6 +421,20 @@ static void run_write(struct rfs_notifier *nf, struct nf_job *j)
 	 * on this job's after list, which is sent only after the reply.  One
 	 * that finds the page still locked waits for the reply below, which
 	 * waits for nothing. */
+	/* After a restart, a write that grew its file answers once the
+	 * invalidations for the dead worker are sent: an attribute fetch
+	 * racing with one of them would be dropped by the kernel, which then
+	 * keeps the old size though stat(2) gave the new one (a store past it
+	 * through a mapping gets SIGBUS).  At most a second: the write-back
+	 * that comes first may wait for a page this write holds locked. */
+	if (j->grows) {
+		gint64 until = g_get_monotonic_time() + G_TIME_SPAN_SECOND;
+		g_mutex_lock(&nf->held_lock);
+		while (nf->held &&
+		       g_cond_wait_until(&nf->released, &nf->held_lock, until))
+			;
+		g_mutex_unlock(&nf->held_lock);
+	}
 	g_mutex_lock(&nf->pending_lock);
 	g_ptr_array_remove(nf->pending, j);
 	GArray *after = j->after;
@@ -519,6 +538,7 @@ struct rfs_notifier *rfs_notifier_start(struct rfs_ctx *ctx)
 	g_mutex_init(&nf->pending_lock);
 	nf->pending = g_ptr_array_new();
 	g_mutex_init(&nf->held_lock);
+	g_cond_init(&nf->released);
 	nf->held_barriers = g_ptr_array_new();
 	nf->writers = g_thread_pool_new(pool_run, nf, -1, FALSE, NULL);
 	nf->thread = g_thread_new("remapfs-notify", notifier_thread, nf);
@@ -544,6 +564,7 @@ void rfs_notifier_stop(struct rfs_notifier *nf)
 	g_ptr_array_unref(nf->pending);
 	g_mutex_clear(&nf->pending_lock);
 	g_ptr_array_unref(nf->held_barriers);
+	g_cond_clear(&nf->released);
 	g_mutex_clear(&nf->held_lock);
 	g_free(nf);
 }
@@ -580,9 +601,10 @@ static struct nf_job *write_job(struct rfs_ctx *ctx, fuse_req_t req,
 void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 		      struct rfs_node *node, off_t off, size_t len,
 		      struct rfs_wflight *wf, int fd, char *data, GArray *segs,
-		      GArray *invals, GArray *own)
+		      GArray *invals, GArray *own, bool grows)
 {
 	struct nf_job *j = write_job(ctx, req, node, off, len);
+	j->grows = grows;
 	j->wf = wf;
 	j->fd = fd;
 	j->data = data;
@@ -646,5 +668,6 @@ void rfs_notify_release(struct rfs_ctx *ctx, GArray *invals)
 		push(ctx, nf->held_barriers->pdata[i]);
 	g_ptr_array_set_size(nf->held_barriers, 0);
 	nf->held = false;
+	g_cond_broadcast(&nf->released);
 	g_mutex_unlock(&nf->held_lock);
 }

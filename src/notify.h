@@ -62,12 +62,13 @@ void rfs_notify_invals(struct rfs_ctx *ctx, GArray *invals);
  * writer's own pages that show a backing page the write wrote twice, or
  * that held the old end of its file), ends wf (the write in flight,
  * inflight.h) and drops what reads brought back meanwhile, then replies
- * to req.  Takes over wf, data, segs, invals and own (either of the last
- * two may be NULL). */
+ * to req (a write that grows its backing file where the kernel does not
+ * see it: after rfs_notify_release when held).  Takes over wf, data, segs,
+ * invals and own (either of the last two may be NULL). */
 void rfs_notify_write(struct rfs_ctx *ctx, fuse_req_t req,
 		      struct rfs_node *node, off_t off, size_t len,
 		      struct rfs_wflight *wf, int fd, char *data, GArray *segs,
-		      GArray *invals, GArray *own);
+		      GArray *invals, GArray *own, bool grows);
 /* Finishes a write() whose bytes already landed (res: bytes, or -errno)
  * while reads brought back some of its pages: sends reread and relock
  * (taken over, either may be NULL; see rfs_wflight_end) on a pool
@@ -82,9 +83,10 @@ void rfs_notify_then(struct rfs_ctx *ctx, GArray *invals,
 /* Replies 0 to req (an fsync) once everything queued before is done, and
  * not before rfs_notify_release when the barriers are held. */
 void rfs_notify_barrier(struct rfs_ctx *ctx, fuse_req_t req);
-/* -o restart: holds the barriers of fsyncs until rfs_notify_release, which
- * queues invals (taken over; may be NULL) ahead of them: an fsync or
- * msync answered by a worker that replaced one that died returns only
- * once the invalidations that worker owed are done. */
+/* -o restart: holds the barriers of fsyncs (and the answers of writes
+ * that grow a file) until rfs_notify_release, which queues invals (taken
+ * over; may be NULL) ahead of them: an fsync or msync answered by a
+ * worker that replaced one that died returns only once the invalidations
+ * that worker owed are done. */
 void rfs_notify_hold(struct rfs_ctx *ctx);
 void rfs_notify_release(struct rfs_ctx *ctx, GArray *invals);
