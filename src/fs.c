@@ -775,7 +775,8 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		rfs_control_write(ctx, req, h, mem, len);
 		g_free(mem);
 	} else {
-		rfs_io_write(ctx, req, n, (int)fi->fh, in, off, fi->writepage);
+		rfs_io_write(ctx, req, n, (int)fi->fh, in, off, fi->writepage,
+			     rfs_req_resent(ctx));
 	}
 }
 

@@ -451,7 +451,8 @@ static void write_err(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 }
 
 void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
-		  int fd, struct fuse_bufvec *in, off_t off, bool writeback)
+		  int fd, struct fuse_bufvec *in, off_t off, bool writeback,
+		  bool resent)
 {
 	size_t size = fuse_buf_size(in);
 	bool remapped;
@@ -494,8 +495,10 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	bool watch_size =
 	    (b != n || remapped) && rfs_node_known(&ctx->nodes, b);
 	struct stat pre;
-	bool grows =
-	    watch_size && fstat(fd, &pre) == 0 && segs_end(segs) > pre.st_size;
+	/* Sent again after a worker died, the write may have grown the file
+	 * already without the kernel being told. */
+	bool grows = watch_size && fstat(fd, &pre) == 0 &&
+		     (segs_end(segs) > pre.st_size || resent);
 	GArray *invals =
 	    rfs_coherence_aliases(ctx, n, off, MAX(size, covered), segs);
 	if (grows) {

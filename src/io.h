@@ -17,9 +17,12 @@ void rfs_io_read(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 
 /* Writes in at off of view node n (backing open as fd) and replies, now
  * or, when aliases must be invalidated first, from a pool thread.
- * writeback: the request is the kernel writing back cached pages. */
+ * writeback: the request is the kernel writing back cached pages;
+ * resent: sent again after the worker that read it died (it may have
+ * grown the file already, unknown to the kernel). */
 void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
-		  int fd, struct fuse_bufvec *in, off_t off, bool writeback);
+		  int fd, struct fuse_bufvec *in, off_t off, bool writeback,
+		  bool resent);
 
 /* Copies a request's data into new memory; *len gets its size. */
 char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len);
