@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <linux/fuse.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -130,16 +131,19 @@ static void keep_init(struct rfs_fuseio *io, const struct fuse_in_header *h,
 /* The buffer this thread read into last, its pages known present. */
 static __thread void *faulted_in;
 
-/* Touches every page of a read buffer the first time this thread uses it.
- * The kernel copies a request into the reader's memory; when a page of it
- * must be faulted in while the worker is being killed, the copy fails and
- * the kernel ends the request with EIO (a writeback lost) instead of
- * keeping it for the next worker.  Present pages copy without a fault. */
+/* Touches every page of a read buffer the first time this thread uses it,
+ * and locks them in memory where the limit allows (else they may be
+ * reclaimed while the thread waits).  The kernel copies a request into
+ * the reader's memory; when a page of it must be faulted in while the
+ * worker is being killed, the copy fails and the kernel ends the request
+ * with EIO (a write or writeback lost) instead of keeping it for the next
+ * worker.  Present pages copy without a fault. */
 static void prefault(void *buf, size_t len)
 {
 	if (faulted_in == buf)
 		return;
 	memset(buf, 0, len);
+	(void)mlock(buf, len); /* best effort: RLIMIT_MEMLOCK */
 	faulted_in = buf;
 }
 

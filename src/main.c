@@ -239,24 +239,14 @@ static void push_sizes(struct rfs_ctx *ctx, GArray *invals)
  * serves meanwhile), then drops the cached pages
  * of the files the dead worker served (adopted_invals), ahead of the
  * fsyncs held meanwhile (notify.h).  The write back waits in a child
- * process: a thread of the worker waiting for its own mount's writeback
- * cannot die until that ends, nor the worker with it, and no other worker
- * could start to end it.  (Dropping first, while the kernel sends again
+ * process (rfs_stop_syncfs).  (Dropping first, while the kernel sends again
  * what the dead worker did not answer, left stale copies of aliases.) */
 static gpointer after_restart_thread(gpointer data)
 {
 	struct after_restart *a = data;
 	const char *mountpoint = a->mountpoint;
 	push_sizes(a->ctx, a->invals);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		_exit(fd >= 0 && syncfs(fd) == 0 ? 0 : 1);
-	}
-	int status = 0;
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (rfs_stop_syncfs(mountpoint) != 0)
 		g_warning("restart: cannot write back the dirty pages the "
 			  "kernel kept; they go at the next writeback");
 	rfs_notify_release(a->ctx, a->invals);

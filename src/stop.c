@@ -7,6 +7,8 @@
 #include "control.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,27 +51,45 @@ int rfs_stop_signals_block(void)
 	return pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-/* Has the kernel write back every dirty page of the mount (through the
- * request threads, which keep serving).  The wait is a child process's: a
- * thread waiting for its own mount's writeback could not die until it
- * ends (a worker killed then would hang, supervise.h). */
-static void write_back(struct rfs_stopper *s)
+/* The child of rfs_stop_syncfs: raw system calls only, uninstrumented (it
+ * shares the daemon's memory and thread pointer, so neither libc's errno
+ * nor a sanitizer's state may be touched; the thread that waits for it is
+ * in waitpid). */
+__attribute__((no_sanitize("address", "undefined"))) static int
+syncfs_child(void *data)
 {
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct statfs sf;
-		int fd =
-		    open(s->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			_exit(2);
-		if (fstatfs(fd, &sf) < 0 || sf.f_type != RFS_FUSE_SUPER_MAGIC)
-			_exit(3);
-		_exit(syncfs(fd) < 0 ? 4 : 0);
-	}
+	const char *mountpoint = data;
+	struct statfs sf;
+	long fd = syscall(SYS_openat, AT_FDCWD, mountpoint,
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long code = fd < 0 ? 2
+		    : syscall(SYS_fstatfs, fd, &sf) < 0 ||
+			    sf.f_type != RFS_FUSE_SUPER_MAGIC
+			? 3
+		    : syscall(SYS_syncfs, fd) < 0 ? 4
+						  : 0;
+	syscall(SYS_exit, code);
+	return 0;
+}
+
+int rfs_stop_syncfs(const char *mountpoint)
+{
+	size_t size = 64 << 10;
+	char *stack = g_malloc(size);
+	pid_t pid = clone(syncfs_child, stack + size, CLONE_VM | SIGCHLD,
+			  (void *)mountpoint);
 	int status = 0;
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	int code = pid < 0 ? 1 : WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	g_free(stack);
+	return pid < 0 ? 1 : WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/* Has the kernel write back every dirty page of the mount (through the
+ * request threads, which keep serving). */
+static void write_back(struct rfs_stopper *s)
+{
+	int code = rfs_stop_syncfs(s->mountpoint);
 	if (code == 3)
 		g_warning("stop: %s is not the mount any more; dirty pages are "
 			  "written back when its files close",

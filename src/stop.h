@@ -18,6 +18,16 @@ struct rfs_stopper;
  * the mask.  Returns 0 or a positive errno. */
 int rfs_stop_signals_block(void);
 
+/* Has the kernel write back every dirty page of the mount at mountpoint,
+ * waiting in a child process: a thread waiting for its own mount's
+ * writeback could not die until it ends (a worker killed then would hang,
+ * supervise.h).  The child shares the daemon's memory (CLONE_VM): a fork
+ * would write-protect the request threads' buffers, and a request the
+ * kernel copies into such a page while the worker is killed ends with
+ * EIO.  Returns 0, 2 (cannot open it), 3 (not this file system any more),
+ * 4 (syncfs failed) or 1. */
+int rfs_stop_syncfs(const char *mountpoint);
+
 /* Detaches the mount at mountpoint from the namespace (umount2 with
  * MNT_DETACH as root, else fusermount3 -u -z): no new opens, open files
  * go on.  Returns 0 or a positive errno. */
