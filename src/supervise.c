@@ -60,26 +60,10 @@ static void each_fd(void (*fn)(int fd, void *data), void *data)
 	g_array_unref(fds);
 }
 
-static bool bit_get(const uint64_t *map, int fd)
-{
-	return fd < (int)RFS_SUPER_FDS_MAX &&
-	       (map[fd / 64] & (UINT64_C(1) << (fd % 64)));
-}
-
-static void bit_set(uint64_t *map, int fd, bool on)
-{
-	if (fd >= (int)RFS_SUPER_FDS_MAX)
-		return;
-	if (on)
-		map[fd / 64] |= UINT64_C(1) << (fd % 64);
-	else
-		map[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
-}
-
 static void note_own(int fd, void *data)
 {
 	struct rfs_super_page *page = data;
-	bit_set(page->own_fds, fd, true);
+	rfs_privfd_set(page->own_fds, fd, true);
 }
 
 /* Records the descriptors open now as the supervisor's. */
@@ -98,8 +82,9 @@ struct resumed {
 static void note_resumed(int fd, void *data)
 {
 	struct resumed *r = data;
-	bool kept = bit_get(r->page->kept_fds, fd);
-	bit_set(r->own, fd, kept ? bit_get(r->page->own_fds, fd) : true);
+	bool kept = rfs_privfd_marked(r->page->kept_fds, fd);
+	rfs_privfd_set(r->own, fd,
+		       kept ? rfs_privfd_marked(r->page->own_fds, fd) : true);
 	fcntl(fd, F_SETFD, FD_CLOEXEC); /* as they were opened */
 }
 
@@ -110,11 +95,12 @@ static void note_resumed(int fd, void *data)
 static void keep_across_exec(int fd, void *data)
 {
 	struct rfs_super_page *page = data;
-	bool keep = !bit_get(page->own_fds, fd) || fd == page->fuse_fd ||
-		    fd == page->source_fd || fd == page->nodes_fd ||
-		    fd == page->page_fd || fd == page->exe_fd;
+	bool keep = !rfs_privfd_marked(page->own_fds, fd) ||
+		    fd == page->fuse_fd || fd == page->source_fd ||
+		    fd == page->nodes_fd || fd == page->page_fd ||
+		    fd == page->exe_fd;
 	fcntl(fd, F_SETFD, keep ? 0 : FD_CLOEXEC);
-	bit_set(page->kept_fds, fd, keep);
+	rfs_privfd_set(page->kept_fds, fd, keep);
 }
 
 /* Whether the program at exe runs at all ("exe --version" exits 0). */
@@ -250,12 +236,18 @@ struct leftovers {
 	unsigned closed;
 };
 
+/* Whether fd is the supervisor's (or the last worker's connection, or the
+ * node records): never a dead worker's leftover. */
+static bool kept_for_supervisor(const struct rfs_super_page *page, int fd)
+{
+	return rfs_privfd_marked(page->own_fds, fd) ||
+	       fd == page->worker_fuse_fd || fd == page->nodes_fd;
+}
+
 static void close_leftover(int fd, void *data)
 {
 	struct leftovers *l = data;
-	if (bit_get(l->page->own_fds, fd))
-		return;
-	if (fd == l->page->worker_fuse_fd || fd == l->page->nodes_fd)
+	if (kept_for_supervisor(l->page, fd))
 		return;
 	char path[64], target[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -263,7 +255,7 @@ static void close_leftover(int fd, void *data)
 	if (len <= 0)
 		return;
 	target[len] = '\0';
-	if (bit_get(l->page->private_fds, fd) ||
+	if (rfs_privfd_marked(l->page->private_fds, fd) ||
 	    g_str_has_prefix(target, "pipe:") ||
 	    g_str_has_prefix(target, "socket:") ||
 	    g_str_has_prefix(target, "anon_inode:")) {
@@ -281,8 +273,7 @@ struct paths {
 static void close_path(int fd, void *data)
 {
 	struct paths *p = data;
-	if (bit_get(p->page->own_fds, fd) || fd == p->page->worker_fuse_fd ||
-	    fd == p->page->nodes_fd ||
+	if (kept_for_supervisor(p->page, fd) ||
 	    g_hash_table_contains(p->keep, GINT_TO_POINTER(fd)))
 		return;
 	int fl = fcntl(fd, F_GETFL);
