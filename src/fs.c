@@ -763,12 +763,8 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	void *h = NULL;
 	int err = node_and_handle(ctx, n, fi, &h);
 	if (err) {
-		if (fi->writepage)
-			g_warning("writeback of %zu bytes at %jd of node %ju "
-				  "failed: %s",
-				  fuse_buf_size(in), (intmax_t)off,
-				  (uintmax_t)ino, g_strerror(err));
-		fuse_reply_err(req, err);
+		rfs_io_write_failed(req, ino, off, fuse_buf_size(in),
+				    fi->writepage, err);
 	} else if (n->kind == RFS_NODE_CONTROL) {
 		size_t len;
 		char *mem = rfs_buf_to_mem(in, &len);

@@ -437,16 +437,13 @@ static struct fuse_bufvec *segs_bufvec(GArray *segs, int fd)
 	return dst;
 }
 
-/* Fails a write; a writeback's failure loses the bytes of a mapping, so
- * it is logged. */
-static void write_err(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
-		      off_t off, size_t size, bool writeback, int err)
+void rfs_io_write_failed(fuse_req_t req, uint64_t ino, off_t off, size_t size,
+			 bool writeback, int err)
 {
 	if (writeback)
 		g_warning("writeback of %zu bytes at %jd of node %" PRIu64
 			  " failed: %s",
-			  size, (intmax_t)off, rfs_ino_of(ctx, n),
-			  g_strerror(err));
+			  size, (intmax_t)off, ino, g_strerror(err));
 	fuse_reply_err(req, err);
 }
 
@@ -462,7 +459,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	 * to the old inode would land where nobody can read them. */
 	if (n->kind == RFS_NODE_VIRTUAL && fstat(fd, &fst) == 0 &&
 	    fst.st_nlink == 0) {
-		write_err(ctx, req, n, off, size, writeback, ESTALE);
+		rfs_io_write_failed(req, rfs_ino_of(ctx, n), off, size,
+				    writeback, ESTALE);
 		return;
 	}
 	GArray *segs =
@@ -474,7 +472,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 	if (covered == 0) {
 		g_array_unref(segs);
 		if (size)
-			write_err(ctx, req, n, off, size, writeback, EFBIG);
+			rfs_io_write_failed(req, rfs_ino_of(ctx, n), off, size,
+					    writeback, EFBIG);
 		else
 			fuse_reply_write(req, 0);
 		return;
@@ -521,7 +520,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 			rfs_invals_free(ctx, invals);
 			rfs_invals_free(ctx, own);
 			rfs_wflight_cancel(ctx, wf);
-			write_err(ctx, req, n, off, size, writeback, EIO);
+			rfs_io_write_failed(req, rfs_ino_of(ctx, n), off, size,
+					    writeback, EIO);
 			return;
 		}
 		rfs_notify_write(ctx, req, n, off, size, wf, fd, mem, segs,
@@ -553,7 +553,8 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		if (wf)
 			rfs_wflight_cancel(ctx, wf);
 		rfs_invals_free(ctx, invals);
-		write_err(ctx, req, n, off, size, writeback, (int)-res);
+		rfs_io_write_failed(req, rfs_ino_of(ctx, n), off, size,
+				    writeback, (int)-res);
 		return;
 	}
 	GArray *relock = NULL;

@@ -24,5 +24,9 @@ void rfs_io_write(struct rfs_ctx *ctx, fuse_req_t req, struct rfs_node *n,
 		  int fd, struct fuse_bufvec *in, off_t off, bool writeback,
 		  bool resent);
 
+/* Fails a write with err; a writeback's failure loses bytes of a mapping,
+ * so it is logged (ino: the node's ID as the kernel knows it). */
+void rfs_io_write_failed(fuse_req_t req, uint64_t ino, off_t off, size_t size,
+			 bool writeback, int err);
 /* Copies a request's data into new memory; *len gets its size. */
 char *rfs_buf_to_mem(struct fuse_bufvec *in, size_t *len);
