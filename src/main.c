@@ -212,11 +212,6 @@ struct after_restart {
 	GArray *invals;
 };
 
-static void pushed(void *data)
-{
-	(void)data;
-}
-
 /* Tells the kernel the sizes of the files in invals (their true sizes,
  * which the dead worker may have changed without telling it) through a
  * setattr's answer, which no invalidation racing with it can drop
@@ -231,7 +226,7 @@ static void push_sizes(struct rfs_ctx *ctx, GArray *invals)
 		rfs_node_ref(&ctx->nodes, n);
 		g_ptr_array_add(told.resized, n);
 	}
-	rfs_push_send(ctx, &told, pushed, NULL);
+	rfs_push_send(ctx, &told, NULL, NULL);
 }
 
 /* Tells the kernel the files' sizes (push_sizes), has it write back

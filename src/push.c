@@ -143,7 +143,8 @@ static gpointer pusher_thread(gpointer data)
 		if (root_fd >= 0)
 			close(root_fd);
 		rfs_push_clear(p->ctx, &j->push);
-		j->done(j->data);
+		if (j->done)
+			j->done(j->data);
 		g_free(j);
 	}
 	return NULL;
@@ -234,7 +235,8 @@ void rfs_push_send(struct rfs_ctx *ctx, struct rfs_push *push,
 	if (!ctx->pusher || (!push->entries->len && !push->resized->len)) {
 		rfs_push_entries_now(ctx, push);
 		rfs_push_clear(ctx, push);
-		done(data);
+		if (done)
+			done(data);
 		return;
 	}
 	struct push_job *j = g_new0(struct push_job, 1);

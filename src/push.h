@@ -61,7 +61,7 @@ void rfs_push_entry(struct rfs_ctx *ctx, struct rfs_push *push,
 /* Sends the entries' invalidations now, in this thread, and empties them. */
 void rfs_push_entries_now(struct rfs_ctx *ctx, struct rfs_push *push);
 /* Tells the kernel what push holds (taken over: its fields NULL) on the pusher
- * thread, names first, then calls done(data) there.  Without a pusher,
- * sends the names here and calls done(data) at once. */
+ * thread, names first, then calls done(data) there (done may be NULL).
+ * Without a pusher, sends the names here and calls done(data) at once. */
 void rfs_push_send(struct rfs_ctx *ctx, struct rfs_push *push,
 		   void (*done)(void *data), void *data);
